@@ -1,0 +1,1 @@
+"""MLOps template pipeline: ingest, prepare, train, evaluate."""

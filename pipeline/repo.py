@@ -1,0 +1,45 @@
+"""Run git and DVC as subprocesses, the way a person would on the command line.
+
+Kept in one place so every call has the same error handling: a failing command raises `PipelineError` with
+the command line and what it printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pipeline.errors import PipelineError
+
+
+def dvc(*args: str, cwd: Path | None = None, capture: bool = True) -> str:
+    """Run `dvc <args>` with this interpreter's DVC, offline-friendly (no analytics), and return stdout."""
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    return _run([sys.executable, "-m", "dvc", *args], cwd, env, capture)
+
+
+def git(*args: str, cwd: Path | None = None) -> str:
+    """Run `git <args>` and return stdout."""
+    return _run(["git", *args], cwd, None, True)
+
+
+def _run(command: list[str], cwd: Path | None, env: dict | None, capture: bool) -> str:
+    result = subprocess.run(command, cwd=cwd, env=env, text=True, capture_output=capture, check=False)
+    if result.returncode != 0:
+        shown = " ".join(command[2:] if command[0] == sys.executable else command)
+        detail = (result.stderr or result.stdout or "").strip() if capture else "see the output above"
+        raise PipelineError(f"`{shown}` failed (exit {result.returncode}): {detail}")
+    return result.stdout if capture else ""
+
+
+def has_dvc_remote(cwd: Path | None = None) -> bool:
+    """True when a DVC remote is configured, so data can be pulled instead of rebuilt."""
+    return bool(dvc("remote", "list", cwd=cwd).strip())
+
+
+def dvc_file_is_clean(dvc_file: Path, cwd: Path | None = None) -> bool:
+    """True when the workspace matches what `dvc_file` records (`dvc status <file>` reports nothing)."""
+    return json.loads(dvc("status", "--json", str(dvc_file), cwd=cwd) or "{}") == {}

@@ -1,0 +1,117 @@
+"""Stage `train`: fit one scikit-learn Pipeline, feature transforms first, and save it in a safe format.
+
+Reads:   `<prepared>/train.parquet`.
+Writes:  the model file (`paths.model`), a skops archive that loads without running arbitrary code.
+Params:  `base.seed`, `task.type`, `features.categorical`, `features.numeric`, `train`.
+
+The learned feature transforms are steps of the saved Pipeline, so scoring one row later runs exactly the
+code that training ran: there is no separate preprocessing to drift out of step (training/serving skew).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import typer
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from pipeline.config import Params, Train, load_params
+from pipeline.errors import PipelineError
+from pipeline.io import save_model
+from pipeline.prepare import LABEL
+
+log = logging.getLogger(__name__)
+
+
+def _trees_features(categorical: list[str], numeric: list[str]) -> ColumnTransformer:
+    # Gradient-boosted trees split on category codes natively; rare categories beyond 250 are pooled so any
+    # column fits under the 255-bin limit, and categories never seen in training score as missing.
+    codes = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan, max_categories=250)
+    return ColumnTransformer([("categorical", codes, categorical), ("numeric", "passthrough", numeric)])
+
+
+def _linear_features(categorical: list[str], numeric: list[str]) -> ColumnTransformer:
+    onehot = OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=20)
+    scaled = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    return ColumnTransformer([("categorical", onehot, categorical), ("numeric", scaled, numeric)])
+
+
+# estimator name -> (feature step factory, classifier, regressor). FORK: add a family here.
+ESTIMATORS = {
+    "hist_gradient_boosting": (_trees_features, HistGradientBoostingClassifier, HistGradientBoostingRegressor),
+    "linear": (_linear_features, LogisticRegression, Ridge),
+}
+
+
+def _estimator_class(name: str, task_type: str):
+    _, classifier, regressor = ESTIMATORS[name]
+    return classifier if task_type == "binary" else regressor
+
+
+def check_hyperparameters(train: Train, task_type: str, source: Path) -> None:
+    """Fail at load time when `train.hyperparameters` names a parameter the estimator does not have.
+
+    Raises:
+        PipelineError: Naming the key and the estimator's parameters.
+    """
+    known = _estimator_class(train.estimator, task_type)().get_params()
+    unknown = sorted(set(train.hyperparameters) - set(known))
+    if unknown:
+        raise PipelineError(f"{source}: key 'train.hyperparameters.{unknown[0]}': unknown for {train.estimator} "
+                            f"({task_type}); known: {', '.join(sorted(known))}")
+
+
+def build_model(params: Params) -> Pipeline:
+    """The unfitted Pipeline: feature transforms, then the estimator, seeded from `base.seed`."""
+    features, _, _ = ESTIMATORS[params.train.estimator]
+    cls = _estimator_class(params.train.estimator, params.task.type)
+    estimator = cls(**params.train.hyperparameters)
+    if "random_state" in estimator.get_params():
+        estimator.set_params(random_state=params.base.seed)
+    if params.train.estimator == "hist_gradient_boosting":
+        estimator.set_params(categorical_features=list(range(len(params.features.categorical))))
+    return Pipeline([
+        ("features", features(params.features.categorical, params.features.numeric)),
+        ("model", estimator),
+    ])
+
+
+def train_model(rows: pd.DataFrame, params: Params) -> Pipeline:
+    """Fit the model on the inputs named in `features` and the label.
+
+    Raises:
+        PipelineError: No rows to learn from, or (binary) only one class present.
+    """
+    if rows.empty:
+        raise PipelineError("train: no labelled rows in the reference periods")
+    if params.task.type == "binary" and rows[LABEL].nunique() < 2:
+        raise PipelineError(f"train: the label has one class only ({rows[LABEL].iloc[0]}) in the reference periods")
+    return build_model(params).fit(rows[params.features.inputs], rows[LABEL])
+
+
+def main(
+    prepared: Path = typer.Option(..., help="Folder with train.parquet (paths.prepared)."),
+    model: Path = typer.Option(..., help="Where to save the model (paths.model)."),
+    params_file: Path = typer.Option(Path("params.yaml"), "--params", help="The parameters file."),
+) -> None:
+    """Fit the model on the reference periods and save it."""
+    params = load_params(params_file)
+    rows = pd.read_parquet(prepared / "train.parquet")
+    log.info("train: fitting %s on %d rows x %d inputs", params.train.estimator, len(rows),
+             len(params.features.inputs))
+    save_model(train_model(rows, params), model)
+    log.info("train: saved %s", model)
+
+
+if __name__ == "__main__":
+    from pipeline.cli import run_alone
+
+    run_alone(main)
