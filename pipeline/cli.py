@@ -1,7 +1,7 @@
 """The command line: `pipeline <command>` or `python -m pipeline <command>`; every command has `--help`.
 
-`run` is the main job (data, `dvc repro`, site); `ingest` manages the raw data; `prepare`, `train` and
-`evaluate` run one stage alone, exactly as `dvc.yaml` calls them (`python -m pipeline.<stage> ...`).
+`run` is the main job (data, `dvc repro`, site); `ingest` manages the raw data; `validate`, `prepare`,
+`train` and `evaluate` run one stage alone, exactly as `dvc.yaml` calls them (`python -m pipeline.<stage> ...`).
 Input problems (`PipelineError`) print one line starting with `error:` and exit with status 1.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline import evaluate, ingest, prepare, train
+from pipeline import evaluate, ingest, prepare, train, validate
 from pipeline.config import load_params
 from pipeline.errors import PipelineError
 from pipeline.repo import dvc
@@ -53,6 +53,7 @@ def _main() -> None:
     _setup_logging()
 
 
+app.command("validate", help=validate.main.__doc__)(guarded(validate.main))
 app.command("prepare", help=prepare.main.__doc__)(guarded(prepare.main))
 app.command("train", help=train.main.__doc__)(guarded(train.main))
 app.command("evaluate", help=evaluate.main.__doc__)(guarded(evaluate.main))
@@ -82,6 +83,7 @@ def run_command(
 ) -> None:
     """The main job: restore data/ if absent, `dvc repro`, then build the report site."""
     params = load_params(params_file)  # a bad key fails here, before DVC touches anything
+    train.check_hyperparameters(params.train, params.task.type, params_file)
     if not params.paths.data.exists():
         typer.echo(ingest.restore(params.ingest.source, params.paths.data, params.paths.release))
     dvc("repro", capture=False)

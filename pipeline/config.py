@@ -165,9 +165,6 @@ def load_params(path: Path | str = "params.yaml") -> Params:
         params = Params.model_validate(raw if raw is not None else {})
     except ValidationError as exc:
         raise PipelineError(f"{path}: " + "; ".join(_describe(err) for err in exc.errors())) from exc
-    from pipeline.train import check_hyperparameters  # late: train imports scikit-learn, config stays light
-
-    check_hyperparameters(params.train, params.task.type, path)
     return params
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 
 from pipeline.errors import PipelineError
-from pipeline.repo import dvc, dvc_file_is_clean, has_dvc_remote
+from pipeline.repo import dvc, has_dvc_remote, matches_dvc_file
 
 RELEASE_HEADER = "# Written by `pipeline ingest`: the periods of the source released into data/ (see data.dvc).\n"
 
@@ -141,16 +141,19 @@ def restore(source: str, data: Path, release: Path) -> str:
     if has_dvc_remote():
         dvc("pull", str(dvc_file), capture=False)
         return f"pulled {data}/ from the DVC remote"
-    if data.exists() and dvc_file_is_clean(dvc_file):
-        return f"{data}/ already matches {dvc_file}"
-    periods = read_release(release)
-    replace_data(source, periods, data)
-    if not dvc_file_is_clean(dvc_file):
-        raise PipelineError(
-            f"{data}/ rebuilt from the {source} source for {periods[0]}..{periods[-1]} does not match "
-            f"{dvc_file}; configure the DVC remote that holds this version (`dvc remote add -d ...`)"
-        )
-    return f"rebuilt {data}/ from the {source} source ({len(periods)} periods); it matches {dvc_file}"
+    if data.exists() and matches_dvc_file(data):
+        done = f"{data}/ already matches {dvc_file}"
+    else:
+        periods = read_release(release)
+        replace_data(source, periods, data)
+        if not matches_dvc_file(data):
+            raise PipelineError(
+                f"{data}/ rebuilt from the {source} source for {periods[0]}..{periods[-1]} does not match "
+                f"{dvc_file}; configure the DVC remote that holds this version (`dvc remote add -d ...`)"
+            )
+        done = f"rebuilt {data}/ from the {source} source ({len(periods)} periods); it matches {dvc_file}"
+    dvc("commit", "--force", "--quiet", str(dvc_file))  # the hashes match: this only fills the local cache
+    return done
 
 
 def release(source: str, data: Path, release_file: Path, through: str | None) -> str:

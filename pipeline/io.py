@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
-import skops.io as sio
 
 from pipeline.errors import PipelineError
 
@@ -125,9 +124,12 @@ def save_model(model, path: Path) -> None:
     """Save a fitted estimator with skops, in a canonical form so equal models give equal bytes.
 
     skops names each stored array after the Python `id()` of the object and stamps every zip entry with the
-    current time; both change from run to run. We renumber the arrays in order of appearance and fix the
+    current time; both change from run to run. skops is imported here, not at the top: importing it loads
+    every scikit-learn module (seconds), which stages that never touch a model should not pay for. We renumber the arrays in order of appearance and fix the
     timestamps, so the model file is reproducible and `dvc repro` on two machines agrees.
     """
+    import skops.io as sio
+
     raw = zipfile.ZipFile(io.BytesIO(sio.dumps(model)))
     names = [n for n in raw.namelist() if n != "schema.json"]
     renamed = {old: f"{i:06d}.npy" for i, old in enumerate(names)}
@@ -155,6 +157,8 @@ def load_model(path: Path):
     Raises:
         PipelineError: The file is missing, not a skops file, or carries an untrusted type (named).
     """
+    import skops.io as sio  # see save_model for why it is imported here
+
     try:
         untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
         if untrusted:

@@ -40,6 +40,12 @@ def has_dvc_remote(cwd: Path | None = None) -> bool:
     return bool(dvc("remote", "list", cwd=cwd).strip())
 
 
-def dvc_file_is_clean(dvc_file: Path, cwd: Path | None = None) -> bool:
-    """True when the workspace matches what `dvc_file` records (`dvc status <file>` reports nothing)."""
-    return json.loads(dvc("status", "--json", str(dvc_file), cwd=cwd) or "{}") == {}
+def matches_dvc_file(path: Path, cwd: Path | None = None) -> bool:
+    """True when the workspace copy of a DVC-tracked `path` has the hash its `.dvc` file records.
+
+    `dvc status` also reports data that is merely missing from the local cache (as on a fresh clone), so the
+    hashes are compared through `dvc data status`, whose "uncommitted" changes are real differences.
+    """
+    status = json.loads(dvc("data", "status", "--json", cwd=cwd) or "{}")
+    changed = {entry.rstrip("/") for group in status.get("uncommitted", {}).values() for entry in group}
+    return path.as_posix().rstrip("/") not in changed

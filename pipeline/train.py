@@ -104,6 +104,7 @@ def main(
 ) -> None:
     """Fit the model on the reference periods and save it."""
     params = load_params(params_file)
+    check_hyperparameters(params.train, params.task.type, params_file)
     rows = pd.read_parquet(prepared / "train.parquet")
     log.info("train: fitting %s on %d rows x %d inputs", params.train.estimator, len(rows),
              len(params.features.inputs))
