@@ -81,11 +81,16 @@ def run_command(
     site: bool = typer.Option(True, help="Build the report site after the pipeline."),
     params_file: Path = typer.Option(Path("params.yaml"), "--params", help="The parameters file."),
 ) -> None:
-    """The main job: restore data/ if absent, `dvc repro`, then build the report site."""
+    """The main job: restore data/ if absent, check it, `dvc repro`, then build the report site."""
     params = load_params(params_file)  # a bad key fails here, before DVC touches anything
     train.check_hyperparameters(params.train, params.task.type, params_file)
     if not params.paths.data.exists():
         typer.echo(ingest.restore(params.ingest.source, params.paths.data, params.paths.release))
+    # Checked before `dvc repro` as well as in its first stage: repro records a changed data/ in data.dvc
+    # before any stage runs, and bad data must leave data.dvc as it was.
+    checked = validate.validate(params.paths.data, params)
+    if not checked["passed"]:
+        raise validate.failure(checked)
     dvc("repro", capture=False)
     if site:
         build_site(params.paths.site)

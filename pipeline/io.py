@@ -123,22 +123,24 @@ def _clean(value):
 def save_model(model, path: Path) -> None:
     """Save a fitted estimator with skops, in a canonical form so equal models give equal bytes.
 
-    skops names each stored array after the Python `id()` of the object and stamps every zip entry with the
-    current time; both change from run to run. skops is imported here, not at the top: importing it loads
-    every scikit-learn module (seconds), which stages that never touch a model should not pay for. We renumber the arrays in order of appearance and fix the
-    timestamps, so the model file is reproducible and `dvc repro` on two machines agrees.
+    skops identifies objects by their Python `id()` (in the schema's `__id__` fields and the names of the array
+    files) and stamps every zip entry with the current time; all of these change from run to run. We renumber
+    the ids in order of appearance, through one map so shared references stay shared, and fix the
+    timestamps, so the model file is reproducible and `dvc repro` on two machines agrees. skops is imported
+    here, not at the top: importing it loads every scikit-learn module (seconds), which stages that never
+    touch a model should not pay for.
     """
     import skops.io as sio
 
     raw = zipfile.ZipFile(io.BytesIO(sio.dumps(model)))
-    names = [n for n in raw.namelist() if n != "schema.json"]
-    renamed = {old: f"{i:06d}.npy" for i, old in enumerate(names)}
-    schema = raw.read("schema.json").decode()
-    schema = re.sub(r"\d+\.npy", lambda m: renamed[m[0]], schema)
+    numbers: dict[str, str] = {}
+    schema = re.sub(r'(?<="__id__": )\d+|(?<=")\d+(?=\.npy")',
+                    lambda m: numbers.setdefault(m[0], str(len(numbers))), raw.read("schema.json").decode())
     buffer = io.BytesIO()
+    arrays = sorted((n for n in raw.namelist() if n.endswith(".npy")), key=lambda n: int(numbers[n[:-4]]))
     with zipfile.ZipFile(buffer, "w") as out:
-        for old in names:
-            out.writestr(_entry(renamed[old]), raw.read(old))
+        for name in arrays:
+            out.writestr(_entry(numbers[name[:-4]] + ".npy"), raw.read(name))
         out.writestr(_entry("schema.json"), schema)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(buffer.getvalue())

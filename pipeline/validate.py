@@ -61,6 +61,12 @@ def validate(data: Path, params: Params) -> dict:
     return {"passed": not problems, "files": len(checks), "problems": len(problems), "checks": checks}
 
 
+def failure(result: dict) -> PipelineError:
+    """The error for a failed check: every problem, one per line."""
+    problems = [c["problem"] for c in result["checks"] if c["problem"]]
+    return PipelineError("invalid input, nothing downstream was run:\n" + "\n".join(problems))
+
+
 def main(
     data: Path = typer.Option(..., help="Folder of raw data (paths.data)."),
     report: Path = typer.Option(..., help="JSON file for the validation report."),
@@ -70,8 +76,7 @@ def main(
     result = validate(data, load_params(params_file))
     write_json(result, report)
     if not result["passed"]:
-        raise PipelineError("invalid input, nothing downstream was run:\n" +
-                            "\n".join(c["problem"] for c in result["checks"] if c["problem"]))
+        raise failure(result)
     log.info("validate: %d files passed", result["files"])
 
 

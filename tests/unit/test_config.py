@@ -1,0 +1,75 @@
+"""The typed loader: the template's params load, and every kind of mistake names its key."""
+
+import pytest
+import yaml
+
+from pipeline.config import load_params
+from pipeline.errors import PipelineError
+from pipeline.train import check_hyperparameters
+from tests.conftest import ROOT
+
+
+def write_params(tmp_path, edit):
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    edit(raw)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_template_params_load(params):
+    assert params.task.type == "binary"
+    assert params.features.inputs[:6] == params.features.categorical
+    assert set(params.features.leakage) == {"dep_time", "dep_delay", "arr_time", "air_time", "arr_delay"}
+
+
+def test_params_are_frozen(params):
+    with pytest.raises(Exception, match="frozen"):
+        params.base.seed = 1
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda p: p["train"].update(estimatr="x"), r"key 'train.estimatr': unknown key"),
+        (lambda p: p.update(extra_section={}), r"key 'extra_section': unknown key"),
+        (lambda p: p["base"].pop("seed"), r"key 'base.seed': missing"),
+        (lambda p: p["base"].update(seed="abc"), r"key 'base.seed': .*integer"),
+        (lambda p: p["task"].update(type="ranking"), r"key 'task.type': .*'binary' or 'regression'"),
+        (lambda p: p["features"]["numeric"].append("dep_delay"), r"leakage or identifier columns: \['dep_delay'\]"),
+        (lambda p: p["features"]["categorical"].append("tailnum"), r"leakage or identifier columns: \['tailnum'\]"),
+        (lambda p: p["features"]["numeric"].append("distance"), r"list these columns twice: \['distance'\]"),
+        (lambda p: p["features"]["leakage"].remove("arr_delay"), r"'arr_delay' must be listed in features.leakage"),
+        (lambda p: p["task"]["target"].update(threshold=None), r"threshold is required"),
+        (lambda p: p["evaluate"].update(threshold=1.5), r"key 'evaluate.threshold'"),
+    ],
+    ids=["unknown-key", "unknown-section", "missing-key", "wrong-type", "bad-choice", "leakage-feature",
+         "identifier-feature", "duplicate-feature", "target-not-leakage", "binary-without-threshold",
+         "out-of-range"],
+)
+def test_bad_params_name_the_key(tmp_path, edit, message):
+    path = write_params(tmp_path, edit)
+    with pytest.raises(PipelineError, match=message) as info:
+        load_params(path)
+    assert str(info.value).startswith(f"{path}: ")
+
+
+def test_unreadable_and_invalid_yaml(tmp_path):
+    with pytest.raises(PipelineError, match="missing.yaml: cannot read"):
+        load_params(tmp_path / "missing.yaml")
+    (tmp_path / "bad.yaml").write_text("base: [unclosed\n")
+    with pytest.raises(PipelineError, match="bad.yaml: not valid YAML"):
+        load_params(tmp_path / "bad.yaml")
+
+
+def test_unknown_hyperparameter_names_key_and_known_ones(tmp_path):
+    params = load_params(write_params(tmp_path, lambda p: p["train"]["hyperparameters"].update(learning_rat=0.1)))
+    with pytest.raises(PipelineError, match=r"train.hyperparameters.learning_rat': unknown for hist_gradient_boosting"
+                                            r" \(binary\); known: .*learning_rate"):
+        check_hyperparameters(params.train, params.task.type, tmp_path / "params.yaml")
+
+
+def test_regression_variant_is_one_value(tmp_path):
+    params = load_params(write_params(tmp_path, lambda p: p["task"].update(type="regression")))
+    assert params.task.type == "regression"
+    check_hyperparameters(params.train, params.task.type, tmp_path / "params.yaml")  # same knobs apply
