@@ -13,11 +13,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from pipeline import evaluate, ingest, prepare, train, validate
-from pipeline.config import load_params
+from pipeline.config import ParamsFile, load_params
 from pipeline.errors import PipelineError
 from pipeline.repo import dvc
 
@@ -62,9 +63,9 @@ app.command("evaluate", help=evaluate.main.__doc__)(guarded(evaluate.main))
 @app.command("ingest")
 @guarded
 def ingest_command(
-    next_: bool = typer.Option(False, "--next", help="Release the next period and record it in data.dvc."),
-    through: str | None = typer.Option(None, help="Release every period up to this one (YYYY-MM)."),
-    params_file: Path = typer.Option(Path("params.yaml"), "--params", help="The parameters file."),
+    next_: Annotated[bool, typer.Option("--next", help="Release the next period and record it in data.dvc.")] = False,
+    through: Annotated[str | None, typer.Option(help="Release every period up to this one (YYYY-MM).")] = None,
+    params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Make data/ match data.dvc (pull or rebuild), or release new periods with --next / --through."""
     params = load_params(params_file)
@@ -78,8 +79,8 @@ def ingest_command(
 @app.command("run")
 @guarded
 def run_command(
-    site: bool = typer.Option(True, help="Build the report site after the pipeline."),
-    params_file: Path = typer.Option(Path("params.yaml"), "--params", help="The parameters file."),
+    site: Annotated[bool, typer.Option(help="Build the report site after the pipeline.")] = True,
+    params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """The main job: restore data/ if absent, check it, `dvc repro`, then build the report site."""
     params = load_params(params_file)  # a bad key fails here, before DVC touches anything

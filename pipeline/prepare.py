@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
 import typer
 
-from pipeline.config import Features, Join, Params, Prepare, Task, Window, load_params
+from pipeline.config import Join, Params, ParamsFile, Prepare, Task, Window, load_params
 from pipeline.errors import PipelineError
 from pipeline.io import period_files, read_csv, write_json
 
@@ -128,10 +129,10 @@ def read_tables(data: Path, joins: list[Join], periods: list[str]) -> dict[str, 
 
 
 def main(
-    data: Path = typer.Option(..., help="Folder of raw data (paths.data)."),
-    out: Path = typer.Option(..., help="Folder for train.parquet and test.parquet (paths.prepared)."),
-    metrics: Path = typer.Option(..., help="JSON file for the row counts."),
-    params_file: Path = typer.Option(Path("params.yaml"), "--params", help="The parameters file."),
+    data: Annotated[Path, typer.Option(help="Folder of raw data (paths.data).")],
+    out: Annotated[Path, typer.Option(help="Folder for train.parquet and test.parquet (paths.prepared).")],
+    metrics: Annotated[Path, typer.Option(help="JSON file for the row counts.")],
+    params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Join, label and split the raw batches by time."""
     params = load_params(params_file)

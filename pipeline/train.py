@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from pipeline.config import Params, Train, load_params
+from pipeline.config import Params, ParamsFile, Train, load_params
 from pipeline.errors import PipelineError
 from pipeline.io import save_model
 from pipeline.prepare import LABEL
@@ -98,9 +99,9 @@ def train_model(rows: pd.DataFrame, params: Params) -> Pipeline:
 
 
 def main(
-    prepared: Path = typer.Option(..., help="Folder with train.parquet (paths.prepared)."),
-    model: Path = typer.Option(..., help="Where to save the model (paths.model)."),
-    params_file: Path = typer.Option(Path("params.yaml"), "--params", help="The parameters file."),
+    prepared: Annotated[Path, typer.Option(help="Folder with train.parquet (paths.prepared).")],
+    model: Annotated[Path, typer.Option(help="Where to save the model (paths.model).")],
+    params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Fit the model on the reference periods and save it."""
     params = load_params(params_file)

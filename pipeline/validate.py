@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from pipeline.config import Params, load_params
+from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
 from pipeline.io import period_files, read_csv, write_json
 from pipeline.prepare import raw_columns
@@ -68,9 +69,9 @@ def failure(result: dict) -> PipelineError:
 
 
 def main(
-    data: Path = typer.Option(..., help="Folder of raw data (paths.data)."),
-    report: Path = typer.Option(..., help="JSON file for the validation report."),
-    params_file: Path = typer.Option(Path("params.yaml"), "--params", help="The parameters file."),
+    data: Annotated[Path, typer.Option(help="Folder of raw data (paths.data).")],
+    report: Annotated[Path, typer.Option(help="JSON file for the validation report.")],
+    params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Check every raw file; stop the pipeline on a problem."""
     result = validate(data, load_params(params_file))

@@ -29,3 +29,19 @@ def command_env() -> dict[str, str]:
         "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
         "NO_MKDOCS_2_WARNING": "1",
     }
+
+
+def synthetic_rows(params: Params, n: int, seed: int):
+    """Prepared-looking rows with the template's inputs and a label that depends on `precip` and `hour`."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    rows = {name: rng.choice(["a", "b", "c"], n) for name in params.features.categorical}
+    rows |= {name: rng.normal(size=n) for name in params.features.numeric}
+    rows["precip"] = rng.exponential(size=n)
+    rows["hour"] = rng.integers(5, 23, n).astype(float)
+    signal = 1.5 * rows["precip"] + 0.2 * (rows["hour"] - 14) + rng.normal(size=n)
+    frame = pd.DataFrame(rows)
+    frame["label"] = (signal > 1.5).astype("int64")
+    return frame

@@ -26,7 +26,8 @@ def test_two_clones_rebuild_the_same_bytes(origin, ran_clone, tmp_path):
 
 
 def changed_files(repo):
-    return {line[3:]: digest(repo / line[3:]) for line in sh("git", "status", "--porcelain", cwd=repo).stdout.splitlines()}
+    lines = sh("git", "status", "--porcelain", cwd=repo).stdout.splitlines()
+    return {line[3:]: digest(repo / line[3:]) for line in lines}
 
 
 def test_next_releases_one_month_and_records_it(ran_copy):
@@ -39,7 +40,8 @@ def test_next_releases_one_month_and_records_it(ran_copy):
     assert (ran_copy / "data.dvc").read_text() != before
     assert sh("dvc", "status", "data.dvc", cwd=ran_copy).stdout.strip() == "Data and pipelines are up to date."
     changed_now = changed_files(ran_copy)
-    assert sorted(k for k in changed_now if changed_before.get(k) != changed_now[k]) == ["data.dvc", "data.release.yaml"]
+    changed = sorted(k for k in changed_now if changed_before.get(k) != changed_now[k])
+    assert changed == ["data.dvc", "data.release.yaml"]
 
 
 def test_next_after_december_says_so_and_changes_nothing(ran_copy):

@@ -1,0 +1,36 @@
+# The menu: `make` lists the targets. Each one is a single call of the real tool, so nothing is hidden here.
+.DEFAULT_GOAL := help
+# uv from PATH, else the one pip installs into this Python (`make setup` installs it when neither exists).
+UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+export DVC_NO_ANALYTICS := 1
+export NO_MKDOCS_2_WARNING := 1
+
+.PHONY: help setup run test test-unit lint format bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## Install the locked environment into .venv, bytecode compiled (and uv itself if missing)
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen --compile-bytecode
+
+run: setup ## The main job: data, `dvc repro`, report site (site/build/index.html)
+	$(UV) run pipeline run
+
+test: setup ## All tests: unit, then end to end with real git and DVC
+	$(UV) run pytest
+
+test-unit: setup ## Fast tests only
+	$(UV) run pytest tests/unit
+
+lint: setup ## ruff
+	$(UV) run ruff check pipeline tests benchmarks
+
+format: setup ## Format the code with ruff
+	$(UV) run ruff format pipeline tests benchmarks
+
+bench: setup ## Benchmarks (print figures; not tests)
+	$(UV) run python benchmarks/pipeline_benchmark.py
+
+clean: ## Remove generated files that DVC can rebuild (outputs/, site/build)
+	rm -rf outputs/prepared outputs/model site/build
