@@ -19,6 +19,7 @@ import typer
 
 from pipeline import evaluate, ingest, prepare, train, validate
 from pipeline.config import ParamsFile, load_params
+from pipeline.contract import Period, dump_contract, infer_contract, load_contract
 from pipeline.errors import PipelineError
 from pipeline.repo import dvc
 
@@ -89,12 +90,35 @@ def run_command(
         typer.echo(ingest.restore(params.ingest.source, params.paths.data, params.paths.release))
     # Checked before `dvc repro` as well as in its first stage: repro records a changed data/ in data.dvc
     # before any stage runs, and bad data must leave data.dvc as it was.
-    checked = validate.validate(params.paths.data, params)
+    checked, _ = validate.validate(params.paths.data, params, load_contract(params.paths.contract))
     if not checked["passed"]:
         raise validate.failure(checked)
     dvc("repro", capture=False)
     if site:
         build_site(params.paths.site)
+
+
+@app.command("infer-contract")
+@guarded
+def infer_contract_command(
+    out: Annotated[Path, typer.Option(help="Where to write the proposed contract.")] = Path("contract.yaml"),
+    leakage: Annotated[list[str] | None, typer.Option(help="A column known only after the event (repeat).")] = None,
+    max_categories: Annotated[int, typer.Option(help="Text columns with fewer values get an allowed list.")] = 50,
+    force: Annotated[bool, typer.Option(help="Replace an existing contract.")] = False,
+    params_file: ParamsFile = Path("params.yaml"),
+) -> None:
+    """Propose a data contract from the data already in data/, for review; never overwrites without --force."""
+    if out.exists() and not force:
+        raise PipelineError(f"{out}: exists; edit it by hand, or pass --force to replace it with a new proposal")
+    params = load_params(params_file)
+    prepare_ = params.prepare
+    per_period = {prepare_.batches: True} | {j.table: j.per_period for j in prepare_.joins}
+    contract = infer_contract(params.paths.data, prepare_.batches, per_period, params.task.target.column,
+                              params.task.target.threshold if params.task.type == "binary" else None,
+                              leakage or [], Period(column=prepare_.timestamp, timezone=prepare_.timezone),
+                              max_categories)
+    out.write_text(dump_contract(contract), encoding="utf-8")
+    typer.echo(f"wrote {out}: {len(contract.tables)} tables; review it before committing")
 
 
 def build_site(site: Path) -> None:

@@ -36,10 +36,12 @@ class Paths(_Section):
     """Where things live; `dvc.yaml` reads these through `${paths.*}` so each path is written once."""
 
     data: Path
+    contract: Path
     release: Path
     prepared: Path
     model: Path
     metrics: Path
+    reports: Path
     plots: Path
     site: Path
 
@@ -92,12 +94,15 @@ class Task(_Section):
 
 
 class Features(_Section):
-    """Which columns the model reads, and which it must never read."""
+    """Which columns the model reads.
+
+    Columns known only after the event are listed in the data contract, and `validate` refuses a feature
+    that the contract lists as leakage.
+    """
 
     categorical: list[str]
     numeric: list[str]
     identifiers: list[str] = Field(description="Row identifiers: kept for tracing, never model inputs.")
-    leakage: list[str] = Field(description="Known only after the event: never model inputs.")
 
     @property
     def inputs(self) -> list[str]:
@@ -110,9 +115,9 @@ class Features(_Section):
         duplicated = sorted({c for c in inputs if inputs.count(c) > 1})
         if duplicated:
             raise ValueError(f"features list these columns twice: {duplicated}")
-        forbidden = sorted(set(inputs) & (set(self.leakage) | set(self.identifiers)))
+        forbidden = sorted(set(inputs) & set(self.identifiers))
         if forbidden:
-            raise ValueError(f"features.categorical/numeric name leakage or identifier columns: {forbidden}")
+            raise ValueError(f"features.categorical/numeric name identifier columns: {forbidden}")
         return self
 
 
@@ -155,11 +160,6 @@ class Params(_Section):
     def _target_is_not_an_input(self) -> Params:
         if self.task.target.column in self.features.inputs:
             raise ValueError(f"the target {self.task.target.column!r} is listed as a feature")
-        if self.task.target.column not in self.features.leakage:
-            raise ValueError(
-                f"the target {self.task.target.column!r} must be listed in features.leakage: "
-                "it is known only after the event"
-            )
         return self
 
 

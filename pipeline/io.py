@@ -6,6 +6,7 @@ rather than live objects, so any stage can be re-run, diffed and read on its own
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
@@ -62,7 +63,11 @@ def period_files(folder: Path) -> dict[str, Path]:
 
 
 def read_csv(path: Path, required: Iterable[str]) -> pd.DataFrame:
-    """Read one raw CSV file and check it has rows and the required columns.
+    """Read one raw CSV file as teams send them, and check it has rows and the required columns.
+
+    Accepted: UTF-8 with or without a byte-order mark, LF or CRLF line ends, quoted fields. Rejected, with
+    what and where: a missing or empty file, binary content, text that is not UTF-8, a delimiter other than
+    a comma, a truncated last line, a header without rows, a required column absent.
 
     Args:
         path: The file.
@@ -72,16 +77,21 @@ def read_csv(path: Path, required: Iterable[str]) -> pd.DataFrame:
         The table, with pandas' inferred types.
 
     Raises:
-        PipelineError: The file is missing, unreadable, not CSV, has no rows, or lacks a required column.
+        PipelineError: Naming the file and the problem.
     """
     try:
-        frame = pd.read_csv(path, low_memory=False)
+        raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise PipelineError(f"{path}: file not found") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise PipelineError(f"{path}: empty file (no header, no rows)") from exc
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise PipelineError(f"{path}: cannot be read as CSV ({type(exc).__name__}: {exc})") from exc
+    except OSError as exc:
+        raise PipelineError(f"{path}: cannot be read ({exc.strerror})") from exc
+    _check_text(path, raw)
+    try:
+        frame = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig", low_memory=False)
+    except UnicodeDecodeError as exc:
+        raise PipelineError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start})") from exc
+    except pd.errors.ParserError as exc:
+        raise PipelineError(f"{path}: cannot be read as CSV ({exc})") from exc
     missing = [c for c in required if c not in frame.columns]
     if missing:
         found = ", ".join(map(repr, frame.columns[:30]))
@@ -89,6 +99,26 @@ def read_csv(path: Path, required: Iterable[str]) -> pd.DataFrame:
     if frame.empty:
         raise PipelineError(f"{path}: no rows (header only)")
     return frame
+
+
+def _check_text(path: Path, raw: bytes) -> None:
+    """Reject what pandas would misread silently: binary data, another delimiter, a cut-off last line."""
+    if not raw.strip():
+        raise PipelineError(f"{path}: empty file (no header, no rows)")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise PipelineError(f"{path}: binary content, not CSV text (NUL byte at offset {nul})")
+    lines = raw.splitlines()
+    header = next(csv.reader([lines[0].decode("utf-8-sig", errors="replace")]))
+    if len(header) == 1:
+        for delimiter, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+            if delimiter in header[0]:
+                raise PipelineError(f"{path}: the header is {name}-separated; expected commas")
+    if not raw.endswith(b"\n") and len(lines) > 1:
+        last = next(csv.reader([lines[-1].decode("utf-8", errors="replace")]), [])
+        if len(last) < len(header):
+            raise PipelineError(f"{path}: truncated: line {len(lines)} ends after {len(last)} of "
+                                f"{len(header)} fields, without a line end")
 
 
 def write_json(data: dict, path: Path) -> None:

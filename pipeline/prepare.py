@@ -1,6 +1,7 @@
 """Stage `prepare`: join the raw batches with their reference tables, derive calendar features, label, split.
 
-Reads:   `data/<prepare.batches>/YYYY-MM.csv` and the tables of `prepare.joins`.
+Reads:   `data/<prepare.batches>/YYYY-MM.csv`, the tables of `prepare.joins`, and the data contract (for the
+         allowed categories: under the warn policy, an unseen category becomes "other").
 Writes:  `<prepared>/train.parquet` (the reference periods), `<prepared>/test.parquet` (the evaluation period,
          the newest), and `<metrics>/prepare.json` (rows per split, unlabelled rows dropped).
 Params:  `prepare`, `task`, `features`, `window`.
@@ -21,11 +22,13 @@ import pandas as pd
 import typer
 
 from pipeline.config import Join, Params, ParamsFile, Prepare, Task, Window, load_params
+from pipeline.contract import Contract, Table, load_contract
 from pipeline.errors import PipelineError
 from pipeline.io import period_files, read_csv, write_json
 
 log = logging.getLogger(__name__)
 LABEL, PERIOD = "label", "period"
+OTHER = "other"
 
 
 def select_periods(available: list[str], window: Window) -> tuple[list[str], str]:
@@ -96,11 +99,27 @@ def add_label(rows: pd.DataFrame, task: Task) -> tuple[pd.DataFrame, int]:
     return rows.loc[known].assign(**{LABEL: label[known]}), int((~known).sum())
 
 
-def prepare_rows(batches: pd.DataFrame, tables: dict[str, pd.DataFrame], params: Params, source: str):
+def map_unseen(frame: pd.DataFrame, table: Table | None) -> pd.DataFrame:
+    """Replace categories outside the contract's allowed values by "other" where the policy is warn.
+
+    `validate` has already reported them; mapping them here means the model sees one known bucket for every
+    newcomer instead of values it has never been trained on.
+    """
+    if table is None:
+        return frame
+    mapped = {name: frame[name].where(frame[name].isin(rule.values) | frame[name].isna(), OTHER)
+              for name, rule in table.columns.items()
+              if rule.values is not None and rule.unseen == "warn" and name in frame}
+    return frame.assign(**mapped)
+
+
+def prepare_rows(batches: pd.DataFrame, tables: dict[str, pd.DataFrame], params: Params, contract: Contract,
+                 source: str):
     """Turn raw batch rows into model rows: joins, calendar features, label, and only the allowed columns."""
-    rows = batches
+    rows = map_unseen(batches, contract.tables.get(params.prepare.batches))
     for join in params.prepare.joins:
-        rows = join_table(rows, tables[join.table], join, source=join.table)
+        table = map_unseen(tables[join.table], contract.tables.get(join.table))
+        rows = join_table(rows, table, join, source=join.table)
     rows = add_calendar(rows, params.prepare, source)
     rows, dropped = add_label(rows, params.task)
     keep = [*params.features.identifiers, PERIOD, *params.features.inputs, LABEL]
@@ -130,20 +149,21 @@ def read_tables(data: Path, joins: list[Join], periods: list[str]) -> dict[str, 
 
 def main(
     data: Annotated[Path, typer.Option(help="Folder of raw data (paths.data).")],
+    contract: Annotated[Path, typer.Option(help="The data contract (paths.contract).")],
     out: Annotated[Path, typer.Option(help="Folder for train.parquet and test.parquet (paths.prepared).")],
     metrics: Annotated[Path, typer.Option(help="JSON file for the row counts.")],
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Join, label and split the raw batches by time."""
-    params = load_params(params_file)
+    params, contract = load_params(params_file), load_contract(contract)
     folder = data / params.prepare.batches
     reference, evaluation = select_periods(list(period_files(folder)), params.window)
     log.info("prepare: reference %s..%s, evaluation %s", reference[0], reference[-1], evaluation)
     tables = read_tables(data, params.prepare.joins, [*reference, evaluation])
     batches = read_periods(folder, [*reference, evaluation], raw_columns(params))
     is_test = batches[PERIOD] == evaluation
-    train, train_dropped = prepare_rows(batches[~is_test], tables, params, str(folder))
-    test, test_dropped = prepare_rows(batches[is_test], tables, params, str(folder))
+    train, train_dropped = prepare_rows(batches[~is_test], tables, params, contract, str(folder))
+    test, test_dropped = prepare_rows(batches[is_test], tables, params, contract, str(folder))
     out.mkdir(parents=True, exist_ok=True)
     train.to_parquet(out / "train.parquet", index=False)
     test.to_parquet(out / "test.parquet", index=False)

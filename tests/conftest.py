@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Params, load_params
+from pipeline.contract import Contract, load_contract
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,6 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 def params() -> Params:
     """The template's own params.yaml: unit tests exercise the configuration forks start from."""
     return load_params(ROOT / "params.yaml")
+
+
+@pytest.fixture(scope="session")
+def contract() -> Contract:
+    """The template's own data contract."""
+    return load_contract(ROOT / "contract.yaml")
 
 
 def command_env() -> dict[str, str]:

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from pipeline.config import load_params
+from pipeline.contract import load_contract
 from pipeline.io import load_model
 from tests.e2e.conftest import clone, digest, pipeline, sh
 
@@ -52,10 +53,10 @@ def test_split_is_by_time_with_no_shared_row(ran_clone):
 
 
 def test_model_reads_exactly_the_configured_inputs(ran_clone):
-    params = load_params(ran_clone / "params.yaml")
+    params, contract = load_params(ran_clone / "params.yaml"), load_contract(ran_clone / "contract.yaml")
     model = load_model(ran_clone / "outputs/model/model.skops")
     assert list(model.feature_names_in_) == params.features.inputs
-    assert not set(model.feature_names_in_) & {*params.features.leakage, *params.features.identifiers}
+    assert not set(model.feature_names_in_) & {*contract.leakage, *params.features.identifiers}
 
 
 def drop_column(path, column):
@@ -63,16 +64,30 @@ def drop_column(path, column):
     frame.drop(columns=[column]).to_csv(path, index=False)
 
 
+def drop_values(path, column, share):
+    frame = pd.read_csv(path)
+    frame.loc[frame.index[: int(len(frame) * share)], column] = None
+    frame.to_csv(path, index=False)
+
+
 BAD_INPUTS = {
     "missing-file": (lambda r: (r / "data/weather/2013-02.csv").unlink(),
                      r"data/weather/2013-02.csv: file not found"),
     "unreadable-file": (lambda r: (r / "data/flights/2013-02.csv").write_bytes(b"\xff\xfe\x00\x81garbage\x00\n\x9c"),
-                        r"data/flights/2013-02.csv: (cannot be read as CSV|missing column)"),
+                        r"data/flights/2013-02.csv: binary content, not CSV text \(NUL byte at offset 2\)"),
     "missing-column": (lambda r: drop_column(r / "data/flights/2013-02.csv", "distance"),
-                       r"data/flights/2013-02.csv: missing column\(s\) 'distance'"),
+                       r"data/flights/2013-02.csv: column 'distance': column absent \(rule: column_in_dataframe\)"),
     "empty-month": (lambda r: (r / "data/flights/2013-02.csv").write_text(
                         (r / "data/flights/2013-01.csv").read_text().split("\n")[0] + "\n"),
                     r"data/flights/2013-02.csv: no rows \(header only\)"),
+    "below-minimum": (lambda r: (r / "data/flights/2013-02.csv").write_text(
+                          (r / "data/flights/2013-02.csv").read_text().replace(",1400,", ",-1400,")),
+                      r"data/flights/2013-02.csv: column 'distance': \d+ rows below minimum 0 \(rule: ge 0\)"),
+    "nan-flood": (lambda r: drop_values(r / "data/flights/2013-02.csv", "dep_time", 0.5),
+                  r"column 'dep_time': \d+ rows missing, more than the 0.15 share allowed"),
+    "feature-is-leakage": (lambda r: (r / "params.yaml").write_text(
+                               (r / "params.yaml").read_text().replace("numeric: [distance,", "numeric: [dep_delay, distance,")),
+                           r"params.yaml: column 'dep_delay': is a feature but the contract lists it as known only after"),
     "unknown-params-key": (lambda r: (r / "params.yaml").write_text(
                                (r / "params.yaml").read_text().replace("max_iter:", "max_iters:")),
                            r"params.yaml: key 'train.hyperparameters.max_iters': unknown"),

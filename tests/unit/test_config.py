@@ -20,7 +20,6 @@ def write_params(tmp_path, edit):
 def test_template_params_load(params):
     assert params.task.type == "binary"
     assert params.features.inputs[:6] == params.features.categorical
-    assert set(params.features.leakage) == {"dep_time", "dep_delay", "arr_time", "air_time", "arr_delay"}
 
 
 def test_params_are_frozen(params):
@@ -36,15 +35,14 @@ def test_params_are_frozen(params):
         (lambda p: p["base"].pop("seed"), r"key 'base.seed': missing"),
         (lambda p: p["base"].update(seed="abc"), r"key 'base.seed': .*integer"),
         (lambda p: p["task"].update(type="ranking"), r"key 'task.type': .*'binary' or 'regression'"),
-        (lambda p: p["features"]["numeric"].append("dep_delay"), r"leakage or identifier columns: \['dep_delay'\]"),
-        (lambda p: p["features"]["categorical"].append("tailnum"), r"leakage or identifier columns: \['tailnum'\]"),
+        (lambda p: p["features"]["categorical"].append("tailnum"), r"identifier columns: \['tailnum'\]"),
         (lambda p: p["features"]["numeric"].append("distance"), r"list these columns twice: \['distance'\]"),
-        (lambda p: p["features"]["leakage"].remove("arr_delay"), r"'arr_delay' must be listed in features.leakage"),
+        (lambda p: p["features"]["numeric"].append("arr_delay"), r"the target 'arr_delay' is listed as a feature"),
         (lambda p: p["task"]["target"].update(threshold=None), r"threshold is required"),
         (lambda p: p["evaluate"].update(threshold=1.5), r"key 'evaluate.threshold'"),
     ],
-    ids=["unknown-key", "unknown-section", "missing-key", "wrong-type", "bad-choice", "leakage-feature",
-         "identifier-feature", "duplicate-feature", "target-not-leakage", "binary-without-threshold",
+    ids=["unknown-key", "unknown-section", "missing-key", "wrong-type", "bad-choice",
+         "identifier-feature", "duplicate-feature", "target-as-feature", "binary-without-threshold",
          "out-of-range"],
 )
 def test_bad_params_name_the_key(tmp_path, edit, message):
@@ -73,3 +71,17 @@ def test_regression_variant_is_one_value(tmp_path):
     params = load_params(write_params(tmp_path, lambda p: p["task"].update(type="regression")))
     assert params.task.type == "regression"
     check_hyperparameters(params.train, params.task.type, tmp_path / "params.yaml")  # same knobs apply
+
+
+def test_infer_contract_never_overwrites_without_force(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import command_env
+
+    (tmp_path / "contract.yaml").write_text("# reviewed by hand\n")
+    result = subprocess.run([sys.executable, "-m", "pipeline", "infer-contract", "--params", str(ROOT / "params.yaml")],
+                            cwd=tmp_path, env=command_env(), capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: contract.yaml: exists; edit it by hand, or pass --force to replace it with a new proposal"
+    assert (tmp_path / "contract.yaml").read_text() == "# reviewed by hand\n"

@@ -51,7 +51,7 @@ def test_period_files_missing_folder(tmp_path):
         (b"", r"empty file \(no header, no rows\)"),
         (b"a,b\n", r"no rows \(header only\)"),
         (b"a,c\n1,2\n", r"missing column\(s\) 'b' \(found: 'a', 'c'\)"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe\x00garbage", r"cannot be read as CSV|missing column"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe\x00garbage", r"binary content, not CSV text \(NUL byte at offset 8\)"),
     ],
     ids=["empty", "header-only", "missing-column", "binary"],
 )

@@ -114,19 +114,26 @@ def test_regression_label_is_the_target(params):
     assert (labelled[LABEL].tolist(), dropped) == ([20.0, 15.0, -3.0], 1)
 
 
-def test_prepared_rows_hold_no_leakage_column(params):
-    rows, _ = prepare_rows(flights(), {"weather": weather(), "planes": planes()}, params, source="batch")
+def test_prepared_rows_hold_no_leakage_column(params, contract):
+    rows, _ = prepare_rows(flights(), {"weather": weather(), "planes": planes()}, params, contract, source="batch")
     assert list(rows.columns) == [*params.features.identifiers, PERIOD, *params.features.inputs, LABEL]
-    assert not set(rows.columns) & set(params.features.leakage)
+    assert not set(rows.columns) & set(contract.leakage)
 
 
-def test_no_model_input_comes_from_leakage_columns(params):
+def test_no_model_input_comes_from_leakage_columns(params, contract):
     """Scrambling every after-the-flight column but the target leaves the prepared inputs unchanged."""
     tables = {"weather": weather(), "planes": planes()}
-    before, _ = prepare_rows(flights(), tables, params, source="batch")
+    before, _ = prepare_rows(flights(), tables, params, contract, source="batch")
     scrambled = flights().assign(dep_time=-1, dep_delay=999.0, arr_time=-1, air_time=-1.0)
-    after, _ = prepare_rows(scrambled, tables, params, source="batch")
+    after, _ = prepare_rows(scrambled, tables, params, contract, source="batch")
     pd.testing.assert_frame_equal(before, after)
+
+
+def test_unseen_category_becomes_other_under_the_warn_policy(params, contract):
+    rows = flights().assign(carrier=["UA", "ZZ", None, "AA"])
+    prepared, _ = prepare_rows(rows, {"weather": weather(), "planes": planes()}, params, contract, source="batch")
+    # carrier's policy is warn: "ZZ" (row 2) becomes "other"; row 3 has no arr_delay and is dropped.
+    assert prepared["carrier"].tolist() == ["UA", "other", "AA"]
 
 
 def test_raw_columns_are_what_the_batch_must_provide(params):

@@ -1,0 +1,243 @@
+"""The data contract: what every raw file must look like, in a YAML file in git (`contract.yaml`).
+
+`load_contract` reads it into frozen, typed objects (unknown keys fail, as in `params.yaml`);
+`table_schemas` turns one table's contract into pandera schemas, one for hard rules (a failure stops the run)
+and one for soft rules (a warning in the report). pandera does the checking; this module only says what to
+check, so a fork edits YAML, not code. `infer_contract` proposes a contract from data already accepted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline.errors import PipelineError
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Missing(_Rule):
+    """Share of missing values: above `usual` is a warning, above `max` a failure (a NaN flood)."""
+
+    usual: float = Field(default=0.0, ge=0, le=1)
+    max: float = Field(default=0.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Missing:
+        if self.usual > self.max:
+            raise ValueError(f"missing.usual ({self.usual}) is above missing.max ({self.max})")
+        return self
+
+
+class Column(_Rule):
+    """One column: its type, how much may be missing, its range or its allowed values."""
+
+    type: Literal["int", "float", "str", "datetime"]
+    missing: Missing = Missing()
+    min: int | float | None = None
+    max: int | float | None = None
+    values: list[str] | None = Field(default=None, description="Allowed categories (str columns).")
+    unseen: Literal["fail", "warn"] = Field(default="fail", description="A value outside `values`: fail, or "
+                                            "warn and map it to 'other' before the model sees it.")
+
+
+class Period(_Rule):
+    """Every row of a batch must fall in the batch's own period (the file's YYYY-MM), in local time."""
+
+    column: str
+    timezone: str
+
+
+class Rows(_Rule):
+    """Row-count bounds for one file."""
+
+    min: int = Field(default=1, ge=1)
+    max: int | None = None
+
+
+class Table(_Rule):
+    """One table: `data/<name>/YYYY-MM.csv` when `per_period`, else `data/<name>.csv`."""
+
+    per_period: bool
+    columns: dict[str, Column]
+    unique: list[list[str]] = Field(default=[], description="Column sets whose values must be unique.")
+    period: Period | None = None
+    rows: Rows = Rows()
+    references: dict[str, str] = Field(default={}, description="column -> 'table.column' it should be found "
+                                       "in; a gap is a warning (e.g. a plane missing from planes).")
+
+
+class Target(_Rule):
+    """The target column and the bounds of the positive rate of its label (binary tasks)."""
+
+    column: str
+    positive_rate: tuple[float, float] | None = None
+
+
+class Contract(_Rule):
+    """The whole contract: the tables, the target, and the columns that must never be features."""
+
+    tables: dict[str, Table]
+    target: Target
+    leakage: list[str] = Field(description="Known only after the event: never model inputs.")
+    leakage_auc: float = Field(default=0.95, gt=0.5, le=1, description="A column whose values alone rank the "
+                               "label with ROC AUC above this (or below 1 - this) is flagged as leakage.")
+
+
+def load_contract(path: Path) -> Contract:
+    """Read and check the contract file.
+
+    Raises:
+        PipelineError: The file is missing or not YAML, or a key is unknown, missing or of the wrong type.
+    """
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Contract.model_validate(raw or {})
+    except OSError as exc:
+        raise PipelineError(f"{path}: cannot read the contract ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise PipelineError(f"{path}: not valid YAML ({exc})") from exc
+    except ValidationError as exc:
+        keys = "; ".join(f"key '{'.'.join(map(str, e['loc']))}': {e['msg']}" for e in exc.errors())
+        raise PipelineError(f"{path}: {keys}") from exc
+
+
+DTYPES = {"int": "int64", "float": "float64", "str": None, "datetime": None}
+
+
+def _column_checks(column: Column, hard: bool) -> list[pa.Check]:
+    """The value checks of one column; each named as the rule a person reads in the message."""
+    checks = []
+    if hard and column.min is not None:
+        checks.append(pa.Check.ge(column.min, name=f"ge {column.min:g}"))
+    if hard and column.max is not None:
+        checks.append(pa.Check.le(column.max, name=f"le {column.max:g}"))
+    if column.values is not None and (column.unseen == "fail") == hard:
+        checks.append(pa.Check.isin(column.values, name="isin allowed values"))
+    if hard and column.type == "datetime":
+        checks.append(pa.Check(lambda s: pd.to_datetime(s, errors="coerce", utc=True, format="ISO8601").notna(),
+                               name="datetime ISO8601"))
+    return checks
+
+
+def _missing_check(limit: float, kind: str) -> pa.Check:
+    """The share of missing values of a column; `ignore_na=False` because pandera drops nulls before checks."""
+    return pa.Check(lambda s: s.isna().mean() <= limit, ignore_na=False, name=f"missing {kind} {limit:g}")
+
+
+def _period_check(period: Period, name: str) -> pa.Check:
+    """Rows must fall in the file's own period, [start of month, start of next month) in local time."""
+    start = pd.Timestamp(f"{name}-01", tz=period.timezone)
+    end = start + pd.offsets.MonthBegin(1)
+
+    def inside(series: pd.Series) -> pd.Series:
+        stamp = pd.to_datetime(series, errors="coerce", utc=True, format="ISO8601")
+        return stamp.isna() | ((stamp >= start) & (stamp < end))  # unparsable: the datetime rule reports it
+
+    return pa.Check(inside, name=f"period {name}")
+
+
+def table_schemas(table: Table, period: str | None) -> tuple[pa.DataFrameSchema, pa.DataFrameSchema]:
+    """The hard and the soft pandera schema of one table (for the file of `period`, if per period)."""
+    hard_columns, soft_columns = {}, {}
+    for name, column in table.columns.items():
+        hard, soft = _column_checks(column, hard=True), _column_checks(column, hard=False)
+        if table.period is not None and period is not None and name == table.period.column:
+            hard.append(_period_check(table.period, period))
+        if column.missing.max > 0:
+            hard.append(_missing_check(column.missing.max, "max"))
+        if column.missing.usual < column.missing.max:
+            soft.append(_missing_check(column.missing.usual, "usual"))
+        hard_columns[name] = pa.Column(DTYPES[column.type], hard, nullable=column.missing.max > 0,
+                                       coerce=DTYPES[column.type] is not None)
+        soft_columns[name] = pa.Column(None, soft, nullable=True, required=False)
+    return (pa.DataFrameSchema(hard_columns, unique=table.unique or None, strict=False),
+            pa.DataFrameSchema(soft_columns, strict=False))
+
+
+# ---- infer-contract ---------------------------------------------------------------------------------------
+
+def infer_column(values: pd.Series, max_categories: int) -> Column:
+    """Propose a rule for one column from accepted values: type, range with a margin, categories, missing."""
+    share = float(values.isna().mean())
+    missing = Missing(usual=_round_up(share * 1.5), max=_round_up(max(share * 3, share + 0.05))) if share else Missing()
+    present = values.dropna()
+    if pd.api.types.is_numeric_dtype(values):
+        kind = "int" if pd.api.types.is_integer_dtype(values) else "float"
+        if present.empty:
+            return Column(type=kind, missing=missing)
+        low, high = float(present.min()), float(present.max())
+        margin = 0.1 * (high - low) or 1.0
+        floor = max(0.0, low - margin) if low >= 0 else low - margin  # a non-negative quantity stays so
+        return Column(type=kind, missing=missing, min=int(np.floor(floor)), max=int(np.ceil(high + margin)))
+    as_time = pd.to_datetime(present.head(1000), errors="coerce", utc=True, format="ISO8601")
+    if len(present) and as_time.notna().all():
+        return Column(type="datetime", missing=missing)
+    categories = sorted(present.astype(str).unique())
+    if len(categories) <= max_categories:
+        return Column(type="str", missing=missing, values=categories, unseen="warn")
+    return Column(type="str", missing=missing)
+
+
+def _round_up(share: float) -> float:
+    return float(min(1.0, np.ceil(share * 1000) / 1000))
+
+
+def infer_table(frames: list[pd.DataFrame], per_period: bool, period: Period | None,
+                max_categories: int) -> Table:
+    """Propose a table's contract from its accepted files (rows bounds: half the smallest, twice the largest)."""
+    whole = pd.concat(frames, ignore_index=True)
+    columns = {name: infer_column(whole[name], max_categories) for name in whole.columns}
+    sizes = [len(f) for f in frames]
+    unique = [[name] for name in whole.columns if whole[name].notna().all() and whole[name].is_unique
+              and not pd.api.types.is_float_dtype(whole[name])][:1]
+    return Table(per_period=per_period, columns=columns, unique=unique, period=period,
+                 rows=Rows(min=max(1, min(sizes) // 2), max=max(sizes) * 2))
+
+
+def dump_contract(contract: Contract) -> str:
+    """The contract as YAML, readable: defaults left out, keys in declaration order."""
+    body = contract.model_dump(mode="json", exclude_defaults=True)
+    header = ("# The data contract: what every raw file must look like (checked by the `validate` stage).\n"
+              "# Proposed by `pipeline infer-contract`; review it: tighten ranges, set `unique` keys and\n"
+              "# `unseen` policies, list the leakage columns. See docs in pipeline/contract.py.\n")
+    return header + yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=110)
+
+
+def infer_contract(data: Path, batches: str, per_period: dict[str, bool], target: str, threshold: float | None,
+                   leakage: list[str], period: Period | None, max_categories: int = 50) -> Contract:
+    """Propose a contract for every table under `data` from the files already accepted there.
+
+    Args:
+        data: The raw data folder.
+        batches: The folder of batch files (one per period).
+        per_period: Tables released one file per period (the batches and, e.g., weather).
+        target: The target column; it is listed as leakage (known only after the event).
+        threshold: For a binary label, the target threshold: positive-rate bounds are proposed around it.
+        leakage: Columns known only after the event.
+        period: The period rule for per-period tables whose files have its column.
+        max_categories: Text columns with at most this many distinct values get an allowed list.
+    """
+    from pipeline.io import period_files, read_csv  # late: io is light, but keeps this module importable alone
+
+    tables, rates = {}, []
+    names = sorted({batches, *per_period, *(p.stem for p in data.glob("*.csv"))})
+    for name in names:
+        periodic = per_period.get(name, name == batches)
+        files = list(period_files(data / name).values()) if periodic else [data / f"{name}.csv"]
+        frames = [read_csv(path, required=[]) for path in files]
+        rule = period if period is not None and periodic and period.column in frames[0] else None
+        tables[name] = infer_table(frames, periodic, rule, max_categories)
+        if name == batches and threshold is not None and target in frames[0]:
+            rates = [float((pd.to_numeric(f[target]).dropna() > threshold).mean()) for f in frames]
+    bounds = (round(max(0.0, min(rates) - 0.1), 3), round(min(1.0, max(rates) + 0.1), 3)) if rates else None
+    return Contract(tables=tables, target=Target(column=target, positive_rate=bounds),
+                    leakage=sorted({*leakage, target}))

