@@ -158,7 +158,8 @@ def table_schemas(table: Table, period: str | None) -> tuple[pa.DataFrameSchema,
             soft.append(_missing_check(column.missing.usual, "usual"))
         hard_columns[name] = pa.Column(DTYPES[column.type], hard, nullable=column.missing.max > 0,
                                        coerce=DTYPES[column.type] is not None)
-        soft_columns[name] = pa.Column(None, soft, nullable=True, required=False)
+        if soft:  # a column without soft rules would only cost time
+            soft_columns[name] = pa.Column(None, soft, nullable=True, required=False)
     return (pa.DataFrameSchema(hard_columns, unique=table.unique or None, strict=False),
             pa.DataFrameSchema(soft_columns, strict=False))
 

@@ -108,16 +108,18 @@ def _check_text(path: Path, raw: bytes) -> None:
     nul = raw.find(b"\x00")
     if nul >= 0:
         raise PipelineError(f"{path}: binary content, not CSV text (NUL byte at offset {nul})")
-    lines = raw.splitlines()
-    header = next(csv.reader([lines[0].decode("utf-8-sig", errors="replace")]))
+    end_of_header = raw.find(b"\n")
+    header_line = raw[: end_of_header if end_of_header >= 0 else len(raw)].rstrip(b"\r")
+    header = next(csv.reader([header_line.decode("utf-8-sig", errors="replace")]))
     if len(header) == 1:
         for delimiter, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
             if delimiter in header[0]:
                 raise PipelineError(f"{path}: the header is {name}-separated; expected commas")
-    if not raw.endswith(b"\n") and len(lines) > 1:
-        last = next(csv.reader([lines[-1].decode("utf-8", errors="replace")]), [])
+    if not raw.endswith(b"\n") and end_of_header >= 0:  # only the last line is looked at, not split out
+        last = next(csv.reader([raw[raw.rfind(b"\n") + 1:].decode("utf-8", errors="replace")]), [])
         if len(last) < len(header):
-            raise PipelineError(f"{path}: truncated: line {len(lines)} ends after {len(last)} of "
+            line = raw.count(b"\n") + 1
+            raise PipelineError(f"{path}: truncated: line {line} ends after {len(last)} of "
                                 f"{len(header)} fields, without a line end")
 
 
