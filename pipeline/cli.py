@@ -1,7 +1,8 @@
 """The command line: `pipeline <command>` or `python -m pipeline <command>`; every command has `--help`.
 
-`run` is the main job (data, `dvc repro`, site); `ingest` manages the raw data; `validate`, `prepare`,
-`train` and `evaluate` run one stage alone, exactly as `dvc.yaml` calls them (`python -m pipeline.<stage> ...`).
+`run` is the main job (data, `dvc repro`, site); `ingest` manages the raw data; `infer-contract` proposes
+a data contract; `validate`, `prepare`, `train`, `evaluate` and `drift` run one stage alone, exactly as
+`dvc.yaml` calls them (`python -m pipeline.<stage> ...`).
 Input problems (`PipelineError`) print one line starting with `error:` and exit with status 1.
 """
 
@@ -17,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline import evaluate, ingest, prepare, train, validate
+from pipeline import drift, evaluate, ingest, prepare, train, validate
 from pipeline.config import ParamsFile, load_params
 from pipeline.contract import Period, dump_contract, infer_contract, load_contract
 from pipeline.errors import PipelineError
@@ -59,6 +60,7 @@ app.command("validate", help=validate.main.__doc__)(guarded(validate.main))
 app.command("prepare", help=prepare.main.__doc__)(guarded(prepare.main))
 app.command("train", help=train.main.__doc__)(guarded(train.main))
 app.command("evaluate", help=evaluate.main.__doc__)(guarded(evaluate.main))
+app.command("drift", help=drift.main.__doc__)(guarded(drift.main))
 
 
 @app.command("ingest")

@@ -143,6 +143,27 @@ class Evaluate(_Section):
     curve_points: int = Field(ge=10, description="Points kept per curve in the plots files.")
 
 
+class Drift(_Section):
+    """When a column, and the dataset, count as drifted (see pipeline.drift_stats for the reasoning)."""
+
+    alpha: float = Field(gt=0, lt=1, description="False discovery rate across columns (Benjamini-Hochberg).")
+    effect_thresholds: dict[Literal["numeric", "categorical"], float] = Field(
+        description="Primary effect size a drifting column must exceed: normalized Wasserstein (numeric), "
+        "Jensen-Shannon distance (categorical).")
+    share: float = Field(gt=0, le=1, description="The dataset drifts when this share of columns drifts...")
+    critical: list[str] = Field(default=[], description="...or when any of these columns drifts.")
+    min_rows: int = Field(ge=2, description="Fewest non-missing values per side for a column to be tested.")
+    bins: int = Field(ge=2, description="Reference-quantile bins for the PSI of numeric columns.")
+    report_url: str = Field(description="Where the drift alert links to (the site's drift page).")
+
+    @model_validator(mode="after")
+    def _both_kinds(self) -> Drift:
+        missing = {"numeric", "categorical"} - set(self.effect_thresholds)
+        if missing:
+            raise ValueError(f"drift.effect_thresholds needs a value for {sorted(missing)}")
+        return self
+
+
 class Params(_Section):
     """Everything in `params.yaml`, one attribute per top-level section."""
 
@@ -155,11 +176,15 @@ class Params(_Section):
     window: Window
     train: Train
     evaluate: Evaluate
+    drift: Drift
 
     @model_validator(mode="after")
     def _target_is_not_an_input(self) -> Params:
         if self.task.target.column in self.features.inputs:
             raise ValueError(f"the target {self.task.target.column!r} is listed as a feature")
+        unknown = sorted(set(self.drift.critical) - set(self.features.inputs))
+        if unknown:
+            raise ValueError(f"drift.critical names columns that are not features: {unknown}")
         return self
 
 

@@ -1,0 +1,580 @@
+"""The statistics of data drift, used by the `drift` stage.
+
+Is the current batch drawn from the same distribution as the reference?
+
+Pure functions on pandas objects, no files: the stage that reads the tables and writes the report calls
+`drift_report`. Why it is built this way:
+
+* A p-value alone is not a drift decision. With a million rows every test rejects a shift of 0.01 standard
+  deviations that no model notices; with a hundred rows a real shift goes unseen. So a column drifts only
+  when the test is significant *and* an effect size that does not grow with n is large enough. The test
+  keeps sampling noise out (small n), the effect size keeps trivial differences out (large n).
+* Many columns are tested at once, so p-values are adjusted with Benjamini-Hochberg (false discovery rate
+  `alpha` across the tested columns) before the comparison with `alpha`.
+* Numeric columns: two-sample Kolmogorov-Smirnov (exact statistic; p-value from scipy's distributions), the
+  normalized Wasserstein-1 distance (primary effect size) and PSI. Categorical columns: chi-square on the
+  2 x k table of counts (primary effect size: Jensen-Shannon distance, base 2), and PSI.
+* Speed: each numeric side is sorted once. A stable argsort of the two sorted runs is a linear merge
+  (timsort finds the runs), measured faster than `searchsorted` of one side into the other; the running count
+  of current rows along the merge gives both ECDFs at every merged value, hence KS and W1 in a few
+  vectorized passes. PSI bin counts come from `searchsorted` of the bin edges into the sorted sides.
+  Categorical columns are counted with `np.bincount` on codes (pandas' own codes for `category` columns,
+  `pd.factorize` per side otherwise), then only the k-long count vectors are aligned.
+* Every column gets an outcome, never a crash and never a silent "no drift": `status` is one of STATUSES.
+
+Default thresholds (the stage reads its own from `params.yaml`; the tests and benchmarks use these):
+
+* `alpha = 0.05`: the false discovery rate of the tests across columns.
+* numeric `0.1`: W1 / sd of the reference, i.e. a tenth of a standard deviation. For a location shift W1 / sd
+  is the shift in sd units, so the threshold reads "the distribution moved by more than 0.1 sd" (Evidently
+  uses the same default). It flags a +0.15 sd mean shift, lognormal(sigma=0.5) x1.08 (W1/sd = 0.150) and
+  Poisson 3 -> 3.3 (0.173) from 10k rows on, and never shifts of 0.005-0.02 sd, even at 1M rows. Note:
+  a lognormal with sigma=1 scaled by 1.08 has W1/sd = 0.061 and is deliberately *not* flagged.
+  The normalizer is the reference's sd, not the IQR: the IQR is 0 for zero-inflated or low-count columns
+  (rain, counts) where the sd is not. When the reference sd is 0 (a constant reference) the IQR is 0 too,
+  so we use the sd of both sides pooled, which is > 0 whenever the current batch differs.
+* categorical `0.04`: Jensen-Shannon distance. A normal shift of d sd has JS distance ~ d / 2.35, so 0.04 is
+  about the same tenth of a sd. Moving 6 points of probability mass between categories gives JS >= 0.05
+  (the minimum is for two categories of 50% each; between categories of 30% and 25%, 0.069).
+* `share = 0.5`: the dataset drifts when at least half of the decided columns drift (Evidently's default),
+  or when any column listed as critical drifts.
+* `min_rows = 30` non-missing values per side; `bins = 10` reference-quantile bins for numeric PSI.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.spatial.distance import jensenshannon
+
+Kind = Literal["numeric", "categorical"]
+
+ALPHA = 0.05
+EFFECT_THRESHOLDS = {"numeric": 0.1, "categorical": 0.04}
+SHARE = 0.5
+MIN_ROWS = 30
+BINS = 10
+
+# PSI is infinite for a bin empty on one side; empty shares are raised to this (Evidently's value), which
+# caps one bin's contribution at about |share| * 9.
+PSI_EPSILON = 1e-4
+# Cochran's rule: categories expected fewer than 5 times on a side are pooled before the chi-square test,
+# so a sprinkle of rare labels cannot make its p-value too small. JS and PSI still see every category.
+RARE_EXPECTED = 5.0
+# Below this many pairs (about 3,000 rows a side) scipy's exact KS distribution costs milliseconds and
+# matters (the asymptotic one is anti-conservative for small samples); above it we use the asymptotic one.
+EXACT_MAX_PAIRS = 10_000_000
+# Above this effective size, the far tail of the KS p-value is approximated (see ks_p_value).
+TAIL_EXACT_N = 1000
+# A change of the missing rate at least this large is written into the column's reason.
+MISSING_NOTE = 0.01
+
+STATUSES = {
+    "tested": "tested: KS or chi-square ran; `drifted` follows the rule",
+    "constant": "one single value on both sides: drifted if and only if the value changed, no test needed",
+    "not_enough_data": "fewer than `min_rows` non-missing values on a side: not tested, no decision",
+    "missing_in_reference": "the column is absent from the reference table: no decision",
+    "missing_in_current": "the column is absent from the current table: no decision",
+    "not_numeric": "declared numeric but its values are not numbers: no decision",
+}
+PRIMARY_EFFECT = {"numeric": "wasserstein_normalized", "categorical": "jensen_shannon"}
+EFFECT_WORDS = {"numeric": "normalized Wasserstein distance", "categorical": "Jensen-Shannon distance"}
+
+
+def column_drift(reference: pd.Series | None, current: pd.Series | None, kind: Kind,
+                 min_rows: int = MIN_ROWS, bins: int = BINS) -> dict:
+    """Test and measure one column; the drift decision is `drift_report`'s, which sees all columns.
+
+    Args:
+        reference: The column in the reference table, or None when the table lacks it.
+        current: The column in the current table, or None when the table lacks it.
+        kind: "numeric" (KS, Wasserstein, PSI) or "categorical" (chi-square, Jensen-Shannon, PSI).
+        min_rows: Fewest non-missing values a side needs for the column to be tested.
+        bins: Reference-quantile bins for the PSI of a numeric column.
+
+    Returns:
+        Plain JSON values, None where not applicable: `kind`, `status` (a key of STATUSES), `note` (words,
+        for statuses other than "tested"), `test` ("ks" | "chi2"), `statistic`, `p_value`, `effect_size`
+        (the kind's primary one), `wasserstein`, `wasserstein_normalized`, `normalizer` ("reference_sd" |
+        "pooled_sd"), `jensen_shannon`, `psi`, `rows_reference`, `rows_current`, `n_reference`, `n_current`
+        (non-missing values), `missing_rate_reference`, `missing_rate_current`, `unseen_rate` (share of
+        current rows whose category the reference never had), `n_categories`.
+    """
+    if kind not in PRIMARY_EFFECT:
+        raise ValueError(f"kind must be 'numeric' or 'categorical', got {kind!r}")
+    result = _empty_result(kind, reference, current)
+    if reference is None or current is None:
+        where = "reference" if reference is None else "current"
+        both = " and the current" if reference is None and current is None else ""
+        return {**result, "status": f"missing_in_{where}", "note": f"absent from the {where}{both} table"}
+    if kind == "numeric":
+        return _numeric(reference, current, result, min_rows, bins)
+    return _categorical(reference, current, result, min_rows)
+
+
+def drift_report(reference: pd.DataFrame, current: pd.DataFrame, kinds: dict[str, Kind],
+                 alpha: float = ALPHA, effect_thresholds: dict[str, float] | None = None,
+                 share: float = SHARE, critical: list[str] | tuple[str, ...] = (),
+                 min_rows: int = MIN_ROWS, bins: int = BINS) -> dict:
+    """Decide, per column and for the dataset, whether `current` drifted from `reference`.
+
+    Args:
+        reference: The table the model learned from.
+        current: The new batch.
+        kinds: Column name -> "numeric" | "categorical"; only these columns are examined.
+        alpha: False discovery rate: Benjamini-Hochberg-adjusted p-values below it are significant.
+        effect_thresholds: Kind -> the primary effect size a drifting column must exceed
+            (default EFFECT_THRESHOLDS).
+        share: The dataset drifts when at least this share of the decided columns drift...
+        critical: ...or when any of these columns drifts.
+        min_rows: Fewest non-missing values per side for a column to be tested.
+        bins: Reference-quantile bins for numeric PSI.
+
+    Returns:
+        `columns`: name -> `column_drift`'s dict plus `adjusted_p_value`, `drifted` (True | False | None =
+        no decision) and `reason` (words). Dataset level: `drifted` (None when it cannot be decided: no
+        column was decided, or a critical column was not), `reason`, `share_drifted` (of the decided
+        columns), `n_columns`, `n_columns_tested` (ran a test), `n_columns_decided` (tested or constant),
+        `n_columns_drifted`, `drifted_columns`, `undecided_columns` (name -> status), `rule` (the
+        rule in words) and `settings`.
+
+    Raises:
+        ValueError: A kind, a threshold or a critical column is unknown (configuration mistakes).
+    """
+    thresholds = dict(EFFECT_THRESHOLDS if effect_thresholds is None else effect_thresholds)
+    missing = sorted(set(PRIMARY_EFFECT) - set(thresholds))
+    if missing:
+        raise ValueError(f"effect_thresholds lacks {missing}")
+    unknown = sorted(set(critical) - set(kinds))
+    if unknown:
+        raise ValueError(f"critical columns {unknown} are not among the examined columns")
+    columns = {
+        name: column_drift(reference.get(name), current.get(name), kind, min_rows, bins)
+        for name, kind in kinds.items()
+    }
+    _decide_columns(columns, alpha, thresholds)
+    dataset = _decide_dataset(columns, share, list(critical))
+    settings = {"alpha": alpha, "effect_thresholds": thresholds, "share": share, "critical": list(critical),
+                "min_rows": min_rows, "bins": bins}
+    return {**dataset, "columns": columns, "rule": explain_rule(alpha, thresholds, share, list(critical)),
+            "settings": settings}
+
+
+def explain_rule(alpha: float = ALPHA, effect_thresholds: dict[str, float] | None = None,
+                 share: float = SHARE, critical: list[str] | tuple[str, ...] = ()) -> str:
+    """The decision rule in plain words, thresholds filled in, for the report."""
+    thresholds = EFFECT_THRESHOLDS if effect_thresholds is None else effect_thresholds
+    critical_words = (f", or when any of the critical columns ({', '.join(critical)}) drifts" if critical
+                      else "")
+    return (
+        "Each column is compared between the reference data and the current batch with a statistical test "
+        "(Kolmogorov-Smirnov for numbers, chi-square for categories). Because many columns are tested at "
+        f"once, the p-values are adjusted (Benjamini-Hochberg) so that at most {alpha:.0%} of the columns "
+        "flagged are expected to be false alarms. A significant test is not enough: with many rows, tiny "
+        "harmless differences are significant too. So a column drifts only if its adjusted p-value is below "
+        f"{alpha:g} and the size of the change is above a threshold that does not depend on the number of "
+        f"rows: a Wasserstein distance of more than {thresholds['numeric']:g} standard deviations of the "
+        "reference for numbers (how far values moved, on average), a Jensen-Shannon distance of more than "
+        f"{thresholds['categorical']:g} for categories (0 = same shares, 1 = no category in common). A "
+        "column with one single value on both sides drifts if that value changed. Columns with too few "
+        "values, or absent from one table, get no decision and are listed. The dataset drifts when at "
+        f"least {share:.0%} of the decided columns drift{critical_words}."
+    )
+
+
+# --- numeric -------------------------------------------------------------------------------------------
+
+
+def _numeric(reference: pd.Series, current: pd.Series, result: dict, min_rows: int, bins: int) -> dict:
+    """KS, Wasserstein and PSI of one numeric column, or the reason it was not tested."""
+    try:
+        ref, ref_missing = _sorted_finite(reference)
+        cur, cur_missing = _sorted_finite(current)
+    except (TypeError, ValueError) as exc:
+        return {**result, "status": "not_numeric", "note": f"values are not numbers ({exc})"}
+    result |= _counts(result, len(ref), ref_missing, len(cur), cur_missing)
+    short = _too_few(len(ref), len(cur), min_rows)
+    if short:
+        return {**result, "status": "not_enough_data", "note": short}
+    constant = ref[0] == ref[-1] and cur[0] == cur[-1]
+    if constant and ref[0] == cur[0]:
+        return {**result, "status": "constant", "note": _constant_note(ref[0], cur[0]), "statistic": 0.0,
+                "effect_size": 0.0, "wasserstein": 0.0, "wasserstein_normalized": 0.0, "psi": 0.0}
+    statistic, w1 = ks_wasserstein(ref, cur)
+    normalizer, spread = _spread(ref, cur)
+    effects = {"statistic": statistic, "effect_size": w1 / spread, "wasserstein": w1,
+               "wasserstein_normalized": w1 / spread, "normalizer": normalizer,
+               "psi": psi(*_quantile_bin_counts(ref, cur, bins))}
+    if constant:  # a single value that changed: drift without a test (KS = 1, effect sizes finite)
+        return {**result, **effects, "status": "constant", "note": _constant_note(ref[0], cur[0])}
+    return {**result, **effects, "status": "tested", "test": "ks",
+            "p_value": ks_p_value(statistic, len(ref), len(cur), ref, cur)}
+
+
+def _sorted_finite(series: pd.Series) -> tuple[np.ndarray, int]:
+    """The finite values sorted, and how many values were missing (NaN, None, NA or +-inf).
+
+    Sorting first puts -inf first and +inf, NaN last, so the finite values are one contiguous slice found by
+    two binary searches: the missing values cost no extra pass. Infinities count as missing because they
+    would make every distance infinite.
+    """
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)  # our own copy: sort in place
+    values.sort()
+    start = np.searchsorted(values, -np.inf, side="right")
+    stop = np.searchsorted(values, np.inf, side="left")
+    return values[start:stop], len(values) - (stop - start)
+
+
+def ks_wasserstein(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
+    """Exact two-sample KS statistic and Wasserstein-1 distance from the two sorted samples.
+
+    Both come from the ECDF difference F_ref - F_cur along the merged values: KS is its largest absolute
+    value at the end of each run of equal values, W1 its absolute value integrated over the gaps between
+    merged values.
+
+    Args:
+        ref: Sorted reference values (finite, non-empty).
+        cur: Sorted current values (finite, non-empty).
+
+    Returns:
+        (sup |F_ref - F_cur|, integral |F_ref - F_cur| dx), equal to scipy's `ks_2samp(...).statistic` and
+        `wasserstein_distance` up to rounding.
+    """
+    n_ref, n_cur = len(ref), len(cur)
+    if _mostly_tied(ref) or _mostly_tied(cur):
+        # Few distinct values (counts, rounded or zero-inflated data): merge the runs of equal values,
+        # weighted by their lengths, rather than every value.
+        (ref_values, ref_weights), (cur_values, cur_weights) = _runs(ref), _runs(cur)
+        merged, order, spare = _merge(ref_values, cur_values)
+        steps = np.concatenate((ref_weights * (n_cur / n_ref), -cur_weights.astype(np.float64)))
+        scaled = np.cumsum(steps[order])
+    else:
+        merged, order, spare = _merge(ref, cur)
+        scaled = _scaled_difference(order >= n_ref, n_ref, n_cur, counts=spare, out=order.view(np.float64))
+    # scaled = n_cur (F_ref - F_cur) after each merged value; the last is 0 (both ECDFs reached 1).
+    scaled = np.abs(scaled, out=scaled)[:-1]
+    gaps = np.subtract(merged[1:], merged[:-1], out=spare[:-1])
+    # Inside a run of ties the running difference is not an ECDF value; only run ends (gap > 0) count. The
+    # unrestricted maximum is the answer when it sits at a run end, as it always does without ties.
+    top = int(np.argmax(scaled))
+    largest = scaled[top] if gaps[top] > 0 else np.max(scaled, where=gaps > 0, initial=0)
+    # In place and summed pairwise rather than `np.dot`: BLAS threads stall on a busy machine (ms per call).
+    w1 = float(np.multiply(scaled, gaps, out=scaled).sum()) / n_cur
+    return float(largest) / n_cur, w1
+
+
+def _merge(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The merged sorted values, the index each came from (< len(ref): the reference), and a free buffer.
+
+    A stable argsort of two sorted runs is a linear-time merge (timsort finds the runs); measured faster than
+    `searchsorted` of one side into the other. Being stable, it puts the reference first among equal values.
+    The concatenation it sorted is returned as the free buffer: reusing memory is cheaper than fresh arrays,
+    whose page faults cost as much as the arithmetic done in them.
+    """
+    both = np.concatenate((ref, cur))
+    order = np.argsort(both, kind="stable")
+    return both[order], order, both
+
+
+def _scaled_difference(from_cur: np.ndarray, n_ref: int, n_cur: int, counts: np.ndarray,
+                       out: np.ndarray) -> np.ndarray:
+    """n_cur (F_ref - F_cur) after each merged value, from which side each merged value came.
+
+    With r and c the reference and current values seen so far it is r n_cur / n_ref - c. The counts
+    accumulate in int32 (several times faster than int64 or float64) inside `counts`, a free float64 buffer of
+    the same length; the result goes to `out`. Both buffers are overwritten.
+    """
+    total = len(from_cur)
+    halves = counts.view(np.int32)
+    seen_cur = np.cumsum(from_cur.view(np.int8), dtype=np.int32, out=halves[:total])
+    seen_ref = np.cumsum(np.logical_not(from_cur, out=from_cur).view(np.int8), dtype=np.int32,
+                         out=halves[total:])
+    scaled = np.multiply(seen_ref, n_cur / n_ref, out=out)
+    scaled -= seen_cur
+    return scaled
+
+
+def _mostly_tied(values: np.ndarray) -> bool:
+    """Whether most of the sorted values sit in long runs of ties, judged on about 4,000 evenly spaced ones."""
+    sample = values[:: max(1, len(values) // 4096)]
+    return len(sample) > 1 and np.count_nonzero(sample[1:] == sample[:-1]) > len(sample) // 2
+
+
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array and how many times each occurs."""
+    last = np.append(np.flatnonzero(values[1:] != values[:-1]), len(values) - 1)
+    return values[last], np.diff(last, prepend=-1)
+
+
+def ks_p_value(statistic: float, n_ref: int, n_cur: int, ref: np.ndarray | None = None,
+               cur: np.ndarray | None = None) -> float:
+    """Two-sided p-value of the two-sample KS statistic, as scipy's `ks_2samp` computes it, but fast.
+
+    Small samples, when given, get scipy's exact two-sample distribution (cheap there, and more accurate).
+    Otherwise it is scipy's asymptotic method: the one-sample distribution `kstwo` at the effective size
+    n = n_ref n_cur / (n_ref + n_cur). In its tail (n D^2 >= 2.2, p below about 0.025) scipy evaluates an
+    exact sum of n terms, 0.7 s per call at a million rows a side; there, for n > TAIL_EXACT_N, we use the
+    Maag-Dicaire approximation 2 exp(-(6 n D + 1)^2 / (18 n)) instead, within 1% of scipy's value for
+    p >= 1e-4 (and for p >= 1e-9 from n = 5,000): far below any threshold a decision uses.
+    """
+    if ref is not None and cur is not None and n_ref * n_cur <= EXACT_MAX_PAIRS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # scipy falls back to asymp itself, as below
+            return float(stats.ks_2samp(ref, cur, method="exact").pvalue)
+    large, small = max(n_ref, n_cur), min(n_ref, n_cur)
+    n = float(np.round(large * small / (large + small)))
+    if n > TAIL_EXACT_N and n * statistic**2 >= 2.2:
+        return float(min(1.0, 2 * np.exp(-((6 * n * statistic + 1) ** 2) / (18 * n))))
+    return float(np.clip(stats.kstwo.sf(statistic, n), 0.0, 1.0))
+
+
+def _spread(ref: np.ndarray, cur: np.ndarray) -> tuple[str, float]:
+    """The Wasserstein normalizer: the reference sd, or the pooled sd when the reference is constant.
+
+    The pooled sd is > 0 here: a reference and a current batch that are the same constant never get here.
+    """
+    sd = _sd(ref)
+    if sd > 0:
+        return "reference_sd", sd
+    # Reference constant, current not (both constant is handled before): var of the pooled sample.
+    # Pooled variance = within-side variance (the current's only) + between-side variance of the means.
+    weight_ref = len(ref) / (len(ref) + len(cur))
+    gap = float(cur.mean()) - float(ref[0])
+    var = (1 - weight_ref) * float(cur.var()) + weight_ref * (1 - weight_ref) * gap**2
+    return "pooled_sd", var**0.5
+
+
+def _sd(values: np.ndarray) -> float:
+    """Population sd (ddof 0) without a temporary array: from sum and sum of squares, unless inaccurate.
+
+    E[x^2] - E[x]^2 loses about (mean / sd)^2 ulps; beyond 10^6 (a mean a thousand sds from 0, say
+    timestamps) the two-pass `np.std` is used instead.
+    """
+    mean = float(values.sum()) / len(values)
+    var = max(float(np.einsum("i,i->", values, values)) / len(values) - mean**2, 0.0)  # no BLAS, see above
+    if mean**2 > 1e6 * var:
+        return float(values.std())
+    return var**0.5
+
+
+def _quantile_bin_counts(ref: np.ndarray, cur: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Counts per bin, bins cut at the reference's quantiles (lower order statistics), both sides sorted.
+
+    Bins are [edge_i, edge_i+1), the outer ones open-ended. Tied quantiles give one edge, so a column with few
+    distinct values gets fewer, fuller bins rather than empty ones.
+    """
+    edges = np.unique(ref[(np.arange(1, bins) * len(ref)) // bins])
+    ref_below = np.concatenate(([0], np.searchsorted(ref, edges), [len(ref)]))
+    cur_below = np.concatenate(([0], np.searchsorted(cur, edges), [len(cur)]))
+    return np.diff(ref_below), np.diff(cur_below)
+
+
+# --- categorical ---------------------------------------------------------------------------------------
+
+
+def _categorical(reference: pd.Series, current: pd.Series, result: dict, min_rows: int) -> dict:
+    """Chi-square, Jensen-Shannon and PSI of one categorical column, missing values as a category."""
+    ref_counts, cur_counts, labels = category_counts(reference, current)
+    result |= _counts(result, int(ref_counts[1:].sum()), int(ref_counts[0]), int(cur_counts[1:].sum()),
+                      int(cur_counts[0]))
+    short = _too_few(result["n_reference"], result["n_current"], min_rows)
+    if short:
+        return {**result, "status": "not_enough_data", "note": short}
+    result["unseen_rate"] = float(cur_counts[1:][ref_counts[1:] == 0].sum() / len(current))
+    present = (ref_counts + cur_counts) > 0  # `category` columns may declare labels no row has
+    ref_counts, cur_counts, labels = ref_counts[present], cur_counts[present], labels[present]
+    result["n_categories"] = int(present.sum())
+    js = float(jensenshannon(ref_counts, cur_counts, base=2))
+    effects = {"effect_size": js, "jensen_shannon": js, "psi": psi(ref_counts, cur_counts)}
+    ref_slots, cur_slots = np.flatnonzero(ref_counts), np.flatnonzero(cur_counts)
+    if len(ref_slots) == 1 and len(cur_slots) == 1:  # one category per side: JS is 0 (same) or 1 (changed)
+        note = _constant_note(labels[ref_slots[0]], labels[cur_slots[0]])
+        return {**result, **effects, "status": "constant", "note": note}
+    statistic, p_value = chi_square(ref_counts, cur_counts)
+    return {**result, **effects, "status": "tested", "test": "chi2", "statistic": statistic,
+            "p_value": p_value}
+
+
+def category_counts(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows per category on each side, aligned: slot 0 is missing, then the reference's labels, then new ones.
+
+    Each side is counted on its own codes (a pass of `bincount`), then only the k-long count vectors are
+    aligned by label, so the rows are never concatenated nor re-coded.
+
+    Returns:
+        (reference counts, current counts, the label of each slot: None for slot 0, then the labels).
+    """
+    ref_codes, ref_labels = _codes(reference)
+    cur_codes, cur_labels = _codes(current)
+    # bincount takes non-negative integers; the shift sends missing (code -1) to slot 0.
+    ref_side = np.bincount(np.add(ref_codes, 1, dtype=np.intp), minlength=len(ref_labels) + 1)
+    cur_side = np.bincount(np.add(cur_codes, 1, dtype=np.intp), minlength=len(cur_labels) + 1)
+    where = ref_labels.get_indexer(cur_labels)
+    new = where < 0
+    size = 1 + len(ref_labels) + int(new.sum())
+    ref_counts = np.zeros(size, dtype=np.int64)
+    ref_counts[: len(ref_side)] = ref_side
+    cur_counts = np.zeros(size, dtype=np.int64)
+    cur_counts[0] = cur_side[0]
+    cur_counts[np.where(new, len(ref_labels) + np.cumsum(new), where + 1)] = cur_side[1:]
+    labels = np.empty(size, dtype=object)  # slot 0 stays None
+    labels[1:] = ref_labels.append(cur_labels[new]).to_numpy(dtype=object)
+    return ref_counts, cur_counts, labels
+
+
+def _codes(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes (-1 = missing) and each code's label: pandas' own for `category`, else factorized."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.array.codes, series.cat.categories
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return codes, pd.Index(uniques)
+
+
+def chi_square(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float]:
+    """Pearson's chi-square test of homogeneity on the 2 x k table, rare categories pooled (no Yates).
+
+    Equal to `scipy.stats.chi2_contingency(table, correction=False)` when no category is rare.
+    """
+    table = np.vstack((ref_counts, cur_counts)).astype(np.float64)
+    table = table[:, table.sum(axis=0) > 0]
+    rows = table.sum(axis=1)
+    least_expected = rows.min() * table.sum(axis=0) / rows.sum()
+    rare = least_expected < RARE_EXPECTED
+    if rare.any():
+        pooled = table[:, rare].sum(axis=1, keepdims=True)
+        table = table[:, ~rare]
+        if rows.min() * pooled.sum() / rows.sum() < RARE_EXPECTED and table.shape[1] > 0:
+            smallest = np.argmin(table.sum(axis=0))  # the pool is still rare: fold it into the smallest label
+            table[:, smallest] += pooled[:, 0]
+        else:
+            table = np.hstack((table, pooled))
+    if table.shape[1] < 2:
+        return 0.0, 1.0
+    expected = np.outer(rows, table.sum(axis=0)) / rows.sum()
+    statistic = float(((table - expected) ** 2 / expected).sum())
+    return statistic, float(stats.chi2.sf(statistic, table.shape[1] - 1))
+
+
+# --- shared --------------------------------------------------------------------------------------------
+
+
+def psi(ref_counts: np.ndarray, cur_counts: np.ndarray, epsilon: float = PSI_EPSILON) -> float:
+    """Population stability index, sum of (q - p) ln(q / p) over bins, shares below `epsilon` raised to it.
+
+    Args:
+        ref_counts: Reference rows per bin (or category).
+        cur_counts: Current rows per bin, same order.
+        epsilon: Floor of a share, so that a bin empty on one side adds a large but finite amount.
+    """
+    p = np.maximum(ref_counts / ref_counts.sum(), epsilon)
+    q = np.maximum(cur_counts / cur_counts.sum(), epsilon)
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+def _empty_result(kind: Kind, reference: pd.Series | None, current: pd.Series | None) -> dict:
+    """Every key `column_drift` returns, not applicable (None) until computed."""
+    keys = ["status", "note", "test", "statistic", "p_value", "effect_size", "wasserstein",
+            "wasserstein_normalized", "normalizer", "jensen_shannon", "psi", "n_reference", "n_current",
+            "missing_rate_reference", "missing_rate_current", "unseen_rate", "n_categories"]
+    return {**dict.fromkeys(keys), "kind": kind,
+            "rows_reference": None if reference is None else len(reference),
+            "rows_current": None if current is None else len(current)}
+
+
+def _counts(result: dict, n_ref: int, ref_missing: int, n_cur: int, cur_missing: int) -> dict:
+    """Non-missing counts and missing rates (None for an empty side)."""
+    rows_ref, rows_cur = result["rows_reference"], result["rows_current"]
+    return {"n_reference": n_ref, "n_current": n_cur,
+            "missing_rate_reference": ref_missing / rows_ref if rows_ref else None,
+            "missing_rate_current": cur_missing / rows_cur if rows_cur else None}
+
+
+def _too_few(n_ref: int, n_cur: int, min_rows: int) -> str | None:
+    """Why the column cannot be tested, or None when both sides have `min_rows` non-missing values."""
+    short = [f"{n} non-missing values in the {side}" for side, n in (("reference", n_ref), ("current", n_cur))
+             if n < min_rows]
+    return f"{' and '.join(short)}, fewer than min_rows = {min_rows}" if short else None
+
+
+def _constant_note(ref_value, cur_value) -> str:
+    """Words for a column with one value per side."""
+    def show(value):
+        return "missing" if value is None else repr(value.item() if hasattr(value, "item") else value)
+
+    if ref_value is cur_value or ref_value == cur_value:
+        return f"the single value {show(ref_value)} on both sides"
+    return f"the single value changed from {show(ref_value)} to {show(cur_value)}"
+
+
+# --- decision ------------------------------------------------------------------------------------------
+
+
+def _decide_columns(columns: dict[str, dict], alpha: float, thresholds: dict[str, float]) -> None:
+    """Add `adjusted_p_value`, `drifted` and `reason` to every column (Benjamini-Hochberg over the tested)."""
+    tested = [name for name, col in columns.items() if col["status"] == "tested"]
+    if tested:
+        adjusted = stats.false_discovery_control([columns[name]["p_value"] for name in tested], method="bh")
+        for name, value in zip(tested, adjusted, strict=True):
+            columns[name]["adjusted_p_value"] = float(value)
+    for col in columns.values():
+        col.setdefault("adjusted_p_value", None)
+        col["drifted"], col["reason"] = _column_verdict(col, alpha, thresholds[col["kind"]])
+
+
+def _column_verdict(col: dict, alpha: float, threshold: float) -> tuple[bool | None, str]:
+    """The column's decision and the reason in words."""
+    missing = _missing_note(col)
+    if col["status"] == "constant":
+        drifted = col["effect_size"] > 0
+        return drifted, f"{'drifted' if drifted else 'no drift'}: {col['note']}{missing}"
+    if col["status"] != "tested":
+        return None, f"not tested ({col['status'].replace('_', ' ')}): {col['note']}{missing}"
+    test = "KS" if col["test"] == "ks" else "chi-square"
+    significant = col["adjusted_p_value"] < alpha
+    large = col["effect_size"] > threshold
+    p_words = f"{test} adjusted p = {col['adjusted_p_value']:.3g} {'<' if significant else '>='} {alpha:g}"
+    effect_words = (f"{EFFECT_WORDS[col['kind']]} {col['effect_size']:.3g} "
+                    f"{'>' if large else '<='} {threshold:g}")
+    if significant and large:
+        return True, f"drifted: {p_words} and {effect_words}{missing}"
+    if significant:
+        return False, f"no drift: significant ({p_words}) but small ({effect_words}){missing}"
+    return False, f"no drift: not significant ({p_words}); {effect_words}{missing}"
+
+
+def _missing_note(col: dict) -> str:
+    """A note on the missing rate when it changed by MISSING_NOTE or more."""
+    before, after = col["missing_rate_reference"], col["missing_rate_current"]
+    if before is None or after is None or abs(after - before) < MISSING_NOTE:
+        return ""
+    return f"; missing rate {before:.1%} -> {after:.1%}"
+
+
+def _decide_dataset(columns: dict[str, dict], share: float, critical: list[str]) -> dict:
+    """The dataset-level decision from the column decisions."""
+    decided = [name for name, col in columns.items() if col["drifted"] is not None]
+    drifted = [name for name in decided if columns[name]["drifted"]]
+    undecided = {name: col["status"] for name, col in columns.items() if col["drifted"] is None}
+    critical_drifted = [name for name in critical if columns[name]["drifted"]]
+    critical_undecided = [name for name in critical if columns[name]["drifted"] is None]
+    share_drifted = len(drifted) / len(decided) if decided else None
+    if critical_drifted:
+        verdict, reason = True, f"drifted: critical column(s) {', '.join(critical_drifted)} drifted"
+    elif share_drifted is not None and share_drifted >= share:
+        verdict, reason = True, f"drifted: {len(drifted)} of {len(decided)} decided columns drifted " \
+                                f"({share_drifted:.0%} >= {share:.0%})"
+    elif not decided:
+        verdict, reason = None, "cannot decide: no column could be tested (see each column's reason)"
+    elif critical_undecided:
+        verdict, reason = None, f"cannot decide: critical column(s) {', '.join(critical_undecided)} untested"
+    else:
+        verdict, reason = False, f"no drift: {len(drifted)} of {len(decided)} decided columns drifted " \
+                                 f"({share_drifted:.0%} < {share:.0%})"
+    return {"drifted": verdict, "reason": reason, "share_drifted": share_drifted, "n_columns": len(columns),
+            "n_columns_tested": sum(col["status"] == "tested" for col in columns.values()),
+            "n_columns_decided": len(decided), "n_columns_drifted": len(drifted), "drifted_columns": drifted,
+            "undecided_columns": undecided}
