@@ -90,14 +90,19 @@ def alert_body(report: dict, current: str, reference: list[str], report_url: str
              "| column | test | effect size | adjusted p-value | why |", "| --- | --- | --- | --- | --- |"]
     for name in report["drifted_columns"]:
         c = report["columns"][name]
-        lines.append(f"| `{name}` | {c['test']} | {c['effect_size']:.3f} | {c['adjusted_p_value']:.2g} | "
-                     f"{_cell(c['reason'])} |")
+        lines.append(f"| `{name}` | {c['test'] or c['status']} | {_number(c['effect_size'], '.3f')} | "
+                     f"{_number(c['adjusted_p_value'], '.2g')} | {_cell(c['reason'])} |")
     prediction = report["prediction"]
     lines += ["", f"Prediction drift: {'yes' if prediction['drifted'] else 'no'} "
-                  f"(normalized Wasserstein {prediction['effect_size']:.3f}).", "",
+                  f"(normalized Wasserstein {_number(prediction['effect_size'], '.3f')}).", "",
               f"Details, distributions and the per-period timeline: [the drift report]({report_url}).", "",
               "<!-- drift-alert -->"]
     return "\n".join(lines) + "\n"
+
+
+def _number(value: float | None, spec: str) -> str:
+    """A number for the alert, or a dash where the column had no test (e.g. a constant that changed value)."""
+    return "-" if value is None else format(value, spec)
 
 
 def _cell(text: str) -> str:

@@ -77,3 +77,13 @@ def test_an_empty_newest_period_is_a_clear_error(tmp_path, params):
     with pytest.raises(PipelineError, match=r"test.parquet: the newest period has no rows to compare"):
         main(prepared=tmp_path, model=tmp_path / "absent.skops", metrics=tmp_path / "d.json",
              alert=tmp_path / "a.md", figures=tmp_path / "f", params_file=ROOT / "params.yaml")
+
+
+def test_a_constant_that_changed_value_is_reported_without_numbers(params):
+    reference, current = pd.DataFrame({"m": [1] * 100}), pd.DataFrame({"m": [2] * 100})
+    report = compare(reference, current, {"m": "numeric"}, params.drift)
+    prediction = compare(reference.rename(columns={"m": PREDICTION}), current.rename(columns={"m": PREDICTION}),
+                         {PREDICTION: "numeric"}, params.drift)["columns"][PREDICTION]
+    body = alert_body(report | {"prediction": prediction}, "2013-02", ["2013-01"], "u")
+    assert report["drifted_columns"] == ["m"]
+    assert "| `m` | constant | " in body
