@@ -39,7 +39,8 @@ import pandas as pd
 from pipeline import prepare
 raw = sum(len(pd.read_csv(p, usecols=[0])) for p in Path("data/flights").glob("*.csv"))
 start = time.perf_counter()
-prepare.main(data=Path("data"), out=Path(sys.argv[1]), metrics=Path(sys.argv[1]) / "m.json",
+prepare.main(data=Path("data"), contract=Path("contract.yaml"), out=Path(sys.argv[1]),
+             metrics=Path(sys.argv[1]) / "m.json",
              params_file=Path("params.yaml"))
 seconds = time.perf_counter() - start
 print(raw, seconds)
