@@ -23,6 +23,7 @@ from pipeline.config import ParamsFile, load_params
 from pipeline.contract import Period, dump_contract, infer_contract, load_contract
 from pipeline.errors import PipelineError
 from pipeline.repo import dvc
+from pipeline.report import render as report
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 
@@ -61,6 +62,7 @@ app.command("prepare", help=prepare.main.__doc__)(guarded(prepare.main))
 app.command("train", help=train.main.__doc__)(guarded(train.main))
 app.command("evaluate", help=evaluate.main.__doc__)(guarded(evaluate.main))
 app.command("drift", help=drift.main.__doc__)(guarded(drift.main))
+app.command("report", help=report.main.__doc__)(guarded(report.main))
 
 
 @app.command("ingest")

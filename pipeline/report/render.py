@@ -1,0 +1,136 @@
+"""Stage `report`: render the report site's pages from the pipeline's outputs, with jinja2 and matplotlib.
+
+Reads:   the metrics files (`evaluate.json`, `prepare.json`, `validate.json`, `drift.json`), the data-quality
+         summary, the drift figures, the curve files, the contract, `data.dvc` and the team's own model-card
+         text (`site/model_card.md`).
+Writes:  `site/docs/` (Markdown pages and figures) for `mkdocs build` with `site/mkdocs.yml`.
+Params:  `task`, `features`, `train`.
+
+A page shows what exists: a missing input gives an honest "not available yet" section, never an invented
+number; a malformed one fails the stage, naming the file. Every value that comes from data (column names,
+categories, file names, reasons) goes through the `md` or `code` filter, which escapes HTML and Markdown, so a
+column called `<img src=x onerror=alert(1)>` is shown as text and never runs.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.metadata
+import logging
+import re
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import typer  # noqa: E402
+import yaml  # noqa: E402
+from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: E402
+from markupsafe import Markup  # noqa: E402
+
+from pipeline.config import ParamsFile, load_params  # noqa: E402
+from pipeline.contract import load_contract  # noqa: E402
+from pipeline.io import read_json  # noqa: E402
+
+log = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).parent / "templates"
+PAGES = ["index.md", "model-card.md", "drift.md", "data-quality.md"]
+LIBRARIES = ["scikit-learn", "pandas", "numpy", "skops", "dvc"]
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
+
+
+def md(value) -> Markup:
+    """Text from data, safe in Markdown and HTML: entities for HTML, backslashes for Markdown syntax."""
+    return Markup(MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(str(value))))
+
+
+def code(value) -> Markup:
+    """A name shown as code: an HTML code element (Markdown code spans would show backslash escapes)."""
+    return Markup(f"<code>{html.escape(str(value))}</code>")
+
+
+def fmt(value, spec: str) -> str:
+    """`format` for the templates (jinja's own `format` filter is printf-style)."""
+    return format(value, spec)
+
+
+def environment() -> Environment:
+    """Templates escape by default; missing variables are errors, not empty strings."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                      keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters |= {"md": md, "code": code}
+    env.globals["fmt"] = fmt
+    return env
+
+
+def optional_json(path: Path) -> dict | None:
+    """The file's content, None when it does not exist yet; a malformed file fails with its name."""
+    return read_json(path) if path.exists() else None
+
+
+def plot_calibration(points: list[dict], path: Path) -> None:
+    """Observed rate against predicted probability per bin, with the diagonal of perfect calibration."""
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
+    ax.plot([p["predicted"] for p in points], [p["observed"] for p in points], marker="o", label="model")
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed rate")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+
+
+def copy_figures(source: Path, dest: Path) -> dict[str, str]:
+    """Copy the drift figures next to the pages; name -> path relative to the pages."""
+    if not source.is_dir():
+        return {}
+    dest.mkdir(parents=True, exist_ok=True)
+    names = {}
+    for png in sorted(source.glob("*.png")):
+        shutil.copyfile(png, dest / png.name)
+        names[png.stem] = f"figures/drift/{png.name}"
+    return names
+
+
+def main(
+    metrics: Annotated[Path, typer.Option(help="Folder of the metrics files (paths.metrics).")],
+    reports: Annotated[Path, typer.Option(help="Folder of the reports (paths.reports).")],
+    plots: Annotated[Path, typer.Option(help="Folder of the curve files (paths.plots).")],
+    contract: Annotated[Path, typer.Option(help="The data contract (paths.contract).")],
+    data_dvc: Annotated[Path, typer.Option(help="The .dvc file of the raw data.")],
+    card: Annotated[Path, typer.Option(help="The team's hand-written model-card text (Markdown).")],
+    out: Annotated[Path, typer.Option(help="Folder of the site's pages (site/docs).")],
+    params_file: ParamsFile = Path("params.yaml"),
+) -> None:
+    """Render the report site's pages from the pipeline's outputs."""
+    params = load_params(params_file)
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "figures").mkdir(parents=True)
+    figures = copy_figures(reports / "drift", out / "figures" / "drift")
+    calibration = optional_json(plots / "calibration.json")
+    if calibration:
+        plot_calibration(calibration["calibration"], out / "figures" / "calibration.png")
+    hash_of_data = (yaml.safe_load(data_dvc.read_text())["outs"][0]["md5"] if data_dvc.exists() else "unknown")
+    context = {
+        "title": "Model report", "task": params.task.type, "target": params.task.target.column,
+        "estimator": params.train.estimator, "hyperparameters": params.train.hyperparameters,
+        "categorical": params.features.categorical, "numeric": params.features.numeric,
+        "leakage": load_contract(contract).leakage,
+        "evaluate": optional_json(metrics / "evaluate.json"), "prepare": optional_json(metrics / "prepare.json"),
+        "validate": optional_json(metrics / "validate.json"), "drift": optional_json(metrics / "drift.json"),
+        "quality": optional_json(reports / "data_quality.json"),
+        "hand_written": Markup(card.read_text(encoding="utf-8")) if card.exists() else "",
+        "figures": {"calibration": "figures/calibration.png" if calibration else None,
+                    "timeline": figures.pop("timeline", None), "columns": figures},
+        "data_hash": hash_of_data,
+        "versions": {name: importlib.metadata.version(name) for name in LIBRARIES},
+    }
+    env = environment()
+    for page in PAGES:
+        (out / page).write_text(env.get_template(f"{page}.j2").render(context), encoding="utf-8")
+    log.info("report: %d pages in %s", len(PAGES), out)
