@@ -23,10 +23,21 @@ LEAKAGE_SAMPLE = 50_000  # rows scored per column: enough to see a near-perfect 
 TOP = 5
 
 
+EXAMPLES = 3
+
+
+def finding(file: str, column: str | None, rule: str, severity: str, rows: int | None, examples: list,
+            what: str) -> dict:
+    """One entry of the validation report; `message` is what a person reads (values quoted with repr, never raw)."""
+    where = f"column {column!r}: " if column else ""
+    count = f"{rows} rows " if rows is not None else ""
+    return {"file": file, "column": column, "rule": rule, "severity": severity, "failing_rows": rows,
+            "examples": [repr(v) for v in examples[:EXAMPLES]],
+            "message": f"{file}: {where}{count}{what} (rule: {rule})"}
+
+
 def _finding(file: str, column: str | None, rule: str, severity: str, rows: int | None, what: str,
              examples: list | None = None) -> dict:
-    from pipeline.validate import finding  # one place builds findings; imported late to avoid a cycle
-
     return finding(file, column, rule, severity, rows, examples or [], what)
 
 

@@ -26,11 +26,11 @@ import typer
 from pipeline import datatests
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.contract import Contract, Table, load_contract, table_schemas
+from pipeline.datatests import finding
 from pipeline.errors import PipelineError
 from pipeline.io import period_files, read_csv, write_json
 
 log = logging.getLogger(__name__)
-EXAMPLES = 3
 
 # How a failed check reads: pandera's built-in check names -> (our short rule, the words). Our own checks are
 # named by their rule already ("missing max 0.15", "period 2013-07", "datetime ISO8601").
@@ -46,16 +46,6 @@ RULES = {
 }
 # Reported by pandera besides the failure that matters (a failed coercion also fails the dtype check).
 REDUNDANT = {"dtype"}
-
-
-def finding(file: str, column: str | None, rule: str, severity: str, rows: int | None, examples: list,
-            what: str) -> dict:
-    """One entry of the report; `message` is what a person reads (values quoted with repr, never raw)."""
-    where = f"column {column!r}: " if column else ""
-    count = f"{rows} rows " if rows is not None else ""
-    return {"file": file, "column": column, "rule": rule, "severity": severity, "failing_rows": rows,
-            "examples": [repr(v) for v in examples[:EXAMPLES]],
-            "message": f"{file}: {where}{count}{what} (rule: {rule})"}
 
 
 def schema_findings(frame: pd.DataFrame, schema: pa.DataFrameSchema, file: str, severity: str) -> list[dict]:
@@ -105,12 +95,17 @@ def _failing_rows(kind: str, group: pd.DataFrame, frame: pd.DataFrame, column: s
     return int(group["index"].nunique())
 
 
+def unreadable(path: Path, rule: str, error: PipelineError) -> dict:
+    """A failure found before any rule could run (a missing or unreadable file): its message is the error's."""
+    return {**finding(path.as_posix(), None, rule, "failure", None, [], ""), "message": str(error)}
+
+
 def check_file(path: Path, table: Table, period: str | None) -> tuple[pd.DataFrame | None, list[dict]]:
     """Read one file and check it against its table's contract (row bounds, hard and soft rules)."""
     try:
         frame = read_csv(path, required=[])
     except PipelineError as exc:
-        return None, [{**finding(path.as_posix(), None, "readable CSV", "failure", None, [], ""), "message": str(exc)}]
+        return None, [unreadable(path, "readable CSV", exc)]
     hard, soft = table_schemas(table, period)
     file = path.as_posix()
     found = schema_findings(frame, hard, file, "failure") + schema_findings(frame, soft, file, "warning")
@@ -151,8 +146,7 @@ def validate(data: Path, params: Params, contract: Contract) -> tuple[dict, dict
         try:
             files = table_files(data, name, table, periods)
         except PipelineError as exc:
-            found.append({**finding((data / name).as_posix(), None, "batch files", "failure", None, [], ""),
-                          "message": str(exc)})
+            found.append(unreadable(data / name, "batch files", exc))
             continue
         frames[name] = {}
         for period, path in files.items():
@@ -182,12 +176,12 @@ def main(
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Check every raw file against the contract; stop the pipeline on a failure."""
-    params = load_params(params_file)
-    result, frames = validate(data, params, load_contract(contract))
+    params, rules = load_params(params_file), load_contract(contract)
+    result, frames = validate(data, params, rules)
     write_json(result, report)
     batches = frames.get(params.prepare.batches, {})
     if batches:
-        write_json(datatests.quality_summary(batches, contract=load_contract(contract)), quality)
+        write_json(datatests.quality_summary(batches, contract=rules), quality)
     for warning in (f for f in result["checks"] if f["severity"] == "warning"):
         log.warning("warning: %s", warning["message"])
     if not result["passed"]:
