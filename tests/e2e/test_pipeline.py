@@ -34,12 +34,12 @@ def test_second_repro_reruns_nothing(ran_copy):
 
 
 def test_hyperparameter_change_reruns_only_what_reads_the_model(ran_copy):
-    """Only the model's stage and those reading the model re-run; validate and prepare do not."""
+    """Only the model's stage and those downstream of it re-run; validate and prepare do not."""
     params = ran_copy / "params.yaml"
     params.write_text(params.read_text().replace("learning_rate: 0.1\n", "learning_rate: 0.05\n"))
     before = (ran_copy / "outputs/metrics/evaluate.json").read_text()
     result = sh("dvc", "repro", cwd=ran_copy)
-    assert stages_run(result.stdout) == ["train", "evaluate", "drift"]
+    assert stages_run(result.stdout) == ["train", "evaluate", "drift", "report"]
     assert (ran_copy / "outputs/metrics/evaluate.json").read_text() != before
 
 
