@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.errors import PipelineError
+from pipeline.io import period_files, read_csv
 
 
 class _Rule(BaseModel):
@@ -227,8 +228,6 @@ def infer_contract(data: Path, batches: str, per_period: dict[str, bool], target
         period: The period rule for per-period tables whose files have its column.
         max_categories: Text columns with at most this many distinct values get an allowed list.
     """
-    from pipeline.io import period_files, read_csv  # late: io is light, but keeps this module importable alone
-
     tables, rates = {}, []
     names = sorted({batches, *per_period, *(p.stem for p in data.glob("*.csv"))})
     for name in names:

@@ -36,10 +36,6 @@ def finding(file: str, column: str | None, rule: str, severity: str, rows: int |
             "message": f"{file}: {where}{count}{what} (rule: {rule})"}
 
 
-def _finding(file: str, column: str | None, rule: str, severity: str, rows: int | None, what: str,
-             examples: list | None = None) -> dict:
-    return finding(file, column, rule, severity, rows, examples or [], what)
-
 
 def allowed_features(params: Params, contract: Contract) -> set[str]:
     """Columns a model may read: the batch table's and the joined ones (renamed), calendar parts, minus leakage."""
@@ -56,16 +52,16 @@ def features_match_contract(params: Params, contract: Contract) -> list[dict]:
     """Every model input must be a column the contract describes and does not list as leakage."""
     found = []
     if params.task.target.column != contract.target.column:
-        found.append(_finding("params.yaml", params.task.target.column, "target matches contract", "failure",
-                              None, f"is the target, but the contract's target is {contract.target.column!r}"))
+        found.append(finding("params.yaml", params.task.target.column, "target matches contract", "failure",
+                             None, [], f"is the target, but the contract's target is {contract.target.column!r}"))
     allowed = allowed_features(params, contract)
     for name in params.features.inputs:
         if name in contract.leakage or name == contract.target.column:
-            found.append(_finding("params.yaml", name, "no leakage feature", "failure", None,
-                                  "is a feature but the contract lists it as known only after the event"))
+            found.append(finding("params.yaml", name, "no leakage feature", "failure", None, [],
+                                 "is a feature but the contract lists it as known only after the event"))
         elif name not in allowed:
-            found.append(_finding("params.yaml", name, "feature in contract", "failure", None,
-                                  "is a feature but no table of the contract describes it"))
+            found.append(finding("params.yaml", name, "feature in contract", "failure", None, [],
+                                 "is a feature but no table of the contract describes it"))
     return found
 
 
@@ -106,8 +102,8 @@ def overlap(periods: dict[str, pd.DataFrame], key: list[str], folder: Path) -> l
     if shared.empty:
         return []
     examples = [dict(zip(key, k if isinstance(k, tuple) else (k,), strict=True)) for k in shared.index[:3]]
-    return [_finding(folder.as_posix(), None, f"unique {key} across periods", "failure", len(shared),
-                     "appear in more than one period's file (training and evaluation would overlap)", examples)]
+    return [finding(folder.as_posix(), None, f"unique {key} across periods", "failure", len(shared), examples,
+                    "appear in more than one period's file (training and evaluation would overlap)")]
 
 
 def reference_gap(frame: pd.DataFrame, column: str, known: pd.Series, file: str, target: str) -> list[dict]:
@@ -119,8 +115,8 @@ def reference_gap(frame: pd.DataFrame, column: str, known: pd.Series, file: str,
     gap = values[pd.Index(known.dropna().unique()).get_indexer(values) < 0]
     if gap.empty:
         return []
-    return [_finding(file, column, f"in {target}", "warning", len(gap), f"not found in {target}",
-                     gap.unique()[:3].tolist())]
+    return [finding(file, column, f"in {target}", "warning", len(gap), gap.unique()[:3].tolist(),
+                    f"not found in {target}")]
 
 
 def label_sanity(batches: dict[str, pd.DataFrame], params: Params, contract: Contract, folder: Path) -> list[dict]:
@@ -130,19 +126,23 @@ def label_sanity(batches: dict[str, pd.DataFrame], params: Params, contract: Con
         return []
     found = []
     for period, frame in batches.items():
-        target = pd.to_numeric(frame.get(column), errors="coerce") if column in frame else pd.Series(dtype=float)
-        labelled = target.dropna()
+        if column not in frame:
+            continue  # the schema reports the absent target column
+        labelled = pd.to_numeric(frame[column], errors="coerce").dropna()
         rate = float((labelled > params.task.target.threshold).mean()) if len(labelled) else float("nan")
         if not bounds[0] <= rate <= bounds[1]:
-            found.append(_finding((folder / f"{period}.csv").as_posix(), column, f"positive rate in {list(bounds)}",
-                                  "failure", len(labelled), f"labelled, positive rate {rate:.3f} outside the bounds"))
+            file = (folder / f"{period}.csv").as_posix()
+            found.append(finding(file, column, f"positive rate in {list(bounds)}", "failure", len(labelled), [],
+                                 f"labelled, positive rate {rate:.3f} outside the bounds"))
     return found
 
 
 def leakage(rows: pd.DataFrame, params: Params, contract: Contract, where: str) -> list[dict]:
     """Columns that alone rank the label almost perfectly, or move in lockstep with the target."""
-    target = pd.to_numeric(rows.get(contract.target.column), errors="coerce")
-    if target is None or target.notna().sum() < 100:
+    if contract.target.column not in rows:
+        return []  # the schema reports the absent target column
+    target = pd.to_numeric(rows[contract.target.column], errors="coerce")
+    if target.notna().sum() < 100:
         return []
     sample = rows.loc[target.notna()].sample(n=min(LEAKAGE_SAMPLE, int(target.notna().sum())), random_state=0)
     y_raw = target.loc[sample.index]
@@ -153,9 +153,9 @@ def leakage(rows: pd.DataFrame, params: Params, contract: Contract, where: str) 
         score = _leakage_score(sample[column], y, y_raw)
         if score is not None and score >= contract.leakage_auc:
             severity = "failure" if column in params.features.inputs else "warning"
-            found.append(_finding(where, column, f"leakage score < {contract.leakage_auc:g}", severity, len(sample),
-                                  f"checked; it predicts the target almost perfectly alone (score {score:.3f}): "
-                                  "list it under `leakage` in the contract if it is known only after the event"))
+            found.append(finding(where, column, f"leakage score < {contract.leakage_auc:g}", severity, len(sample), [],
+                                 f"checked; it predicts the target almost perfectly alone (score {score:.3f}): "
+                                 "list it under `leakage` in the contract if it is known only after the event"))
     return found
 
 

@@ -161,9 +161,11 @@ def main(
     log.info("prepare: reference %s..%s, evaluation %s", reference[0], reference[-1], evaluation)
     tables = read_tables(data, params.prepare.joins, [*reference, evaluation])
     batches = read_periods(folder, [*reference, evaluation], raw_columns(params))
-    is_test = batches[PERIOD] == evaluation
-    train, train_dropped = prepare_rows(batches[~is_test], tables, params, contract, str(folder))
-    test, test_dropped = prepare_rows(batches[is_test], tables, params, contract, str(folder))
+    rows, _ = prepare_rows(batches, tables, params, contract, str(folder))  # join and label once, then split
+    is_test = rows[PERIOD] == evaluation
+    train, test = rows[~is_test].reset_index(drop=True), rows[is_test].reset_index(drop=True)
+    test_dropped = int((batches[PERIOD] == evaluation).sum()) - len(test)
+    train_dropped = int((batches[PERIOD] != evaluation).sum()) - len(train)
     out.mkdir(parents=True, exist_ok=True)
     train.to_parquet(out / "train.parquet", index=False)
     test.to_parquet(out / "test.parquet", index=False)

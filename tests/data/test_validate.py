@@ -61,6 +61,8 @@ CASES = {
                       f"{FEB}: column 'hour': 3 rows above maximum 23 (rule: le 23)"),
     "renamed-column": (lambda d: edit(d / "flights/2013-02.csv", lambda f: f.rename(columns={"distance": "dist"})), "failure",
                        f"{FEB}: column 'distance': column absent (rule: column_in_dataframe)"),
+    "target-missing": (lambda d: edit(d / "flights/2013-02.csv", lambda f: f.drop(columns=["arr_delay"])), "failure",
+                       f"{FEB}: column 'arr_delay': column absent (rule: column_in_dataframe)"),
     "wrong-type": (lambda d: edit(d / "flights/2013-02.csv", set_rows("distance", "far", 2)), "failure",
                    f"{FEB}: column 'distance': 2 rows not of the contract's type (rule: coerce_dtype('float64'))"),
     "nan-flood": (lambda d: edit(d / "flights/2013-02.csv", set_rows("dep_time", np.nan, 10000)), "failure",
