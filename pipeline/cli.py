@@ -2,7 +2,8 @@
 
 `run` is the main job (data, `dvc repro`, site); `ingest` manages the raw data; `infer-contract` proposes
 a data contract; `validate`, `prepare`, `train`, `evaluate` and `drift` run one stage alone, exactly as
-`dvc.yaml` calls them (`python -m pipeline.<stage> ...`); `gate` compares this model with the base branch's.
+`dvc.yaml` calls them (`python -m pipeline.<stage> ...`); `gate` compares this model with the base
+branch's; `predict` scores a file of rows with the model.
 Input problems (`PipelineError`) print one line starting with `error:` and exit with status 1.
 """
 
@@ -18,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline import drift, evaluate, gate, ingest, prepare, train, validate
+from pipeline import drift, evaluate, gate, ingest, predict, prepare, train, validate
 from pipeline.config import ParamsFile, load_params
 from pipeline.contract import Period, dump_contract, infer_contract, load_contract
 from pipeline.errors import PipelineError
@@ -64,6 +65,7 @@ app.command("evaluate", help=evaluate.main.__doc__)(guarded(evaluate.main))
 app.command("drift", help=drift.main.__doc__)(guarded(drift.main))
 app.command("report", help=report.main.__doc__)(guarded(report.main))
 app.command("gate", help=gate.main.__doc__)(guarded(gate.main))
+app.command("predict", help=predict.main.__doc__)(guarded(predict.main))
 
 
 @app.command("ingest")

@@ -150,7 +150,7 @@ def compare(params: Params, kind: TaskKind, rows: pd.DataFrame, challenger, cham
         metric, diff.delta >= gate.min_delta and diff.low > -gate.margin,
         f"{metric} {diff.a:.4f} (challenger) vs {diff.b:.4f} (champion): better by {diff.delta:+.4f}, "
         f"{level} paired interval {diff.low:+.4f} to {diff.high:+.4f}; the rule asks at least {gate.min_delta:+.4f} "
-        f"with the lower bound above {-gate.margin:+.4f}")
+        f"with the lower bound above {0.0 - gate.margin + 0.0:+.4f}")
     slice_guard(params, kind, rows, y, scores, thresholds, decision)
     if "ece" in kind.metrics:
         ece = {name: kind.metrics["ece"](y, scores[name], None) for name in scores}
@@ -178,7 +178,8 @@ def slice_guard(params: Params, kind: TaskKind, rows, y, scores: dict, threshold
     drop, column, group, old, new = worst
     decision.check("slices", drop <= params.gate.max_slice_drop,
                    f"the worst slice, {column}={group}, {metric} {old:.4f} -> {new:.4f} "
-                   f"(loses {drop:+.4f}; at most {params.gate.max_slice_drop:.4f} allowed)")
+                   f"({'drops by' if drop > 0 else 'improves by'} {abs(drop):.4f}; a drop of at most "
+                   f"{params.gate.max_slice_drop:.4f} is allowed)")
 
 
 def decide(params: Params, base: str, work: Path) -> Decision:
