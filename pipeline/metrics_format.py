@@ -24,7 +24,7 @@ def interval(value, where: str) -> dict:
     """
     if value is None or (isinstance(value, Real) and not isinstance(value, bool)):
         return {"value": value, "low": None, "high": None}
-    if isinstance(value, dict) and isinstance(value.get("value"), Real | None):
+    if isinstance(value, dict) and "value" in value and isinstance(value["value"], Real | None):
         return {"value": value.get("value"), "low": value.get("low"), "high": value.get("high")}
     raise PipelineError(f"{where}: expected a number or {{\"value\": number, \"low\": .., \"high\": ..}}, "
                         f"found {value!r}")

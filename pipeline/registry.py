@@ -64,7 +64,7 @@ def model_md5(rev: str, model: Path, cwd: Path | None = None) -> str | None:
     for stage in (yaml.safe_load(text) or {}).get("stages", {}).values():
         for out in stage.get("outs", []):
             if PurePosixPath(out["path"]) == wanted:
-                return out.get("md5")
+                return None if out.get("md5") is None else str(out["md5"])  # YAML reads an all-digit md5 as int
     return None
 
 
@@ -99,7 +99,7 @@ def versions(params: Params, cwd: Path | None = None) -> list[Version]:
                              metrics=committed_json(commit, metrics_path, cwd),
                              decision=committed_json(commit, DECISION, cwd)))
     head = model_md5("HEAD", params.paths.model, cwd)
-    live_one = next((v for v in reversed(found) if head and v.model_md5 == head), None)
+    live_one = next((v for v in reversed(found) if head is not None and v.model_md5 == head), None)
     return [replace(v, live=v is live_one) for v in found]
 
 
