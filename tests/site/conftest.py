@@ -24,7 +24,7 @@ from tests.conftest import ROOT, command_env
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 FILES = ["params.yaml", "contract.yaml", "data.dvc", "dvc.lock", "site/mkdocs.yml", "site/hooks.py",
-         "site/model_card.md", "outputs/metrics", "outputs/reports", "outputs/plots"]
+         "site/overrides", "site/model_card.md", "outputs/metrics", "outputs/reports", "outputs/plots"]
 OLD_MODEL = "deadbeef" * 4
 DECISION = {"format": 1, "decision": "promote", "period": "2013-06", "rows": 27075,
             "reasons": ["roc_auc improved by 0.020 (paired bootstrap interval 0.012 to 0.028)",

@@ -61,6 +61,7 @@ def built(tmp_path_factory):
     site = tmp_path_factory.mktemp("site")
     shutil.copy(ROOT / "site/mkdocs.yml", site / "mkdocs.yml")
     shutil.copy(ROOT / "site/hooks.py", site / "hooks.py")
+    shutil.copytree(ROOT / "site/overrides", site / "overrides")
     main(metrics=ROOT / "outputs/metrics", reports=ROOT / "outputs/reports", plots=ROOT / "outputs/plots",
          contract=ROOT / "contract.yaml", data_dvc=ROOT / "data.dvc", card=ROOT / "site/model_card.md",
          out=site / "docs", params_file=ROOT / "params.yaml")
