@@ -49,9 +49,9 @@ class Version:
         data = {k: v for k, v in asdict(self).items() if k not in {"metrics", "decision"}}
         metrics = metrics_format.headline(self.metrics, f"{self.tag}:evaluate.json") if self.metrics else None
         name = metrics_format.primary(self.metrics) if self.metrics else None
-        data["primary"] = {"metric": name, **metrics["model"][name]} if metrics and name else None
+        data["primary"] = {"metric": name, **metrics["model"][name]} if metrics and name in metrics["model"] else None
         data["metrics"] = metrics["model"] if metrics else None
-        data["decision"] = self.decision.get("decision") if self.decision else None
+        data["decision"] = self.decision.get("decision") if isinstance(self.decision, dict) else None
         return data
 
 
