@@ -10,6 +10,7 @@ Input problems (`PipelineError`) print one line starting with `error:` and exit 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import subprocess
@@ -19,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline import drift, evaluate, gate, ingest, predict, prepare, train, validate
+from pipeline import drift, evaluate, gate, ingest, predict, prepare, registry, train, validate
 from pipeline.config import ParamsFile, load_params
 from pipeline.contract import Period, dump_contract, infer_contract, load_contract
 from pipeline.errors import PipelineError
@@ -126,6 +127,40 @@ def infer_contract_command(
                               max_categories)
     out.write_text(dump_contract(contract), encoding="utf-8")
     typer.echo(f"wrote {out}: {len(contract.tables)} tables; review it before committing")
+
+
+registry_app = typer.Typer(help="The model registry (git tags `model@vX.Y.Z`): list the versions, or `tag` one.",
+                           add_completion=False)
+app.add_typer(registry_app, name="registry")
+
+
+@registry_app.callback(invoke_without_command=True)
+@guarded
+def registry_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the versions as JSON.")] = False,
+    params_file: ParamsFile = Path("params.yaml"),
+) -> None:
+    """List the registered model versions (tag, commit, date, primary metric, live), from git alone."""
+    if ctx.invoked_subcommand is None:
+        registered = registry.versions(load_params(params_file))
+        typer.echo(json.dumps([v.summary() for v in registered], indent=2) if as_json else registry.text(registered))
+
+
+@registry_app.command("tag")
+@guarded
+def registry_tag_command(
+    rev: Annotated[str, typer.Option(help="The commit whose model to register (after a promotion's merge).")] = "HEAD",
+    params_file: ParamsFile = Path("params.yaml"),
+) -> None:
+    """Register REV's model as the next version `model@vX.Y.Z` (an annotated tag); print the tag's name.
+
+    Idempotent: when REV's model is already registered, no tag is made and the existing tag's name is printed,
+    so `git push origin "$(pipeline registry tag)"` is safe to re-run.
+    """
+    tag, created = registry.register(rev, load_params(params_file))
+    typer.echo(f"{'registered' if created else 'already registered, no new tag'}: {tag}", err=True)
+    typer.echo(tag)
 
 
 def build_site(site: Path) -> None:
