@@ -147,9 +147,10 @@ def slice_guard(params: Params, kind: TaskKind, rows, y, scores: dict, threshold
           for name in scores}
     metric, worst = by["champion"]["metric"], None
     for column, summary in by["champion"]["columns"].items():
-        for group, old in summary["groups"].items():
-            new = by["challenger"]["columns"][column]["groups"][group]
-            if old["judged"] and new["judged"]:
+        challenger = {g["group"]: g for g in by["challenger"]["columns"][column]["groups"]}
+        for old in summary["groups"]:
+            group, new = old["group"], challenger.get(old["group"])
+            if new and old["judged"] and new["judged"]:
                 drop = kind.better(metric) * (old[metric] - new[metric])
                 if worst is None or drop > worst[0]:
                     worst = (drop, column, group, old[metric], new[metric])

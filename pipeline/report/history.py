@@ -30,6 +30,7 @@ from pipeline.report.render import environment
 PAGE = "history.md"
 FIGURE = "figures/history.png"
 LIVE_BLOCK = re.compile(r"<!-- live-model:start -->.*?<!-- live-model:end -->", re.DOTALL)
+COMMIT_BLOCK = re.compile(r"<!-- build-commit:start -->.*?<!-- build-commit:end -->", re.DOTALL)
 NO_REPOSITORY = "the site was built outside a git repository, so there are no tags to read"
 _built: dict[str, str] = {}  # this build's Home section, from on_files to on_page_markdown
 
@@ -102,11 +103,24 @@ def on_files(files, config):
     if figure:
         files.append(File.generated(config, FIGURE, content=figure))
     _built["live"] = live
+    _built["commit"] = build_commit(Path(config.config_file_path).parent)
     return files
 
 
+def build_commit(site: Path) -> str:
+    """The commit the site is built from, for the model card's lineage (a DVC stage cannot know it)."""
+    try:
+        sha = git("rev-parse", "HEAD", cwd=site).strip()
+        dirty = git("status", "--porcelain", "--untracked-files=no", cwd=site).strip()
+    except PipelineError:
+        return "none (built outside a git repository)"
+    return f"<code>{sha[:12]}</code>" + (" with uncommitted changes" if dirty else "")
+
+
 def on_page_markdown(markdown, page, config, files):  # noqa: ARG001 (mkdocs passes them by name)
-    """Put the live model in Home's `live-model` block."""
+    """Put the live model in Home's `live-model` block and the build's commit in the model card's lineage."""
+    if page.file.src_uri == "model-card.md" and "commit" in _built:
+        return COMMIT_BLOCK.sub(lambda _: _built["commit"], markdown, count=1)
     if page.file.src_uri != "index.md" or "live" not in _built:
         return markdown
     return LIVE_BLOCK.sub(lambda _: _built["live"], markdown, count=1)

@@ -1,6 +1,6 @@
 """Stage `report`: render the report site's pages from the pipeline's outputs, with jinja2 and matplotlib.
 
-Reads:   the metrics files (`evaluate.json`, `prepare.json`, `validate.json`, `drift.json`), the data-quality
+Reads:   the metrics files (`evaluate.json`, `slices.json`, `prepare.json`, `validate.json`, `drift.json`), the data-quality
          summary, the drift figures, the curve files, the contract, `data.dvc` and the team's own model-card
          text (`site/model_card.md`).
 Writes:  `site/docs/` (Markdown pages and figures) for `mkdocs build` with `site/mkdocs.yml`.
@@ -132,6 +132,9 @@ def main(
         "categorical": params.features.categorical, "numeric": params.features.numeric,
         "leakage": load_contract(contract).leakage,
         "evaluate": evaluate, "headline": headline_metrics(evaluate, metrics / "evaluate.json"),
+        "slices": optional_json(metrics / "slices.json"),
+        "threshold_objective": params.train.threshold_objective,
+        "validation_fraction": params.train.validation_fraction,
         "prepare": optional_json(metrics / "prepare.json"),
         "validate": optional_json(metrics / "validate.json"), "drift": optional_json(metrics / "drift.json"),
         "quality": optional_json(reports / "data_quality.json"),
