@@ -1,8 +1,8 @@
 """Stage `report`: render the report site's pages from the pipeline's outputs, with jinja2 and matplotlib.
 
-Reads:   the metrics files (`evaluate.json`, `slices.json`, `prepare.json`, `validate.json`, `drift.json`), the data-quality
-         summary, the drift figures, the curve files, the contract, `data.dvc` and the team's own model-card
-         text (`site/model_card.md`).
+Reads:   the metrics files (`evaluate.json`, `slices.json`, `prepare.json`, `validate.json`, `drift.json`), the
+         data-quality summary, the drift figures, the curve files, the contract, `data.dvc` and the team's own
+         model-card text (`site/model_card.md`).
 Writes:  `site/docs/` (Markdown pages and figures) for `mkdocs build` with `site/mkdocs.yml`.
 Params:  `task`, `features`, `train`.
 
