@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from scipy.stats import mannwhitneyu
 
@@ -95,7 +96,7 @@ def overlap(periods: dict[str, pd.DataFrame], key: list[str], folder: Path) -> l
     """Rows whose unique key appears in more than one period's file."""
     if not all(set(key) <= set(f.columns) for f in periods.values()):
         return []  # the schema already reported the missing key column
-    keys = pd.concat([f[key].assign(_period=p) for p, f in periods.items()], ignore_index=True)
+    keys = pd.concat([f[key].assign(_period=n) for n, f in enumerate(periods.values())], ignore_index=True)
     repeated = keys[keys.duplicated(key, keep=False)]
     spread = repeated.groupby(key, dropna=False)["_period"].nunique()
     shared = spread[spread > 1]
@@ -111,8 +112,7 @@ def reference_gap(frame: pd.DataFrame, column: str, known: pd.Series, file: str,
     if column not in frame:
         return []
     values = frame[column].dropna()
-    # A hash lookup: Series.isin on Arrow strings converts every value of `known` in Python (slow for thousands).
-    gap = values[pd.Index(known.dropna().unique()).get_indexer(values) < 0]
+    gap = values[~values.isin(known.dropna().unique())]
     if gap.empty:
         return []
     return [finding(file, column, f"in {target}", "warning", len(gap), gap.unique()[:3].tolist(),
@@ -144,7 +144,8 @@ def leakage(rows: pd.DataFrame, params: Params, contract: Contract, where: str) 
     target = pd.to_numeric(rows[contract.target.column], errors="coerce")
     if target.notna().sum() < 100:
         return []
-    sample = rows.loc[target.notna()].sample(n=min(LEAKAGE_SAMPLE, int(target.notna().sum())), random_state=0)
+    labelled = pd.Series(np.flatnonzero(target.notna()))  # positions: sampling them copies no unsampled row
+    sample = rows.take(labelled.sample(n=min(LEAKAGE_SAMPLE, len(labelled)), random_state=0).to_numpy())
     y_raw = target.loc[sample.index]
     y = (y_raw > params.task.target.threshold).astype(int) if params.task.type == "binary" else None
     skip = {*contract.leakage, contract.target.column, *params.features.identifiers}
