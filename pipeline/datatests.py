@@ -77,9 +77,8 @@ def run(frames: dict[str, dict], params: Params, contract: Contract, data: Path)
         for column, target in table.references.items():
             ref_table, ref_column = target.split(".", 1)
             if ref_table in frames and None in frames[ref_table]:
-                known = frames[ref_table][None][ref_column]
-                for period, frame in periods.items():
-                    found += reference_gap(frame, column, known, _file(data, name, period), target)
+                files = {period: _file(data, name, period) for period in periods}
+                found += reference_gaps(periods, column, frames[ref_table][None][ref_column], files, target)
     batches = frames.get(params.prepare.batches, {})
     if batches:
         found += label_sanity(batches, params, contract, data / params.prepare.batches)
@@ -107,16 +106,22 @@ def overlap(periods: dict[str, pd.DataFrame], key: list[str], folder: Path) -> l
                     "appear in more than one period's file (training and evaluation would overlap)")]
 
 
-def reference_gap(frame: pd.DataFrame, column: str, known: pd.Series, file: str, target: str) -> list[dict]:
-    """Values of `column` not found in the referenced column: a warning (joined columns will be empty)."""
-    if column not in frame:
+def reference_gaps(frames: dict[str | None, pd.DataFrame], column: str, known: pd.Series, files: dict[str | None, str],
+                   target: str) -> list[dict]:
+    """Per file, values of `column` not found in the referenced column: a warning (joined columns will be empty)."""
+    present = {period: frame[column].dropna() for period, frame in frames.items() if column in frame}
+    if not present:
         return []
-    values = frame[column].dropna()
-    gap = values[~values.isin(known.dropna().unique())]
-    if gap.empty:
-        return []
-    return [finding(file, column, f"in {target}", "warning", len(gap), gap.unique()[:3].tolist(),
-                    f"not found in {target}")]
+    # One lookup for all the files: for text, each `isin` call first converts `known` value by value in Python.
+    unknown = ~pd.concat(present.values()).isin(known.dropna().unique()).to_numpy()
+    found, start = [], 0
+    for period, values in present.items():
+        gap = values[unknown[start:start + len(values)]]
+        start += len(values)
+        if len(gap):
+            found.append(finding(files[period], column, f"in {target}", "warning", len(gap), gap.unique()[:3].tolist(),
+                                 f"not found in {target}"))
+    return found
 
 
 def label_sanity(batches: dict[str, pd.DataFrame], params: Params, contract: Contract, folder: Path) -> list[dict]:
@@ -200,16 +205,15 @@ def quality_summary(batches: dict[str, pd.DataFrame], contract: Contract) -> dic
 
 
 def _describe(values: pd.Series) -> dict:
-    summary = {"count": int(values.size), "missing_pct": 100 * float(values.isna().mean()) if values.size else 0.0,
-               "distinct": int(values.nunique())}
+    summary = {"count": int(values.size), "missing_pct": 100 * float(values.isna().mean()) if values.size else 0.0}
     if pd.api.types.is_numeric_dtype(values):
         present = values.dropna()
-        summary |= {"min": float(present.min()) if len(present) else None,
+        summary |= {"distinct": int(values.nunique()),
+                    "min": float(present.min()) if len(present) else None,
                     "max": float(present.max()) if len(present) else None,
                     "mean": float(present.mean()) if len(present) else None}
     else:
-        shares = values.value_counts(normalize=True, dropna=True).head(TOP)
-        summary["top"] = [{"value": str(k), "share": float(v)} for k, v in shares.items()]
+        counts = values.value_counts(dropna=True)  # one pass over the text gives both the distinct and the top
+        summary["distinct"] = len(counts)
+        summary["top"] = [{"value": str(k), "share": float(v)} for k, v in (counts.head(TOP) / counts.sum()).items()]
     return summary
-
-
