@@ -76,7 +76,7 @@ def run(frames: dict[str, dict], params: Params, contract: Contract, data: Path)
                 found += overlap(periods, key, data / name)
         for column, target in table.references.items():
             ref_table, ref_column = target.split(".", 1)
-            if ref_table in frames and None in frames[ref_table]:
+            if ref_column in frames.get(ref_table, {}).get(None, {}):  # else the schema reports what is absent
                 files = {period: _file(data, name, period) for period in periods}
                 found += reference_gaps(periods, column, frames[ref_table][None][ref_column], files, target)
     batches = frames.get(params.prepare.batches, {})

@@ -77,8 +77,8 @@ def _describe(cases: pd.DataFrame, file: str, period: str | None, severity: str)
     for name in cases.loc[absent, "failure_case"]:
         found.append(finding(file, str(name), "column_in_dataframe", severity, None, [], "column absent"))
     duplicated = checks.str.endswith("_uniqueness")  # reported once per column of the key: say it once
-    if duplicated.any():
-        key = [c for c in dict.fromkeys(cases.loc[duplicated, "column"].astype(str)) if c != STACK_FILE]
+    key = [c for c in dict.fromkeys(cases.loc[duplicated, "column"].astype(str)) if c != STACK_FILE]
+    if key:  # none: the key's columns are all absent (reported above), pandera checked the file number alone
         found.append(finding(file, None, f"unique {key}", severity, int(cases.loc[duplicated, "index"].nunique()),
                              [], f"duplicated on the unique key {key}"))
     for (column, check), group in cases[~absent & ~duplicated].groupby(["column", "check"], dropna=False, sort=True):

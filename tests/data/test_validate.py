@@ -167,6 +167,14 @@ def test_files_checked_together_keep_their_own_failures(data, params, contract):
                         (FEB, "missing max 0.15", missing), (FEB, "period 2013-02", 2)]
 
 
+def test_a_key_column_absent_is_reported_once(data, params, contract):
+    """A reference table without its key column: the absence, not every row as a duplicate, nor a crash."""
+    edit(data / "planes.csv", lambda f: f.rename(columns={"tailnum": "tail"}))
+    report, _ = validate(Path("data"), params, contract)
+    planes = [c["message"] for c in report["checks"] if c["file"] == "data/planes.csv"]
+    assert planes == ["data/planes.csv: column 'tailnum': column absent (rule: column_in_dataframe)"]
+
+
 # Cases a schema inferred from data can catch (inference cannot know the unique keys, and ranges carry a margin).
 INFERRED_CATCHES = ["below-minimum", "renamed-column", "wrong-type", "nan-flood", "null-in-required", "outside-period",
                     "bad-datetime", "header-only", "empty-file", "wrong-delimiter", "binary-garbage", "not-utf8",
