@@ -9,6 +9,7 @@ check, so a fork edits YAML, not code. `infer_contract` proposes a contract from
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -129,15 +130,21 @@ class Stack:
     periods: tuple[str | None, ...]
     sizes: tuple[int, ...]
 
+    @cached_property
+    def _file_of_row(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.sizes)), self.sizes)
+
     def file_of(self, rows: pd.Index) -> np.ndarray:
         """The file number (0, 1, ...) of each row number."""
-        return np.searchsorted(np.cumsum(self.sizes), np.asarray(rows), side="right")
+        if rows.equals(pd.RangeIndex(len(self._file_of_row))):  # every row, in order: no lookup
+            return self._file_of_row
+        return self._file_of_row[np.asarray(rows, dtype=np.int64)]
 
     def share_per_file(self, flags: pd.Series) -> np.ndarray:
         """For each row of `flags` (true/false, indexed by row number), the share of its file's rows flagged."""
         file = self.file_of(flags.index)
-        share = np.bincount(file, weights=flags.to_numpy(float), minlength=len(self.sizes)) / np.asarray(self.sizes)
-        return share[file]
+        flagged = np.bincount(file[flags.to_numpy(bool)], minlength=len(self.sizes))
+        return (flagged / np.asarray(self.sizes))[file]
 
     def split(self, stacked: pd.DataFrame) -> list[pd.DataFrame]:
         """The files' frames again, numbered from 0 (slices of `stacked`: no data is copied)."""

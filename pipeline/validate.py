@@ -11,6 +11,11 @@ before running it, and records a changed `data/` in `data.dvc`, so bad data must
 Failures (hard rules) stop the run with one line per problem, `<file>: column '<name>': <n> rows <what>
 (rule: <rule>)`; warnings (soft rules: a null rate above its usual level, an unseen category under the warn
 policy, a key missing from a referenced table, ...) are reported and do not stop it.
+
+Speed: the files of a table that look alike are stacked and checked in one pandera call (`contract.Stack`),
+since pandera's cost per call, not per row, dominated a year of monthly files; every failure is sorted back
+to its file, so the report reads as if each file had been checked alone. `benchmarks/validate_benchmark.py`
+measures it.
 """
 
 from __future__ import annotations
@@ -63,7 +68,8 @@ def schema_findings(stacked: pd.DataFrame, schema: pa.DataFrameSchema, stack: St
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     rows = pd.to_numeric(cases["index"], errors="coerce")
-    owner = np.where(rows.notna(), stack.file_of(rows.fillna(0)), -1)  # -1: no row, every file (a column absent)
+    # -1: a failure without a row, of every file (a column absent)
+    owner = np.where(rows.notna(), stack.file_of(pd.Index(rows.fillna(0))), -1)
     for number, (file, period) in enumerate(zip(stack.files, stack.periods, strict=True)):
         per_file[number] = _describe(cases[(owner == number) | (owner == -1)], file, period, severity)
     return per_file
