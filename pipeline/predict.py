@@ -24,12 +24,12 @@ import pandas as pd
 import typer
 
 from pipeline.config import Params, ParamsFile, load_params
-from pipeline.contract import Contract, Rows, Table, load_contract, table_schemas
+from pipeline.contract import Contract, Rows, Table, load_contract
 from pipeline.errors import PipelineError
 from pipeline.io import load_model, read_csv
 from pipeline.metrics import TASKS, threshold_of
 from pipeline.prepare import feature_rows, raw_columns, read_tables
-from pipeline.validate import schema_findings
+from pipeline.validate import check_frames
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +75,11 @@ def check_input(frame: pd.DataFrame, path: Path, contract: Contract, params: Par
     if leaked:
         raise PipelineError(f"{path}: column {leaked[0]!r} is known only after the event (the contract lists "
                             f"{', '.join(map(repr, leaked))} as leakage): a file to score must not carry it")
-    hard, soft = table_schemas(scoring_table(contract, params), None)
-    failures = schema_findings(frame, hard, path.as_posix(), "failure")
+    _, found = check_frames(scoring_table(contract, params), {None: frame}, {None: path.as_posix()})
+    failures = [f["message"] for f in found[None] if f["severity"] == "failure"]
     if failures:
-        raise PipelineError("invalid input, nothing was scored:\n" + "\n".join(f["message"] for f in failures))
-    for warning in schema_findings(frame, soft, path.as_posix(), "warning"):
+        raise PipelineError("invalid input, nothing was scored:\n" + "\n".join(failures))
+    for warning in found[None]:
         log.warning("predict: warning: %s", warning["message"])
 
 
