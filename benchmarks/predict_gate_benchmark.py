@@ -45,11 +45,18 @@ def latencies(call, n):
     for i in range(n):
         t = time.perf_counter(); call(i); out.append(time.perf_counter() - t)
     return np.array(out) * 1000
-model_only = latencies(lambda i: model.predict_proba(row.iloc[[i]]), 1000)
-full = latencies(lambda i: score_rows(frame.iloc[[i]], model, params, contract, params.paths.data, "x", "b"), 100)
-print(json.dumps({"rows": len(scored), "batch_s": batch_s,
-                  "model_ms": [float(np.median(model_only)), float(np.percentile(model_only, 99))],
-                  "full_ms": [float(np.median(full)), float(np.percentile(full, 99))]}))
+from threadpoolctl import threadpool_limits
+stats = lambda ms: [float(np.median(ms)), float(np.percentile(ms, 99))]
+result = {"rows": len(scored), "batch_s": batch_s}
+# One row is too little work to share between threads: OpenMP's start-up dominates. A serving process pins the
+# thread pools to one thread; both settings are measured.
+for threads in (None, 1):
+    with threadpool_limits(threads):
+        model_only = latencies(lambda i: model.predict_proba(row.iloc[[i]]), 1000)
+        full = latencies(lambda i: score_rows(frame.iloc[[i]], model, params, contract, params.paths.data, "x", ""),
+                         100)
+    result[f"threads={threads or 'default'}"] = {"model_ms": stats(model_only), "full_ms": stats(full)}
+print(json.dumps(result))
 """
 
 
@@ -81,9 +88,11 @@ def main() -> None:
         print(f"predict, full year ({warm['rows']:,} rows): {warm['rows'] / warm['batch_s']:,.0f} rows/s warm "
               f"({warm['batch_s']:.1f} s of work); the command end to end {cli['seconds']:.1f} s, "
               f"peak {cli['peak_mb']:.0f} MB")
-        print(f"single row, warm: model alone median {warm['model_ms'][0]:.2f} ms, p99 {warm['model_ms'][1]:.2f} ms;"
-              f" whole path (joins + features + model) median {warm['full_ms'][0]:.1f} ms, "
-              f"p99 {warm['full_ms'][1]:.1f} ms")
+        for threads in ("default", 1):
+            lat = warm[f"threads={threads}"]
+            print(f"single row, warm, {threads} thread(s): model alone median {lat['model_ms'][0]:.2f} ms, "
+                  f"p99 {lat['model_ms'][1]:.2f} ms; whole path (joins + features + model) median "
+                  f"{lat['full_ms'][0]:.1f} ms, p99 {lat['full_ms'][1]:.1f} ms")
 
         sh("git", "checkout", "-qb", "challenger", cwd=repo)
         params = (repo / "params.yaml").read_text().replace("learning_rate: 0.1", "learning_rate: 0.08")
