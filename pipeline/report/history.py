@@ -118,9 +118,8 @@ def build_commit(site: Path) -> str:
 
 
 def on_page_markdown(markdown, page, config, files):  # noqa: ARG001 (mkdocs passes them by name)
-    """Put the live model in Home's `live-model` block and the build's commit in the model card's lineage."""
-    if page.file.src_uri == "model-card.md" and "commit" in _built:
-        return COMMIT_BLOCK.sub(lambda _: _built["commit"], markdown, count=1)
-    if page.file.src_uri != "index.md" or "live" not in _built:
+    """Put the live model in the `live-model` blocks (Home, model card) and the build's commit in the lineage."""
+    if page.file.src_uri not in ("index.md", "model-card.md") or "live" not in _built:
         return markdown
+    markdown = COMMIT_BLOCK.sub(lambda _: _built["commit"], markdown, count=1)
     return LIVE_BLOCK.sub(lambda _: _built["live"], markdown, count=1)
