@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline import drift, evaluate, ingest, prepare, train, validate
+from pipeline import drift, evaluate, ingest, pr_comment, prepare, train, validate
 from pipeline.config import ParamsFile, load_params
 from pipeline.contract import Period, dump_contract, infer_contract, load_contract
 from pipeline.errors import PipelineError
@@ -63,6 +63,7 @@ app.command("train", help=train.main.__doc__)(guarded(train.main))
 app.command("evaluate", help=evaluate.main.__doc__)(guarded(evaluate.main))
 app.command("drift", help=drift.main.__doc__)(guarded(drift.main))
 app.command("report", help=report.main.__doc__)(guarded(report.main))
+app.command("pr-comment", help=pr_comment.main.__doc__)(guarded(pr_comment.main))
 
 
 @app.command("ingest")
