@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline import drift, evaluate, ingest, pr_comment, prepare, train, validate
+from pipeline import check_setup, ct, drift, evaluate, github, ingest, pr_comment, prepare, train, validate
 from pipeline.config import ParamsFile, load_params
 from pipeline.contract import Period, dump_contract, infer_contract, load_contract
 from pipeline.errors import PipelineError
@@ -64,6 +64,13 @@ app.command("evaluate", help=evaluate.main.__doc__)(guarded(evaluate.main))
 app.command("drift", help=drift.main.__doc__)(guarded(drift.main))
 app.command("report", help=report.main.__doc__)(guarded(report.main))
 app.command("pr-comment", help=pr_comment.main.__doc__)(guarded(pr_comment.main))
+app.command("ct", help=ct.main.__doc__)(guarded(ct.main))
+app.command("check-setup", help=check_setup.main.__doc__)(guarded(check_setup.main))
+github_app = typer.Typer(help="The GitHub layer's commands for the workflows (see pipeline/github.py).",
+                         no_args_is_help=True)
+github_app.command("comment", help=github.comment_main.__doc__)(guarded(github.comment_main))
+github_app.command("push", help=github.push_main.__doc__)(guarded(github.push_main))
+app.add_typer(github_app, name="github")
 
 
 @app.command("ingest")

@@ -25,7 +25,10 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote, urlencode
+
+import typer
 
 from pipeline.errors import PipelineError
 
@@ -34,7 +37,7 @@ COMMENT_MARKER = "<!-- pipeline:pr-comment -->"
 DRIFT_MARKER = "<!-- drift-alert -->"  # written by the drift stage at the end of outputs/reports/drift_alert.md
 REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 NUMBER = re.compile(r"^[1-9][0-9]{0,9}$")
-BRANCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+BRANCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/@-]{0,199}$")  # branches and tags such as model@v1.2.0
 SHA = re.compile(r"^[0-9a-f]{40}$")
 API_HEADERS = ["-H", "Accept: application/vnd.github+json", "-H", "X-GitHub-Api-Version: 2022-11-28"]
 
@@ -65,10 +68,16 @@ class Gh:
     """Send requests with the `gh` command line (`GH_TOKEN` in the environment authenticates it)."""
 
     def send(self, request: Request):
-        """Run the request's `gh api` command and return the parsed JSON (pages of lists are joined)."""
+        """Run the request's `gh api` command and return the parsed JSON (pages of lists are joined).
+
+        Returns:
+            The response, or None when GitHub answers 404 (the thing asked for does not exist).
+        """
         stdin = json.dumps(request.body) if request.body is not None else None
         result = subprocess.run(request.command(), input=stdin, text=True, capture_output=True, check=False)
         if result.returncode != 0:
+            if "(HTTP 404)" in result.stderr:
+                return None
             raise PipelineError(f"GitHub {request.method} {request.path} failed: {result.stderr.strip()}")
         return parse_pages(result.stdout)
 
@@ -81,10 +90,10 @@ class Recorder:
         self.responses = json.loads(responses.read_text(encoding="utf-8")) if responses else {}
 
     def send(self, request: Request):
-        """Append the request to the record file; return the canned response (an empty list by default)."""
+        """Append the request to the record file; return the canned response (None, as for a 404, if none)."""
         with self.record.open("a", encoding="utf-8") as out:
             out.write(json.dumps(request.record(), sort_keys=True) + "\n")
-        return self.responses.get(f"{request.method} {request.path}", [] if request.method == "GET" else {})
+        return self.responses.get(f"{request.method} {request.path}")
 
 
 def client() -> Gh | Recorder:
@@ -131,7 +140,7 @@ def check_number(value: str | int, what: str = "pull request number") -> int:
 
 
 def check_branch(branch: str) -> str:
-    """A plain branch name (no spaces, no leading '-', no '..'), else a PipelineError."""
+    """A plain branch or tag name (no spaces, no leading '-', no '..'), else a PipelineError."""
     if not BRANCH.match(branch) or ".." in branch or branch.endswith((".lock", "/")):
         raise PipelineError(f"branch {branch[:80]!r}: not a plain branch name")
     return branch
@@ -206,7 +215,7 @@ def open_pull_request(api, repo: str, head: str, base: str, title: str, body: st
         return f"pull request #{pull['number']} for {head} exists already ({state}); none opened"
     created = api.send(Request("POST", _path("repos", *repo.split("/"), "pulls"),
                                {"title": title, "head": head, "base": check_branch(base), "body": limit(body)}))
-    return f"opened pull request #{created.get('number', '?')} for {head}"
+    return f"opened pull request #{(created or {}).get('number', '?')} for {head}"
 
 
 def upsert_issue(api, repo: str, title: str, body: str, marker: str) -> str:
@@ -223,7 +232,7 @@ def upsert_issue(api, repo: str, title: str, body: str, marker: str) -> str:
                              {"title": title, "body": body}))
             return f"updated issue #{issue['number']}"
     created = api.send(Request("POST", _path("repos", *repo.split("/"), "issues"), {"title": title, "body": body}))
-    return f"opened issue #{created.get('number', '?')}"
+    return f"opened issue #{(created or {}).get('number', '?')}"
 
 
 def dispatch_workflow(api, repo: str, workflow: str, ref: str) -> str:
@@ -241,3 +250,36 @@ def push(ref: str, cwd: Path | None = None) -> None:
                             check=False)
     if result.returncode != 0:
         raise PipelineError(f"`git push origin {ref}` failed: {result.stderr.strip()}")
+
+
+def read_untrusted(path: Path, limit_bytes: int) -> str:
+    """Read at most `limit_bytes` of a file from an artifact, as text (bad bytes replaced, never executed)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(limit_bytes).decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise PipelineError(f"{path}: cannot be read ({exc.strerror})") from exc
+
+
+def comment_main(
+    repo: Annotated[str, typer.Option(envvar="GITHUB_REPOSITORY", help="OWNER/NAME on GitHub.")],
+    pr_file: Annotated[Path, typer.Option(help="File holding the pull request number (from the artifact).")],
+    body_file: Annotated[Path, typer.Option(help="The comment body (Markdown, from the artifact).")],
+    head_sha: Annotated[str, typer.Option(help="The head commit of the run that made the artifact (the event).")],
+    event_pr: Annotated[str, typer.Option(help="The event's own pull request number, when it has one.")] = "",
+) -> None:
+    """Post or update the sticky pull request comment from an untrusted artifact, after checking it."""
+    repo = check_repo(repo)
+    number = check_number(read_untrusted(pr_file, 32))
+    if event_pr.strip() and check_number(event_pr, "event pull request number") != number:
+        raise PipelineError(f"the artifact names pull request #{number}, the event #{event_pr.strip()}")
+    api = client()
+    check_pull_request(api, repo, number, head_sha)
+    body = read_untrusted(body_file, MAX_BODY * 4)  # UTF-8: at most 4 bytes a character
+    typer.echo(upsert_comment(api, repo, number, body))
+
+
+def push_main(ref: Annotated[str, typer.Argument(help="The branch or tag to push (e.g. model@v1.2.0).")]) -> None:
+    """Push one branch or tag to origin (the registry-on-merge job pushes the new version tag)."""
+    push(check_branch(ref.strip()))
+    typer.echo(f"pushed {ref.strip()}")

@@ -233,8 +233,9 @@ def git_json(ref: str, path: Path) -> dict | None:
 # --- the comment ------------------------------------------------------------------------------------------
 
 
-def build(base: str, params: Params, title: str = "Model report for this pull request") -> str:
-    """The whole comment body, compared with revision `base`."""
+def build(base: str, params: Params, title: str = "Model report for this pull request",
+          marker: str = COMMENT_MARKER) -> str:
+    """The whole comment body, compared with revision `base`; `marker` (hidden) heads it when not empty."""
     metrics = params.paths.metrics
     params_diff = json.loads(dvc("params", "diff", base, "--json") or "{}")
     metrics_diff = json.loads(dvc("metrics", "diff", base, "--all", "--json") or "{}")
@@ -244,7 +245,7 @@ def build(base: str, params: Params, title: str = "Model report for this pull re
     drift_path = metrics / "drift.json"
     drift = read_json(drift_path) if drift_path.exists() else None
     sections = [
-        COMMENT_MARKER, f"## {title}", "", f"Compared with {code(base)}.", "",
+        *([marker] if marker else []), f"## {title}", "", f"Compared with {code(base)}.", "",
         "### Gate", "", *gate_section(decision, stale), "",
         "### Metrics", *metrics_section(metrics_diff, "evaluate.json", {"drift.json"}), "",
         "### Parameters", "", *params_section(params_diff), "",
