@@ -25,7 +25,7 @@ import typer
 import yaml
 
 from pipeline.config import Params, ParamsFile, load_params
-from pipeline.github import COMMENT_MARKER
+from pipeline.github import COMMENT_MARKER, check_number, limit
 from pipeline.io import read_json
 from pipeline.repo import dvc
 from pipeline.report.render import code, md
@@ -258,10 +258,15 @@ def build(base: str, params: Params, title: str = "Model report for this pull re
 def main(
     base: Annotated[str, typer.Option(help="The revision to compare with (e.g. origin/main).")],
     out: Annotated[Path, typer.Option(help="Where to write the comment body (Markdown).")],
+    pr_number: Annotated[str, typer.Option(help="Also write this pull request number to `pr-number` next to "
+                                                "--out, for the workflow that posts the comment.")] = "",
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Write the pull request comment: params, metrics (with intervals), gate, drift and plots vs `--base`."""
-    body = build(base, load_params(params_file))
+    number = check_number(pr_number) if pr_number else None
+    body = limit(build(base, load_params(params_file)))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(body, encoding="utf-8")
+    if number is not None:
+        (out.parent / "pr-number").write_text(f"{number}\n", encoding="utf-8")
     typer.echo(f"wrote {out} ({len(body):,} characters)")
