@@ -2,7 +2,7 @@
 
 `run` is the main job (data, `dvc repro`, site); `ingest` manages the raw data; `infer-contract` proposes
 a data contract; `validate`, `prepare`, `train`, `evaluate` and `drift` run one stage alone, exactly as
-`dvc.yaml` calls them (`python -m pipeline.<stage> ...`).
+`dvc.yaml` calls them (`python -m pipeline.<stage> ...`); `gate` compares this model with the base branch's.
 Input problems (`PipelineError`) print one line starting with `error:` and exit with status 1.
 """
 
@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline import check_setup, ct, drift, evaluate, github, ingest, pr_comment, prepare, train, validate
+from pipeline import check_setup, ct, drift, evaluate, gate, github, ingest, pr_comment, prepare, train, validate
 from pipeline.config import ParamsFile, load_params
 from pipeline.contract import Period, dump_contract, infer_contract, load_contract
 from pipeline.errors import PipelineError
@@ -63,6 +63,7 @@ app.command("train", help=train.main.__doc__)(guarded(train.main))
 app.command("evaluate", help=evaluate.main.__doc__)(guarded(evaluate.main))
 app.command("drift", help=drift.main.__doc__)(guarded(drift.main))
 app.command("report", help=report.main.__doc__)(guarded(report.main))
+app.command("gate", help=gate.main.__doc__)(guarded(gate.main))
 app.command("pr-comment", help=pr_comment.main.__doc__)(guarded(pr_comment.main))
 app.command("ct", help=ct.main.__doc__)(guarded(ct.main))
 app.command("check-setup", help=check_setup.main.__doc__)(guarded(check_setup.main))

@@ -44,6 +44,7 @@ class Paths(_Section):
     reports: Path
     plots: Path
     site: Path
+    gate: Path
 
 
 class Ingest(_Section):
@@ -130,17 +131,59 @@ class Window(_Section):
 
 
 class Train(_Section):
-    """The estimator family and its hyper-parameters."""
+    """The estimator family, its hyper-parameters, and how a binary model's decision threshold is chosen."""
 
     estimator: Literal["hist_gradient_boosting", "linear"]
     hyperparameters: dict[str, float | int | str | bool | None] = {}
+    threshold_objective: str = Field(
+        default="f1", description="binary: the scikit-learn scorer the decision threshold maximizes.")
+    validation_fraction: float = Field(
+        default=0.2, gt=0, lt=1,
+        description="binary: the newest share of the reference rows the threshold is chosen on (never the "
+        "evaluation period).")
+
+
+class Bootstrap(_Section):
+    """Resampling for confidence intervals (seeded by `base.seed`)."""
+
+    resamples: int = Field(ge=50, description="Bootstrap resamples per interval.")
+    confidence: float = Field(gt=0.5, lt=1, description="Confidence level of every interval.")
+
+
+class Slices(_Section):
+    """The groups metrics are broken down by, for the model card and the gate's guard-rails."""
+
+    columns: list[str] = Field(description="Columns of the prepared rows (features) to slice by.")
+    bands: dict[str, list[float]] = Field(
+        default={}, description="Numeric slice columns cut into bands at these edges (left-closed).")
+    min_rows: int = Field(ge=1, description="Groups with fewer rows are marked too small to judge.")
+
+    @model_validator(mode="after")
+    def _bands_are_sorted(self) -> Slices:
+        for name, edges in self.bands.items():
+            if len(edges) < 2 or edges != sorted(edges):
+                raise ValueError(f"evaluate.slices.bands.{name}: needs two or more increasing edges")
+        return self
 
 
 class Evaluate(_Section):
     """How the evaluation period is scored."""
 
-    threshold: float = Field(gt=0, lt=1, description="binary: decision threshold on the predicted probability.")
     curve_points: int = Field(ge=10, description="Points kept per curve in the plots files.")
+    bootstrap: Bootstrap
+    slices: Slices
+
+
+class Gate(_Section):
+    """When a challenger replaces the champion (see pipeline.gate for the reasoning)."""
+
+    metric: str | None = Field(default=None, description="The metric that decides; null = the task's primary.")
+    min_delta: float = Field(ge=0, description="The challenger must be better by at least this much...")
+    margin: float = Field(
+        ge=0, description="...and the paired interval's lower bound above -margin (0: strictly better).")
+    max_slice_drop: float = Field(ge=0, description="Guard-rail: no judged slice may lose more than this.")
+    max_calibration_increase: float = Field(ge=0, description="Guard-rail (binary): ECE may not grow more.")
+    min_rows: int = Field(ge=1, description="Fewest labelled rows of the newest period to decide at all.")
 
 
 class Drift(_Section):
@@ -177,6 +220,7 @@ class Params(_Section):
     train: Train
     evaluate: Evaluate
     drift: Drift
+    gate: Gate
 
     @model_validator(mode="after")
     def _target_is_not_an_input(self) -> Params:
@@ -185,6 +229,9 @@ class Params(_Section):
         unknown = sorted(set(self.drift.critical) - set(self.features.inputs))
         if unknown:
             raise ValueError(f"drift.critical names columns that are not features: {unknown}")
+        unknown = sorted(set(self.evaluate.slices.columns) - set(self.features.inputs))
+        if unknown:
+            raise ValueError(f"evaluate.slices.columns names columns that are not features: {unknown}")
         return self
 
 

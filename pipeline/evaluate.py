@@ -1,13 +1,16 @@
 """Stage `evaluate`: score the evaluation period with the model and with a trivial baseline.
 
 Reads:   the model file, `<prepared>/train.parquet` (labels only, to fit the baseline), `<prepared>/test.parquet`.
-Writes:  `<metrics>/evaluate.json` and the curve files for `dvc plots` in `<plots>/`.
-Params:  `task.type`, `features.categorical`, `features.numeric`, `evaluate`.
-Metrics: `model.*` and `baseline.*`: binary `roc_auc`, `average_precision`, `log_loss`, `brier`, `f1`,
-         `recall`, `precision`, `base_rate`; regression `mae`, `rmse`, `r2`; plus `rows` and `threshold`.
+Writes:  `<metrics>/evaluate.json`, `<metrics>/slices.json` and the curve files for `dvc plots` in `<plots>/`.
+Params:  `base.seed`, `task.type`, `features`, `evaluate`.
+Metrics: `model.<metric>.{value,low,high}` and `baseline.<metric>...`: binary `roc_auc`, `average_precision`,
+         `log_loss`, `brier`, `ece` (expected calibration error), `f1`, `recall`, `precision`, `base_rate`;
+         regression `mae`, `rmse`, `r2`; plus `rows`, `threshold` (the model's own, chosen in `train`) and
+         `primary`. `slices.json`: per slice column, each group's rows and primary metric, the gap and ratio.
 
 The baseline predicts the training base rate (binary) or mean (regression) for every row: a model that does
-not beat it has learned nothing worth deploying.
+not beat it has learned nothing worth deploying. Intervals are seeded bootstrap percentiles over the rows of
+the evaluation period (see pipeline.metrics), so the same inputs give the same bytes.
 """
 
 from __future__ import annotations
@@ -21,38 +24,15 @@ import pandas as pd
 import typer
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
-from sklearn.dummy import DummyClassifier, DummyRegressor
 
-from pipeline.config import ParamsFile, load_params
+from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
 from pipeline.io import load_model, write_json
+from pipeline.metrics import TASKS, slice_metrics, threshold_of, with_intervals
 from pipeline.prepare import LABEL
 
 log = logging.getLogger(__name__)
-
-
-def binary_metrics(y: np.ndarray, score: np.ndarray, threshold: float) -> dict[str, float]:
-    """Ranking, probability and decision metrics of predicted probabilities `score` for labels `y`."""
-    decided = (score > threshold).astype(int)
-    return {
-        "roc_auc": skm.roc_auc_score(y, score),
-        "average_precision": skm.average_precision_score(y, score),
-        "log_loss": skm.log_loss(y, score, labels=[0, 1]),
-        "brier": skm.brier_score_loss(y, score),
-        "f1": skm.f1_score(y, decided, zero_division=0),
-        "recall": skm.recall_score(y, decided, zero_division=0),
-        "precision": skm.precision_score(y, decided, zero_division=0),
-        "base_rate": float(np.mean(y)),
-    }
-
-
-def regression_metrics(y: np.ndarray, predicted: np.ndarray, threshold: float) -> dict[str, float]:  # noqa: ARG001
-    """Error metrics of `predicted` for targets `y` (the threshold is unused: same signature as binary)."""
-    return {
-        "mae": skm.mean_absolute_error(y, predicted),
-        "rmse": skm.root_mean_squared_error(y, predicted),
-        "r2": skm.r2_score(y, predicted),
-    }
+FORMAT = 2  # of evaluate.json; 1 had plain numbers and no interval (readers of old commits must accept both)
 
 
 def binary_curves(y: np.ndarray, score: np.ndarray, points: int) -> dict[str, list[dict]]:
@@ -77,44 +57,42 @@ def regression_curves(y: np.ndarray, predicted: np.ndarray, points: int) -> dict
     return {"residuals": means.to_dict(orient="records")}
 
 
-# task type -> (baseline, how to score, metrics, curves). FORK: add a task type here.
-TASKS = {
-    "binary": (lambda: DummyClassifier(strategy="prior"), lambda m, x: m.predict_proba(x)[:, 1],
-               binary_metrics, binary_curves),
-    "regression": (lambda: DummyRegressor(strategy="mean"), lambda m, x: m.predict(x),
-                   regression_metrics, regression_curves),
-}
+CURVES = {"binary": binary_curves, "regression": regression_curves}  # FORK: a new task type's curves
 
 
-def evaluate(model, train: pd.DataFrame, test: pd.DataFrame, inputs: list[str], task_type: str,
-             threshold: float, points: int) -> tuple[dict, dict[str, list[dict]]]:
-    """Metrics of the model and the baseline on `test`, and the model's curves.
+def evaluate(model, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> tuple[dict, dict, dict]:
+    """Metrics with intervals of the model and the baseline on `test`, per-slice metrics, and the curves.
 
     Raises:
         PipelineError: The evaluation period has no labelled rows, or (binary) only one class.
     """
     if test.empty:
         raise PipelineError("evaluate: the evaluation period has no labelled rows")
-    if task_type == "binary" and test[LABEL].nunique() < 2:
+    if params.task.type == "binary" and test[LABEL].nunique() < 2:
         raise PipelineError("evaluate: the evaluation period has one class only; ROC AUC is undefined")
-    make_baseline, score, compute, curves = TASKS[task_type]
-    y = test[LABEL].to_numpy()
-    predicted = score(model, test[inputs])
-    baseline = make_baseline().fit(train[inputs], train[LABEL])
+    kind, inputs = TASKS[params.task.type], params.features.inputs
+    y, threshold = test[LABEL].to_numpy(), threshold_of(model)
+    score = kind.score(model, test[inputs])
+    baseline = kind.baseline().fit(train[inputs], train[LABEL])
+    bootstrap, seed = params.evaluate.bootstrap, params.base.seed
     results = {
+        "format": FORMAT,
+        "task": params.task.type,
+        "primary": kind.primary,
         "rows": len(test),
-        "model": compute(y, predicted, threshold),
-        "baseline": compute(y, score(baseline, test[inputs]), threshold),
+        "threshold": threshold,
+        "model": with_intervals(kind, y, score, threshold, bootstrap, seed),
+        "baseline": with_intervals(kind, y, kind.score(baseline, test[inputs]), threshold, bootstrap, seed),
     }
-    if task_type == "binary":
-        results["threshold"] = threshold
-    return results, curves(y, predicted, points)
+    slices = slice_metrics(kind, test, y, score, threshold, params.evaluate.slices)
+    return results, slices, CURVES[params.task.type](y, score, params.evaluate.curve_points)
 
 
 def main(
     model: Annotated[Path, typer.Option(help="The model file (paths.model).")],
     prepared: Annotated[Path, typer.Option(help="Folder with train.parquet and test.parquet (paths.prepared).")],
     metrics: Annotated[Path, typer.Option(help="JSON file for the metrics.")],
+    slices: Annotated[Path, typer.Option(help="JSON file for the per-slice metrics.")],
     plots: Annotated[Path, typer.Option(help="Folder for the curve files (paths.plots).")],
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
@@ -122,12 +100,12 @@ def main(
     params = load_params(params_file)
     train = pd.read_parquet(prepared / "train.parquet")
     test = pd.read_parquet(prepared / "test.parquet")
-    results, curves = evaluate(load_model(model), train, test, params.features.inputs, params.task.type,
-                               params.evaluate.threshold, params.evaluate.curve_points)
+    results, by_slice, curves = evaluate(load_model(model), train, test, params)
     write_json(results, metrics)
+    write_json(by_slice, slices)
     for name, points in curves.items():
         write_json({name: points}, plots / f"{name}.json")
-    log.info("evaluate: %s", {k: round(v, 4) for k, v in results["model"].items()})
+    log.info("evaluate: %s", {k: round(v["value"], 4) for k, v in results["model"].items()})
 
 
 if __name__ == "__main__":

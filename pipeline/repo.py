@@ -21,6 +21,11 @@ def dvc(*args: str, cwd: Path | None = None, capture: bool = True) -> str:
     return _run([sys.executable, "-m", "dvc", *args], cwd, env, capture)
 
 
+def python(*args: str, cwd: Path | None = None) -> str:
+    """Run this interpreter (`python <args>`), e.g. `-m pipeline ...` in another checkout, and return stdout."""
+    return _run([sys.executable, *args], cwd, {**os.environ, "DVC_NO_ANALYTICS": "1"}, True)
+
+
 def git(*args: str, cwd: Path | None = None) -> str:
     """Run `git <args>` and return stdout."""
     return _run(["git", *args], cwd, None, True)

@@ -6,6 +6,11 @@ Params:  `base.seed`, `task.type`, `features.categorical`, `features.numeric`, `
 
 The learned feature transforms are steps of the saved Pipeline, so scoring one row later runs exactly the
 code that training ran: there is no separate preprocessing to drift out of step (training/serving skew).
+
+A binary model also carries its decision threshold (a `FixedThresholdClassifier` around the Pipeline). The
+threshold is chosen on a validation slice, the newest rows of the reference window, by a probe model fitted
+on the older rows; then the model is refitted on the whole window. The evaluation month is never looked at,
+so the metrics `evaluate` reports for the decision (f1, recall, precision) are honest.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import get_scorer_names
+from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
@@ -58,7 +65,7 @@ def _estimator_class(name: str, task_type: str):
 
 
 def check_hyperparameters(train: Train, task_type: str, source: Path) -> None:
-    """Fail at load time when `train.hyperparameters` names a parameter the estimator does not have.
+    """Fail at load time on a hyper-parameter the estimator does not have, or an unknown threshold objective.
 
     Raises:
         PipelineError: Naming the key and the estimator's parameters.
@@ -68,6 +75,9 @@ def check_hyperparameters(train: Train, task_type: str, source: Path) -> None:
     if unknown:
         raise PipelineError(f"{source}: key 'train.hyperparameters.{unknown[0]}': unknown for {train.estimator} "
                             f"({task_type}); known: {', '.join(sorted(known))}")
+    if train.threshold_objective not in get_scorer_names():
+        raise PipelineError(f"{source}: key 'train.threshold_objective': {train.threshold_objective!r} is not a "
+                            "scikit-learn scorer (see sklearn.metrics.get_scorer_names())")
 
 
 def build_model(params: Params) -> Pipeline:
@@ -85,17 +95,44 @@ def build_model(params: Params) -> Pipeline:
     ])
 
 
-def train_model(rows: pd.DataFrame, params: Params) -> Pipeline:
-    """Fit the model on the inputs named in `features` and the label.
+def choose_threshold(rows: pd.DataFrame, params: Params) -> float:
+    """The probability cut-off that maximizes `train.threshold_objective` on the newest reference rows.
+
+    Rows arrive in time order (periods in order, each file sorted by time), so the last
+    `train.validation_fraction` of them is the most recent slice: the closest stand-in for the month ahead.
+
+    Raises:
+        PipelineError: The validation slice or the rows before it hold one class only.
+    """
+    cut = int(len(rows) * (1 - params.train.validation_fraction))
+    fit, validation = rows.iloc[:cut], rows.iloc[cut:]
+    for name, part in (("fitting", fit), ("validation", validation)):
+        if part[LABEL].nunique() < 2:
+            raise PipelineError(f"train: the {name} slice of the reference rows has one class only; "
+                                "change train.validation_fraction or release more periods")
+    inputs = params.features.inputs
+    probe = build_model(params).fit(fit[inputs], fit[LABEL])
+    tuned = TunedThresholdClassifierCV(probe, scoring=params.train.threshold_objective, cv="prefit", refit=False)
+    return float(tuned.fit(validation[inputs], validation[LABEL]).best_threshold_)
+
+
+def train_model(rows: pd.DataFrame, params: Params):
+    """Fit the model on the inputs named in `features` and the label; a binary model with its threshold.
 
     Raises:
         PipelineError: No rows to learn from, or (binary) only one class present.
     """
     if rows.empty:
         raise PipelineError("train: no labelled rows in the reference periods")
-    if params.task.type == "binary" and rows[LABEL].nunique() < 2:
-        raise PipelineError(f"train: the label has one class only ({rows[LABEL].iloc[0]}) in the reference periods")
-    return build_model(params).fit(rows[params.features.inputs], rows[LABEL])
+    x, y = rows[params.features.inputs], rows[LABEL]
+    if params.task.type != "binary":
+        return build_model(params).fit(x, y)
+    if y.nunique() < 2:
+        raise PipelineError(f"train: the label has one class only ({y.iloc[0]}) in the reference periods")
+    threshold = choose_threshold(rows, params)
+    log.info("train: decision threshold %.4f (%s on the validation slice)", threshold,
+             params.train.threshold_objective)
+    return FixedThresholdClassifier(build_model(params), threshold=threshold).fit(x, y)
 
 
 def main(

@@ -82,7 +82,8 @@ def test_built_site_requests_nothing_outside(built):
 def test_home_page_numbers_equal_the_metrics_file(built):
     metrics = json.loads((ROOT / "outputs/metrics/evaluate.json").read_text())
     home = (built / "index.html").read_text()
-    assert f"<td>roc_auc</td>\n<td>{metrics['model']['roc_auc']:.3f}</td>" in home
+    auc = metrics["model"]["roc_auc"]
+    assert f"<td>roc_auc</td>\n<td>{auc['value']:.3f} [{auc['low']:.3f}, {auc['high']:.3f}]</td>" in home
 
 
 def test_every_figure_has_alt_text_and_exists(built):

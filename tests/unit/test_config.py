@@ -39,7 +39,7 @@ def test_params_are_frozen(params):
         (lambda p: p["features"]["numeric"].append("distance"), r"list these columns twice: \['distance'\]"),
         (lambda p: p["features"]["numeric"].append("arr_delay"), r"the target 'arr_delay' is listed as a feature"),
         (lambda p: p["task"]["target"].update(threshold=None), r"threshold is required"),
-        (lambda p: p["evaluate"].update(threshold=1.5), r"key 'evaluate.threshold'"),
+        (lambda p: p["train"].update(validation_fraction=1.5), r"key 'train.validation_fraction'"),
     ],
     ids=["unknown-key", "unknown-section", "missing-key", "wrong-type", "bad-choice",
          "identifier-feature", "duplicate-feature", "target-as-feature", "binary-without-threshold",

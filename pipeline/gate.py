@@ -1,0 +1,263 @@
+"""Command `gate`: may the challenger (this working tree's model) replace the champion (the base branch's)?
+
+Reads:   the working tree's model and its evaluation rows (`<prepared>/test.parquet`, the newest period);
+         the base branch's `dvc.lock` (which model it pins) and `evaluate.json` (its metrics format);
+         the champion itself from the DVC cache, or rebuilt from the base branch in a temporary git worktree.
+Writes:  `<gate>/decision.json` and `<gate>/summary.md` (the Markdown the workflows post).
+Params:  `gate`, `evaluate.bootstrap`, `evaluate.slices`, `base.seed`, `task`, `features`.
+Exit:    0 promote, 3 reject, 4 no-champion (the base pins no model yet), 1 an error before any decision.
+
+Both models score the same rows, the newest labelled period, so the comparison is paired: the interval of
+the difference comes from resampling those rows, and both models face the same resample each time. The rule
+(all in `params.yaml`): the primary metric improves by at least `min_delta` and the interval's lower bound is
+above `-margin`; and the guard-rails hold: no judged slice loses more than `max_slice_drop`, calibration error
+does not grow by more than `max_calibration_increase`. Anything that prevents a fair comparison (too few rows,
+a champion that cannot be found or rebuilt, a metrics file from an older format) is a `reject` with the
+reason: a worse model must never be promoted by default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+import yaml
+
+from pipeline.config import Params, ParamsFile, load_params
+from pipeline.errors import PipelineError
+from pipeline.evaluate import FORMAT
+from pipeline.io import load_model, read_json, write_json
+from pipeline.markdown import code, escape
+from pipeline.metrics import TASKS, TaskKind, paired_difference, slice_metrics, threshold_of
+from pipeline.prepare import LABEL
+from pipeline.repo import dvc, git, python
+
+log = logging.getLogger(__name__)
+EXIT = {"promote": 0, "reject": 3, "no-champion": 4}
+
+
+@dataclass
+class Decision:
+    """What the gate decided and every check behind it, each in words and numbers."""
+
+    decision: str
+    base: str
+    champion: str | None = None
+    checks: list[dict] = field(default_factory=list)
+    primary: dict | None = None
+    period: str | None = None
+    rows: int | None = None
+
+    def check(self, name: str, passed: bool, detail: str) -> bool:
+        """Record one check of the rule; returns `passed` so a failed precondition can end the gate early."""
+        self.checks.append({"check": name, "passed": passed, "detail": detail})
+        return passed
+
+    def as_json(self) -> dict:
+        """The decision file: the decision, each reason as one sentence, and the checks as data."""
+        reasons = [f"{'passed' if c['passed'] else 'failed'}: {c['detail']}" for c in self.checks]
+        return {"format": 1, "decision": self.decision, "base": self.base, "champion": {"rev": self.champion},
+                "period": self.period, "rows": self.rows, "primary": self.primary, "reasons": reasons,
+                "checks": self.checks}
+
+
+def default_base() -> str:
+    """`origin/main` when the remote branch is known (CI, CT), else the local `main`."""
+    try:
+        git("rev-parse", "--verify", "--quiet", "origin/main")
+        return "origin/main"
+    except PipelineError:
+        return "main"
+
+
+def file_md5(path: Path) -> str:
+    """The md5 DVC records for a file."""
+    return hashlib.md5(path.read_bytes()).hexdigest()  # noqa: S324 (DVC's content address, not security)
+
+
+def pinned_model(lock_text: str | None, model: Path) -> str | None:
+    """The md5 that a `dvc.lock` records for the model file, None when it pins no model."""
+    lock = yaml.safe_load(lock_text) if lock_text else None
+    for stage in ((lock or {}).get("stages") or {}).values():
+        for out in stage.get("outs", []):
+            if Path(out["path"]) == model:
+                return out["md5"]
+    return None
+
+
+def show(rev: str, path: Path) -> str | None:
+    """A file's text at `rev`, None when the revision or the file does not exist."""
+    try:
+        return git("show", f"{rev}:{path.as_posix()}")
+    except PipelineError:
+        return None
+
+
+def champion_from_cache(md5: str) -> Path | None:
+    """The file DVC cached under `md5`, if this machine has it (DVC 3 layout: files/md5/ab/cdef...)."""
+    cached = Path(dvc("cache", "dir").strip()) / "files" / "md5" / md5[:2] / md5[2:]
+    return cached if cached.is_file() else None
+
+
+def rebuild_champion(base: str, model: Path, md5: str, into: Path) -> Path:
+    """Check out `base` in a temporary worktree and reproduce its model there: its own code, params and data.
+
+    The worktree shares this repository's DVC cache, so the rebuilt model (and the base's data) is cached for
+    the next gate. The result must have the md5 the base pins: a model that cannot be rebuilt bit for bit is
+    not the champion, and the gate says so.
+    """
+    worktree = into / "champion"
+    git("worktree", "add", "--detach", "--force", str(worktree), base)
+    try:
+        dvc("cache", "dir", "--local", dvc("cache", "dir").strip(), cwd=worktree)
+        python("-m", "pipeline", "ingest", cwd=worktree)  # the base's data, through the base's own code
+        dvc("repro", "--quiet", "train", cwd=worktree)
+        built = worktree / model
+        if file_md5(built) != md5:
+            raise PipelineError(f"the champion rebuilt from {base} has md5 {file_md5(built)}, not the pinned {md5}")
+        kept = into / "champion.skops"
+        shutil.copyfile(built, kept)
+        return kept
+    finally:
+        git("worktree", "remove", "--force", str(worktree))
+
+
+def compare(params: Params, kind: TaskKind, rows: pd.DataFrame, challenger, champion, decision: Decision) -> None:
+    """Run every check of the rule on the same rows and record each in `decision`."""
+    gate, y = params.gate, rows[LABEL].to_numpy()
+    metric = gate.metric or kind.primary
+    missing = sorted(set(champion.feature_names_in_) - set(rows.columns))
+    if not decision.check("inputs", not missing, f"the champion reads columns the new rows lack: {missing}"
+                          if missing else "the champion's input columns are all in the new rows"):
+        return
+    scores = {name: kind.score(m, rows[list(m.feature_names_in_)])
+              for name, m in (("challenger", challenger), ("champion", champion))}
+    thresholds = {"challenger": threshold_of(challenger), "champion": threshold_of(champion)}
+    diff = paired_difference(kind, metric, y, scores["challenger"], scores["champion"], thresholds["challenger"],
+                             thresholds["champion"], params.evaluate.bootstrap, params.base.seed)
+    decision.primary = {"metric": metric, "challenger": diff.a, "champion": diff.b, "delta": diff.delta,
+                        "low": diff.low, "high": diff.high}
+    level = f"{params.evaluate.bootstrap.confidence:.0%}"
+    decision.check(
+        metric, diff.delta >= gate.min_delta and diff.low > -gate.margin,
+        f"{metric} {diff.a:.4f} (challenger) vs {diff.b:.4f} (champion): better by {diff.delta:+.4f}, "
+        f"{level} paired interval {diff.low:+.4f} to {diff.high:+.4f}; the rule asks at least {gate.min_delta:+.4f} "
+        f"with the lower bound above {-gate.margin:+.4f}")
+    slice_guard(params, kind, rows, y, scores, thresholds, decision)
+    if "ece" in kind.metrics:
+        ece = {name: kind.metrics["ece"](y, scores[name], None) for name in scores}
+        growth = ece["challenger"] - ece["champion"]
+        decision.check("calibration", growth <= gate.max_calibration_increase,
+                       f"expected calibration error {ece['champion']:.4f} -> {ece['challenger']:.4f} "
+                       f"({growth:+.4f}; at most {gate.max_calibration_increase:+.4f} allowed)")
+
+
+def slice_guard(params: Params, kind: TaskKind, rows, y, scores: dict, thresholds: dict, decision: Decision) -> None:
+    """No slice judged on both sides may lose more than `gate.max_slice_drop` of the primary metric."""
+    by = {name: slice_metrics(kind, rows, y, scores[name], thresholds[name], params.evaluate.slices)
+          for name in scores}
+    metric, worst = by["champion"]["metric"], None
+    for column, summary in by["champion"]["columns"].items():
+        for group, old in summary["groups"].items():
+            new = by["challenger"]["columns"][column]["groups"][group]
+            if old["judged"] and new["judged"]:
+                drop = kind.better(metric) * (old[metric] - new[metric])
+                if worst is None or drop > worst[0]:
+                    worst = (drop, column, group, old[metric], new[metric])
+    if worst is None:
+        decision.check("slices", True, "no slice has enough rows to judge")
+        return
+    drop, column, group, old, new = worst
+    decision.check("slices", drop <= params.gate.max_slice_drop,
+                   f"the worst slice, {column}={group}, {metric} {old:.4f} -> {new:.4f} "
+                   f"(loses {drop:+.4f}; at most {params.gate.max_slice_drop:.4f} allowed)")
+
+
+def decide(params: Params, base: str, work: Path) -> Decision:
+    """The whole gate: find the champion, then compare; every way to fail is a recorded reason."""
+    decision, kind = Decision("reject", base), TASKS[params.task.type]
+    model_path = params.paths.model
+    md5 = pinned_model(show(base, Path("dvc.lock")), model_path)
+    if md5 is None:
+        decision.decision = "no-champion"
+        decision.check("champion", True, f"{base} pins no model yet: this model becomes the first champion")
+        return decision
+    decision.champion = git("rev-parse", "--short=12", base).strip()
+    base_metrics = json.loads(show(base, params.paths.metrics / "evaluate.json") or "{}")
+    if not decision.check("metrics format", base_metrics.get("format") == FORMAT,
+                          f"the champion's evaluate.json is format {base_metrics.get('format', 1)}, "
+                          f"this gate reads format {FORMAT}"):
+        return decision
+    rows = pd.read_parquet(params.paths.prepared / "test.parquet")
+    decision.period = read_json(params.paths.metrics / "prepare.json")["periods"]["evaluation"]
+    decision.rows = len(rows)
+    if not decision.check("rows", len(rows) >= params.gate.min_rows,
+                          f"{len(rows)} labelled rows in {decision.period} (at least {params.gate.min_rows} "
+                          "needed to decide)"):
+        return decision
+    try:
+        champion_file = champion_from_cache(md5) or rebuild_champion(base, model_path, md5, work)
+        champion = load_model(champion_file)
+    except PipelineError as exc:
+        decision.check("champion", False, f"the champion pinned by {base} could not be found or rebuilt: {exc}")
+        return decision
+    compare(params, kind, rows, load_model(model_path), champion, decision)
+    decision.decision = "promote" if all(c["passed"] for c in decision.checks) else "reject"
+    return decision
+
+
+def summary(decision: Decision) -> str:
+    """The Markdown the workflows post: the decision, then one line per check."""
+    lines = [f"### Gate: {decision.decision}", ""]
+    against = f"the champion ({code(decision.base)} at {code(decision.champion)})" if decision.champion else \
+        f"{code(decision.base)}"
+    if decision.rows is not None:
+        lines += [f"The challenger (this branch's model) against {against}, on the same {decision.rows:,} "
+                  f"labelled rows of {escape(decision.period)}.", ""]
+    lines += [f"- {'✅' if c['passed'] else '❌'} **{escape(c['check'])}**: {escape(c['detail'])}"
+              for c in decision.checks]
+    return "\n".join(lines) + "\n"
+
+
+def check_challenger(params: Params) -> None:
+    """The working tree's model must be the one its `dvc.lock` pins: the gate judges what would be merged.
+
+    Raises:
+        PipelineError: The model is missing or differs from the pinned one (run the pipeline first).
+    """
+    model = params.paths.model
+    pinned = pinned_model(Path("dvc.lock").read_text(encoding="utf-8") if Path("dvc.lock").exists() else None, model)
+    if not model.exists() or pinned != file_md5(model):
+        raise PipelineError(f"{model}: not the model dvc.lock pins; run the pipeline (`pipeline run`) first")
+
+
+def main(
+    base: Annotated[str | None, typer.Option(help="The branch whose model is the champion [origin/main, else main].")]
+    = None,
+    params_file: ParamsFile = Path("params.yaml"),
+) -> None:
+    """Compare this working tree's model with the champion on the newest data; exit 0 promote, 3 reject, 4 none."""
+    params = load_params(params_file)
+    check_challenger(params)
+    base = base or default_base()
+    with tempfile.TemporaryDirectory(prefix="gate-") as work:
+        decision = decide(params, base, Path(work))
+    out = params.paths.gate
+    write_json(decision.as_json(), out / "decision.json")
+    (out / "summary.md").write_text(summary(decision), encoding="utf-8")
+    log.info("gate: %s (%s)", decision.decision, out / "summary.md")
+    raise typer.Exit(EXIT[decision.decision])
+
+
+if __name__ == "__main__":
+    from pipeline.cli import run_alone
+
+    run_alone(main)
