@@ -28,7 +28,6 @@ from pipeline.errors import PipelineError
 from pipeline.io import read_json
 from pipeline.repo import git
 
-GATE = Path("outputs/gate")  # `pipeline gate` writes decision.json and summary.md here
 GATE_EXIT = {0: "promote", 3: "reject", 4: "no-champion"}
 
 
@@ -36,7 +35,7 @@ def produced(params: Params) -> list[Path]:
     """What a CT run may change, and so may commit: the data record, the lock file and the small outputs."""
     paths = params.paths
     return [paths.data.with_name(paths.data.name + ".dvc"), paths.release, Path("dvc.lock"),
-            paths.metrics, paths.plots, paths.reports, GATE]
+            paths.metrics, paths.plots, paths.reports, paths.gate]
 
 
 def project(*args: str) -> int:
@@ -120,7 +119,7 @@ def continuous_training(repo: str, base: str, params: Params, params_file: Path,
     drift = alert_drift(api, repo, params.paths.metrics / "drift.json", params.paths.reports / "drift_alert.md")
     lines = [f"### Continuous training: {period}, gate says {GATE_EXIT[status]}", ""]
     lines += [f"Drift: {drift}." if drift else "Drift: the new period did not drift.", ""]
-    summary_md = GATE / "summary.md"
+    summary_md = params.paths.gate / "summary.md"
     gate_text = summary_md.read_text(encoding="utf-8") if summary_md.exists() else ""
     if GATE_EXIT[status] != "promote":
         return lines + ["No branch and no pull request: the challenger is not promoted.", "", gate_text]

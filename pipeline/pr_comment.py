@@ -1,10 +1,10 @@
 """`pipeline pr-comment`: what a change did to the model, as one Markdown comment for its pull request.
 
 Reads:  `dvc params diff` and `dvc metrics diff` against the base revision, the gate's decision
-        (`outputs/gate/decision.json`), the drift verdict (`<metrics>/drift.json`) and the curve files of
+        (`<gate>/decision.json`), the drift verdict (`<metrics>/drift.json`) and the curve files of
         `dvc.yaml`'s `plots:` in the working tree and at the base revision (`git show`).
 Writes: the comment body (Markdown) to `--out`; the workflows post it through the GitHub layer.
-Params: `paths.metrics`, `paths.plots` (and `dvc.yaml`'s `plots:` for each curve's x and y).
+Params: `paths.metrics`, `paths.plots`, `paths.gate` (and `dvc.yaml`'s `plots:` for each curve's x and y).
 
 The plots' change is drawn with Mermaid `xychart-beta` charts, which GitHub renders in comments, plus a
 compact table of the same points: no image host, and the numbers stay readable where Mermaid is not drawn.
@@ -27,10 +27,9 @@ import yaml
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.github import COMMENT_MARKER, check_number, limit
 from pipeline.io import read_json
+from pipeline.markdown import code, escape
 from pipeline.repo import dvc
-from pipeline.report.render import code, md
 
-GATE_DECISION = Path("outputs/gate/decision.json")  # written by `pipeline gate` (not a DVC stage)
 CHART_POINTS = 11
 INTERVAL = re.compile(r"\.(value|low|high)$")
 MAX_ROWS = 40  # rows per metrics file other than evaluate.json: a long diff is cut, and says so
@@ -39,7 +38,7 @@ PALETTE = '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#9e9e9e
 
 def cell(value) -> str:
     """Any text from the pull request, safe in a table cell: escaped, on one line, @mentions disarmed."""
-    return str(md(str(value).replace("\r", " ").replace("\n", " "))).replace("@", "&#64;")
+    return escape(str(value).replace("\r", " ").replace("\n", " ")).replace("@", "&#64;")
 
 
 def number(value) -> str:
@@ -239,7 +238,7 @@ def build(base: str, params: Params, title: str = "Model report for this pull re
     metrics = params.paths.metrics
     params_diff = json.loads(dvc("params", "diff", base, "--json") or "{}")
     metrics_diff = json.loads(dvc("metrics", "diff", base, "--all", "--json") or "{}")
-    decision_path = GATE_DECISION
+    decision_path = params.paths.gate / "decision.json"  # written by `pipeline gate` (not a DVC stage)
     decision = read_json(decision_path) if decision_path.exists() else None
     stale = decision is not None and decision == git_json(base, decision_path)
     drift_path = metrics / "drift.json"
