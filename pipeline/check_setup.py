@@ -1,7 +1,8 @@
 """`pipeline check-setup --repo OWNER/NAME`: what a fork must enable on GitHub for the workflows to work.
 
-Asks GitHub (through `pipeline.github`, with the token in GH_TOKEN; an admin's token sees every setting)
-and prints one line per setting: `ok`, `missing` (the workflows cannot work; exit status 1) or `optional`.
+Asks GitHub (through `pipeline.github`, with the token in GH_TOKEN; an admin's token sees every setting),
+reads the DVC remote from this checkout, and prints one line per setting: `ok`, `missing` (the workflows
+cannot work; exit status 1) or `optional`.
 README.md, "Set up your fork", explains each one.
 """
 
@@ -15,10 +16,10 @@ import typer
 from pipeline import github
 from pipeline.errors import PipelineError
 from pipeline.github import Request
+from pipeline.repo import has_dvc_remote
 
 APP_CLIENT_ID = "CT_APP_CLIENT_ID"  # repository variable: the GitHub App's client id (ct.yml)
 APP_PRIVATE_KEY = "CT_APP_PRIVATE_KEY"  # repository secret: the App's private key (ct.yml)
-DVC_REMOTE = "DVC_REMOTE_URL"  # repository variable: where DVC pushes and pulls data (optional)
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,9 @@ def optional(api, path: str) -> list[Finding]:
     app = (Finding("ok", f"GitHub App token configured ({APP_CLIENT_ID}, {APP_PRIVATE_KEY})") if client_id and key
            else Finding("optional", f"no GitHub App ({APP_CLIENT_ID} variable and {APP_PRIVATE_KEY} secret): CT "
                                     "opens PRs with the default token and starts CI on them by a dispatch"))
-    remote = api.send(Request("GET", f"{path}/actions/variables/{DVC_REMOTE}"))
-    dvc = (Finding("ok", f"DVC remote configured ({DVC_REMOTE})") if remote else
-           Finding("optional", f"no DVC remote ({DVC_REMOTE} variable): data/ is rebuilt from the embedded source"))
+    remote = has_dvc_remote()  # in the committed .dvc/config, so every clone (and workflow) sees it
+    dvc = (Finding("ok", "DVC remote configured (.dvc/config)") if remote else
+           Finding("optional", "no DVC remote in .dvc/config: data/ is rebuilt from the embedded source"))
     return [app, dvc]
 
 

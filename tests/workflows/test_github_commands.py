@@ -62,7 +62,8 @@ def test_a_malformed_number_in_the_artifact_is_refused(tmp_path, artifact):
     assert status == 1 and "expected a positive integer" in out and sent == []
 
 
-def test_check_setup_lists_what_a_fork_must_enable_and_fails_when_required_settings_are_missing(tmp_path):
+def test_check_setup_lists_what_a_fork_must_enable_and_fails_when_required_settings_are_missing(dvc_checkout):
+    tmp_path = dvc_checkout
     status, out, sent = run(tmp_path, "check-setup", responses={
         "GET repos/octo/template": {"full_name": "octo/template"},
         "GET repos/octo/template/actions/permissions": {"enabled": True},
@@ -76,24 +77,34 @@ def test_check_setup_lists_what_a_fork_must_enable_and_fails_when_required_setti
         "GitHub Actions",
         "optional no GitHub App (CT_APP_CLIENT_ID variable and CT_APP_PRIVATE_KEY secret): CT opens PRs with the "
         "default token and starts CI on them by a dispatch",
-        "optional no DVC remote (DVC_REMOTE_URL variable): data/ is rebuilt from the embedded source"]
+        "optional no DVC remote in .dvc/config: data/ is rebuilt from the embedded source"]
     assert [r["path"] for r in sent] == [
         "repos/octo/template", "repos/octo/template/actions/permissions",
         "repos/octo/template/actions/permissions/workflow", "repos/octo/template/pages",
         "repos/octo/template/actions/variables/CT_APP_CLIENT_ID",
-        "repos/octo/template/actions/secrets/CT_APP_PRIVATE_KEY",
-        "repos/octo/template/actions/variables/DVC_REMOTE_URL"]
+        "repos/octo/template/actions/secrets/CT_APP_PRIVATE_KEY"]
 
 
-def test_check_setup_passes_on_a_fully_configured_fork(tmp_path):
+@pytest.fixture
+def dvc_checkout(tmp_path):
+    """check-setup runs in a checkout: git and DVC initialised, no DVC remote yet."""
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=tmp_path, env=command_env(), check=True)
+    return tmp_path
+
+
+def test_check_setup_passes_on_a_fully_configured_fork(dvc_checkout):
+    tmp_path = dvc_checkout
+    subprocess.run([sys.executable, "-m", "dvc", "remote", "add", "-d", "storage", str(tmp_path / "remote")],
+                   cwd=tmp_path, env=command_env(), check=True)
     status, out, _ = run(tmp_path, "check-setup", responses={
         "GET repos/octo/template": {"full_name": "octo/template"},
         "GET repos/octo/template/actions/permissions": {"enabled": True},
         "GET repos/octo/template/actions/permissions/workflow": {"can_approve_pull_request_reviews": True},
         "GET repos/octo/template/pages": {"build_type": "workflow"},
         "GET repos/octo/template/actions/variables/CT_APP_CLIENT_ID": {"value": "Iv1.x"},
-        "GET repos/octo/template/actions/secrets/CT_APP_PRIVATE_KEY": {"name": "CT_APP_PRIVATE_KEY"},
-        "GET repos/octo/template/actions/variables/DVC_REMOTE_URL": {"value": "s3://bucket"}})
+        "GET repos/octo/template/actions/secrets/CT_APP_PRIVATE_KEY": {"name": "CT_APP_PRIVATE_KEY"}},
+    )
     assert status == 0
     assert [line.split()[0] for line in out.splitlines()] == ["ok"] * 5
 
