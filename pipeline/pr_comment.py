@@ -99,6 +99,12 @@ def interval(row: dict, side: str) -> str:
     return f"[{low:.4g}, {high:.4g}]" if isinstance(low, int | float) and isinstance(high, int | float) else "–"
 
 
+def reading_order(item: tuple[str, dict]) -> tuple[int, str]:
+    """The model's metrics first, then the rest, the baseline's last (format 1 and 2 name them alike)."""
+    key = item[0]
+    return (0 if key.startswith("model.") else 2 if key.startswith("baseline.") else 1), key
+
+
 def metrics_section(diff: dict, everything: str, skip: set[str]) -> list[str]:
     """Tables of `dvc metrics diff --json --all`: every metric of `everything`, changed ones of other files.
 
@@ -110,7 +116,8 @@ def metrics_section(diff: dict, everything: str, skip: set[str]) -> list[str]:
         if Path(file).name in skip:
             continue
         rows = group_intervals(keys)
-        shown = [(k, r) for k, r in sorted(rows.items()) if Path(file).name == everything or r["old"] != r["new"]]
+        shown = [(k, r) for k, r in sorted(rows.items(), key=reading_order) if k != "format"
+                 and (Path(file).name == everything or r["old"] != r["new"])]
         if not shown:
             continue
         lines += ["", f"**{cell(file)}**", "",

@@ -72,3 +72,10 @@ def test_plot_definitions_come_from_dvc_yaml_with_paths_resolved(params):
     found = pr_comment.plot_definitions(ROOT / "dvc.yaml", params)
     assert ("ROC", "fpr", params.paths.plots / "roc.json", "tpr") in found
     assert len(found) == 4
+
+
+def test_the_models_metrics_come_first_the_baselines_last_and_the_format_key_is_not_a_metric():
+    keys = {k: {"old": 1, "new": 1} for k in ["baseline.f1", "format", "rows", "model.f1", "threshold"]}
+    lines = pr_comment.metrics_section({"evaluate.json": keys}, "evaluate.json", set())
+    assert [line.split(" | ")[0] for line in lines if line.startswith("| ") and "---" not in line][1:] == [
+        "| model.f1", "| rows", "| threshold", "| baseline.f1"]
