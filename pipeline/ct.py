@@ -6,7 +6,7 @@ schedule). The steps, each a project command a person can run alone:
 2. `pipeline run --no-site`: validate the data and `dvc repro`;
 3. `pipeline gate --base origin/<base>`: compare this challenger with the champion `<base>` pins;
 4. drift: when `<metrics>/drift.json` says the data drifted, open or update the one drift-alert issue;
-5. promote: commit exactly what the run changed among `PRODUCED` on branch `ct/<period>`, push it and open
+5. promote: commit exactly what the run changed among `produced()` on branch `ct/<period>`, push it and open
    a pull request whose body is `pipeline pr-comment` of that branch; reject or no champion: no branch,
    the reasons go to the job summary.
 A second run for the same period finds `ct/<period>` on origin and only makes sure its pull request exists,
