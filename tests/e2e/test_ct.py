@@ -62,8 +62,15 @@ def test_a_better_model_on_the_new_month_is_pushed_as_a_branch_with_a_pull_reque
 
     body = (tmp_path / "body.md").read_text()
     pulls = "repos/octo/template/pulls?state=all&head=octo%3Act%2F2013-03&per_page=100"
-    requests = [r for r in sent if "issues" not in r["path"]]  # the drift alert is tested on its own
-    assert requests == [
+    drift = json.loads(sh("git", "show", "origin/ct/2013-03:outputs/metrics/drift.json", cwd=ct_repo).stdout)
+    alert = (ct_repo / "outputs" / "reports" / "drift_alert.md").read_text()
+    assert drift["drifted"] is True  # March drifts from January and February: one alert issue is opened
+    assert sent[:2] == [
+        {"method": "GET", "path": "repos/octo/template/issues?state=open&per_page=100", "body": None},
+        {"method": "POST", "path": "repos/octo/template/issues",
+         "body": {"title": "Data drift detected in 2013-03", "body": alert}}]
+    assert alert.rstrip().endswith("<!-- drift-alert -->")
+    assert sent[2:] == [
         {"method": "GET", "path": pulls, "body": None},
         {"method": "POST", "path": "repos/octo/template/pulls", "body": {
             "title": "CT: promote the model retrained with 2013-03", "head": "ct/2013-03", "base": "main",
@@ -113,7 +120,7 @@ def test_a_worse_model_makes_no_branch_and_says_why(ct_repo, tmp_path):
     assert [r for r in sent if "pulls" in r["path"]] == []
     assert "### Continuous training: 2013-03, gate says reject" in summary
     assert "No branch and no pull request: the challenger is not promoted." in summary
-    assert "failed: " in summary  # the gate's own reasons follow
+    assert "### Gate: reject" in summary  # the gate's own summary, with its reasons, follows
 
 
 def test_nothing_new_does_nothing(ct_repo, tmp_path):
