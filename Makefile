@@ -5,7 +5,7 @@ UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export DVC_NO_ANALYTICS := 1
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help setup run test test-unit lint format bench clean shellcheck
+.PHONY: help setup browser run test test-unit lint format bench clean shellcheck
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -14,10 +14,14 @@ setup: ## Install the locked environment into .venv, bytecode compiled (and uv i
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen --compile-bytecode
 
+browser: ## Install Debian's chromium for the browser tests when it is missing (as root, else with sudo)
+	@command -v chromium >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+
 run: setup ## The main job: data, `dvc repro`, report site (site/build/index.html)
 	$(UV) run pipeline run
 
-test: setup shellcheck ## All tests: unit, then end to end with real git and DVC
+test: setup browser shellcheck ## All tests: unit, site in a real browser, end to end with real git and DVC
 	$(UV) run pytest
 
 shellcheck: ## Install shellcheck (Debian package) when missing: actionlint uses it on the workflows' scripts

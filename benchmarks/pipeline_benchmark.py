@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.conftest import ROOT, command_env  # noqa: E402
-from tests.e2e.conftest import tracked_files  # noqa: E402
+from tests.repos import tracked_files  # noqa: E402
 
 # Runs a command and prints its wall time and the peak RSS of its process tree (RUSAGE_CHILDREN keeps the
 # maximum over every descendant that was waited for, i.e. DVC and each stage it ran).
@@ -74,7 +74,7 @@ def bench_window(through: str) -> dict:
         return {"window": f"2013-01..{through}", "ingest_s": ingest["seconds"], "cold_repro_s": cold["seconds"],
                 "noop_repro_s": noop["seconds"], "peak_mb": max(cold["peak_mb"], noop["peak_mb"]),
                 "raw_rows": int(rate[0]), "prepare_rows_per_s": int(rate[0]) / float(rate[1]),
-                "roc_auc": metrics["model"]["roc_auc"]}
+                "roc_auc": metrics["model"]["roc_auc"]["value"]}
 
 
 def main() -> None:

@@ -2,13 +2,15 @@
 
 `run` is the main job (data, `dvc repro`, site); `ingest` manages the raw data; `infer-contract` proposes
 a data contract; `validate`, `prepare`, `train`, `evaluate` and `drift` run one stage alone, exactly as
-`dvc.yaml` calls them (`python -m pipeline.<stage> ...`); `gate` compares this model with the base branch's.
+`dvc.yaml` calls them (`python -m pipeline.<stage> ...`); `gate` compares this model with the base
+branch's; `predict` scores a file of rows with the model.
 Input problems (`PipelineError`) print one line starting with `error:` and exit with status 1.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import subprocess
@@ -18,7 +20,8 @@ from typing import Annotated
 
 import typer
 
-from pipeline import check_setup, ct, drift, evaluate, gate, github, ingest, pr_comment, prepare, train, validate
+from pipeline import (check_setup, ct, drift, evaluate, gate, github, ingest, pr_comment, predict, prepare,
+                      registry, train, validate)
 from pipeline.config import ParamsFile, load_params
 from pipeline.contract import Period, dump_contract, infer_contract, load_contract
 from pipeline.errors import PipelineError
@@ -64,6 +67,7 @@ app.command("evaluate", help=evaluate.main.__doc__)(guarded(evaluate.main))
 app.command("drift", help=drift.main.__doc__)(guarded(drift.main))
 app.command("report", help=report.main.__doc__)(guarded(report.main))
 app.command("gate", help=gate.main.__doc__)(guarded(gate.main))
+app.command("predict", help=predict.main.__doc__)(guarded(predict.main))
 app.command("pr-comment", help=pr_comment.main.__doc__)(guarded(pr_comment.main))
 app.command("ct", help=ct.main.__doc__)(guarded(ct.main))
 app.command("check-setup", help=check_setup.main.__doc__)(guarded(check_setup.main))
@@ -132,6 +136,40 @@ def infer_contract_command(
                               max_categories)
     out.write_text(dump_contract(contract), encoding="utf-8")
     typer.echo(f"wrote {out}: {len(contract.tables)} tables; review it before committing")
+
+
+registry_app = typer.Typer(help="The model registry (git tags `model@vX.Y.Z`): list the versions, or `tag` one.",
+                           add_completion=False)
+app.add_typer(registry_app, name="registry")
+
+
+@registry_app.callback(invoke_without_command=True)
+@guarded
+def registry_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the versions as JSON.")] = False,
+    params_file: ParamsFile = Path("params.yaml"),
+) -> None:
+    """List the registered model versions (tag, commit, date, primary metric, live), from git alone."""
+    if ctx.invoked_subcommand is None:
+        registered = registry.versions(load_params(params_file))
+        typer.echo(json.dumps([v.summary() for v in registered], indent=2) if as_json else registry.text(registered))
+
+
+@registry_app.command("tag")
+@guarded
+def registry_tag_command(
+    rev: Annotated[str, typer.Option(help="The commit whose model to register (after a promotion's merge).")] = "HEAD",
+    params_file: ParamsFile = Path("params.yaml"),
+) -> None:
+    """Register REV's model as the next version `model@vX.Y.Z` (an annotated tag); print the tag's name.
+
+    Idempotent: when REV's model is already registered, no tag is made and the existing tag's name is printed,
+    so `git push origin "$(pipeline registry tag)"` is safe to re-run.
+    """
+    tag, created = registry.register(rev, load_params(params_file))
+    typer.echo(f"{'registered' if created else 'already registered, no new tag'}: {tag}", err=True)
+    typer.echo(tag)
 
 
 def build_site(site: Path) -> None:

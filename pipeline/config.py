@@ -135,6 +135,9 @@ class Train(_Section):
 
     estimator: Literal["hist_gradient_boosting", "linear"]
     hyperparameters: dict[str, float | int | str | bool | None] = {}
+    monotonic: dict[str, Literal[-1, 1]] = Field(
+        default={}, description="Numeric feature -> 1 (risk may only rise with it) or -1 (only fall): domain "
+        "knowledge the model must respect (hist_gradient_boosting).")
     threshold_objective: str = Field(
         default="f1", description="binary: the scikit-learn scorer the decision threshold maximizes.")
     validation_fraction: float = Field(
@@ -229,6 +232,9 @@ class Params(_Section):
         unknown = sorted(set(self.drift.critical) - set(self.features.inputs))
         if unknown:
             raise ValueError(f"drift.critical names columns that are not features: {unknown}")
+        unknown = sorted(set(self.train.monotonic) - set(self.features.numeric))
+        if unknown:
+            raise ValueError(f"train.monotonic names columns that are not numeric features: {unknown}")
         unknown = sorted(set(self.evaluate.slices.columns) - set(self.features.inputs))
         if unknown:
             raise ValueError(f"evaluate.slices.columns names columns that are not features: {unknown}")

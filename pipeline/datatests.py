@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from scipy.stats import mannwhitneyu
 
@@ -75,10 +76,9 @@ def run(frames: dict[str, dict], params: Params, contract: Contract, data: Path)
                 found += overlap(periods, key, data / name)
         for column, target in table.references.items():
             ref_table, ref_column = target.split(".", 1)
-            if ref_table in frames and None in frames[ref_table]:
-                known = frames[ref_table][None][ref_column]
-                for period, frame in periods.items():
-                    found += reference_gap(frame, column, known, _file(data, name, period), target)
+            if ref_column in frames.get(ref_table, {}).get(None, {}):  # else the schema reports what is absent
+                files = {period: _file(data, name, period) for period in periods}
+                found += reference_gaps(periods, column, frames[ref_table][None][ref_column], files, target)
     batches = frames.get(params.prepare.batches, {})
     if batches:
         found += label_sanity(batches, params, contract, data / params.prepare.batches)
@@ -95,7 +95,7 @@ def overlap(periods: dict[str, pd.DataFrame], key: list[str], folder: Path) -> l
     """Rows whose unique key appears in more than one period's file."""
     if not all(set(key) <= set(f.columns) for f in periods.values()):
         return []  # the schema already reported the missing key column
-    keys = pd.concat([f[key].assign(_period=p) for p, f in periods.items()], ignore_index=True)
+    keys = pd.concat([f[key].assign(_period=n) for n, f in enumerate(periods.values())], ignore_index=True)
     repeated = keys[keys.duplicated(key, keep=False)]
     spread = repeated.groupby(key, dropna=False)["_period"].nunique()
     shared = spread[spread > 1]
@@ -106,17 +106,22 @@ def overlap(periods: dict[str, pd.DataFrame], key: list[str], folder: Path) -> l
                     "appear in more than one period's file (training and evaluation would overlap)")]
 
 
-def reference_gap(frame: pd.DataFrame, column: str, known: pd.Series, file: str, target: str) -> list[dict]:
-    """Values of `column` not found in the referenced column: a warning (joined columns will be empty)."""
-    if column not in frame:
+def reference_gaps(frames: dict[str | None, pd.DataFrame], column: str, known: pd.Series, files: dict[str | None, str],
+                   target: str) -> list[dict]:
+    """Per file, values of `column` not found in the referenced column: a warning (joined columns will be empty)."""
+    present = {period: frame[column].dropna() for period, frame in frames.items() if column in frame}
+    if not present:
         return []
-    values = frame[column].dropna()
-    # A hash lookup: Series.isin on Arrow strings converts every value of `known` in Python (slow for thousands).
-    gap = values[pd.Index(known.dropna().unique()).get_indexer(values) < 0]
-    if gap.empty:
-        return []
-    return [finding(file, column, f"in {target}", "warning", len(gap), gap.unique()[:3].tolist(),
-                    f"not found in {target}")]
+    # One lookup for all the files: for text, each `isin` call first converts `known` value by value in Python.
+    unknown = ~pd.concat(present.values()).isin(known.dropna().unique()).to_numpy()
+    found, start = [], 0
+    for period, values in present.items():
+        gap = values[unknown[start:start + len(values)]]
+        start += len(values)
+        if len(gap):
+            found.append(finding(files[period], column, f"in {target}", "warning", len(gap), gap.unique()[:3].tolist(),
+                                 f"not found in {target}"))
+    return found
 
 
 def label_sanity(batches: dict[str, pd.DataFrame], params: Params, contract: Contract, folder: Path) -> list[dict]:
@@ -144,7 +149,8 @@ def leakage(rows: pd.DataFrame, params: Params, contract: Contract, where: str) 
     target = pd.to_numeric(rows[contract.target.column], errors="coerce")
     if target.notna().sum() < 100:
         return []
-    sample = rows.loc[target.notna()].sample(n=min(LEAKAGE_SAMPLE, int(target.notna().sum())), random_state=0)
+    labelled = pd.Series(np.flatnonzero(target.notna()))  # positions: sampling them copies no unsampled row
+    sample = rows.take(labelled.sample(n=min(LEAKAGE_SAMPLE, len(labelled)), random_state=0).to_numpy())
     y_raw = target.loc[sample.index]
     y = (y_raw > params.task.target.threshold).astype(int) if params.task.type == "binary" else None
     skip = {*contract.leakage, contract.target.column, *params.features.identifiers}
@@ -199,16 +205,15 @@ def quality_summary(batches: dict[str, pd.DataFrame], contract: Contract) -> dic
 
 
 def _describe(values: pd.Series) -> dict:
-    summary = {"count": int(values.size), "missing_pct": 100 * float(values.isna().mean()) if values.size else 0.0,
-               "distinct": int(values.nunique())}
+    summary = {"count": int(values.size), "missing_pct": 100 * float(values.isna().mean()) if values.size else 0.0}
     if pd.api.types.is_numeric_dtype(values):
         present = values.dropna()
-        summary |= {"min": float(present.min()) if len(present) else None,
+        summary |= {"distinct": int(values.nunique()),
+                    "min": float(present.min()) if len(present) else None,
                     "max": float(present.max()) if len(present) else None,
                     "mean": float(present.mean()) if len(present) else None}
     else:
-        shares = values.value_counts(normalize=True, dropna=True).head(TOP)
-        summary["top"] = [{"value": str(k), "share": float(v)} for k, v in shares.items()]
+        counts = values.value_counts(dropna=True)  # one pass over the text gives both the distinct and the top
+        summary["distinct"] = len(counts)
+        summary["top"] = [{"value": str(k), "share": float(v)} for k, v in (counts.head(TOP) / counts.sum()).items()]
     return summary
-
-

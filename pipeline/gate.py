@@ -19,7 +19,6 @@ reason: a worse model must never be promoted by default.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import shutil
 import tempfile
@@ -29,7 +28,6 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-import yaml
 
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
@@ -38,6 +36,7 @@ from pipeline.io import load_model, read_json, write_json
 from pipeline.markdown import code, escape
 from pipeline.metrics import TASKS, TaskKind, paired_difference, slice_metrics, threshold_of
 from pipeline.prepare import LABEL
+from pipeline.registry import committed_json, model_md5, pinned_md5
 from pipeline.repo import dvc, git, python
 
 log = logging.getLogger(__name__)
@@ -81,24 +80,6 @@ def default_base() -> str:
 def file_md5(path: Path) -> str:
     """The md5 DVC records for a file."""
     return hashlib.md5(path.read_bytes()).hexdigest()  # noqa: S324 (DVC's content address, not security)
-
-
-def pinned_model(lock_text: str | None, model: Path) -> str | None:
-    """The md5 that a `dvc.lock` records for the model file, None when it pins no model."""
-    lock = yaml.safe_load(lock_text) if lock_text else None
-    for stage in ((lock or {}).get("stages") or {}).values():
-        for out in stage.get("outs", []):
-            if Path(out["path"]) == model:
-                return out["md5"]
-    return None
-
-
-def show(rev: str, path: Path) -> str | None:
-    """A file's text at `rev`, None when the revision or the file does not exist."""
-    try:
-        return git("show", f"{rev}:{path.as_posix()}")
-    except PipelineError:
-        return None
 
 
 def champion_from_cache(md5: str) -> Path | None:
@@ -150,7 +131,7 @@ def compare(params: Params, kind: TaskKind, rows: pd.DataFrame, challenger, cham
         metric, diff.delta >= gate.min_delta and diff.low > -gate.margin,
         f"{metric} {diff.a:.4f} (challenger) vs {diff.b:.4f} (champion): better by {diff.delta:+.4f}, "
         f"{level} paired interval {diff.low:+.4f} to {diff.high:+.4f}; the rule asks at least {gate.min_delta:+.4f} "
-        f"with the lower bound above {-gate.margin:+.4f}")
+        f"with the lower bound above {0.0 - gate.margin + 0.0:+.4f}")
     slice_guard(params, kind, rows, y, scores, thresholds, decision)
     if "ece" in kind.metrics:
         ece = {name: kind.metrics["ece"](y, scores[name], None) for name in scores}
@@ -166,9 +147,10 @@ def slice_guard(params: Params, kind: TaskKind, rows, y, scores: dict, threshold
           for name in scores}
     metric, worst = by["champion"]["metric"], None
     for column, summary in by["champion"]["columns"].items():
-        for group, old in summary["groups"].items():
-            new = by["challenger"]["columns"][column]["groups"][group]
-            if old["judged"] and new["judged"]:
+        challenger = {g["group"]: g for g in by["challenger"]["columns"][column]["groups"]}
+        for old in summary["groups"]:
+            group, new = old["group"], challenger.get(old["group"])
+            if new and old["judged"] and new["judged"]:
                 drop = kind.better(metric) * (old[metric] - new[metric])
                 if worst is None or drop > worst[0]:
                     worst = (drop, column, group, old[metric], new[metric])
@@ -178,20 +160,25 @@ def slice_guard(params: Params, kind: TaskKind, rows, y, scores: dict, threshold
     drop, column, group, old, new = worst
     decision.check("slices", drop <= params.gate.max_slice_drop,
                    f"the worst slice, {column}={group}, {metric} {old:.4f} -> {new:.4f} "
-                   f"(loses {drop:+.4f}; at most {params.gate.max_slice_drop:.4f} allowed)")
+                   f"({'drops by' if drop > 0 else 'improves by'} {abs(drop):.4f}; a drop of at most "
+                   f"{params.gate.max_slice_drop:.4f} is allowed)")
 
 
 def decide(params: Params, base: str, work: Path) -> Decision:
     """The whole gate: find the champion, then compare; every way to fail is a recorded reason."""
     decision, kind = Decision("reject", base), TASKS[params.task.type]
     model_path = params.paths.model
-    md5 = pinned_model(show(base, Path("dvc.lock")), model_path)
+    try:  # an unknown base is an error, not "no champion"
+        git("rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+    except PipelineError:
+        raise PipelineError(f"base {base!r}: no such branch or commit here (fetch it first?)") from None
+    md5 = model_md5(base, model_path)
     if md5 is None:
         decision.decision = "no-champion"
         decision.check("champion", True, f"{base} pins no model yet: this model becomes the first champion")
         return decision
     decision.champion = git("rev-parse", "--short=12", base).strip()
-    base_metrics = json.loads(show(base, params.paths.metrics / "evaluate.json") or "{}")
+    base_metrics = committed_json(base, (params.paths.metrics / "evaluate.json").as_posix()) or {}
     if not decision.check("metrics format", base_metrics.get("format") == FORMAT,
                           f"the champion's evaluate.json is format {base_metrics.get('format', 1)}, "
                           f"this gate reads format {FORMAT}"):
@@ -234,7 +221,7 @@ def check_challenger(params: Params) -> None:
         PipelineError: The model is missing or differs from the pinned one (run the pipeline first).
     """
     model = params.paths.model
-    pinned = pinned_model(Path("dvc.lock").read_text(encoding="utf-8") if Path("dvc.lock").exists() else None, model)
+    pinned = pinned_md5(Path("dvc.lock").read_text(encoding="utf-8") if Path("dvc.lock").exists() else None, model)
     if not model.exists() or pinned != file_md5(model):
         raise PipelineError(f"{model}: not the model dvc.lock pins; run the pipeline (`pipeline run`) first")
 

@@ -166,7 +166,8 @@ def slice_columns(rows: pd.DataFrame, slices: Slices) -> pd.DataFrame:
         if name in slices.bands:
             edges = slices.bands[name]
             labels = [f"{lo:g}–{hi:g}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
-            out[name] = pd.cut(rows[name], edges, labels=labels, right=False).astype("string").fillna("missing")
+            bands = pd.cut(rows[name], edges, labels=labels, right=False)  # ordered: groups list low to high
+            out[name] = bands.cat.add_categories("missing").fillna("missing")
         else:
             out[name] = rows[name].astype("string").fillna("missing")
     return pd.DataFrame(out, index=rows.index)
@@ -191,16 +192,19 @@ def slice_metrics(kind: TaskKind, rows: pd.DataFrame, y: np.ndarray, score: np.n
                 metric: lambda y_, s_: kind.metrics[metric](np.asarray(y_), np.asarray(s_), threshold)}
     groups = slice_columns(rows, slices)
     # One frame per column: each column's groups on their own (carrier, then origin), not their crossing.
-    out = {column: _column_summary(kind, metric, MetricFrame(metrics=measures, y_true=y, y_pred=score,
-                                                             sensitive_features=groups[column]).by_group)
-           for column in groups.columns}
+    out = {}
+    for column in groups.columns:
+        table = MetricFrame(metrics=measures, y_true=y, y_pred=score, sensitive_features=groups[column]).by_group
+        if isinstance(groups[column].dtype, pd.CategoricalDtype):  # bands: low to high, not alphabetical
+            table = table.reindex([c for c in groups[column].cat.categories if c in table.index])
+        out[column] = _column_summary(kind, metric, table)
     return {"metric": metric, "min_rows": slices.min_rows, "columns": out}
 
 
 def _column_summary(kind: TaskKind, metric: str, table: pd.DataFrame) -> dict:
     judged = table[table["judged"].astype(bool)][metric].dropna()
-    summary = {"groups": {str(g): {"rows": int(r["rows"]), "judged": bool(r["judged"]), metric: float(r[metric])}
-                          for g, r in table.iterrows()}}
+    summary = {"groups": [{"group": str(g), "rows": int(r["rows"]), "judged": bool(r["judged"]),
+                           metric: float(r[metric])} for g, r in table.iterrows() if r["rows"] > 0]}
     if len(judged) >= 2:
         best, worst = (judged.idxmax(), judged.idxmin()) if kind.better(metric) > 0 else (judged.idxmin(),
                                                                                           judged.idxmax())

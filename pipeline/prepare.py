@@ -113,15 +113,24 @@ def map_unseen(frame: pd.DataFrame, table: Table | None) -> pd.DataFrame:
     return frame.assign(**mapped)
 
 
-def prepare_rows(batches: pd.DataFrame, tables: dict[str, pd.DataFrame], params: Params, contract: Contract,
-                 source: str):
-    """Turn raw batch rows into model rows: joins, calendar features, label, and only the allowed columns."""
+def feature_rows(batches: pd.DataFrame, tables: dict[str, pd.DataFrame], params: Params, contract: Contract,
+                 source: str) -> pd.DataFrame:
+    """Raw batch rows with everything the model reads: joined tables and calendar features, no label.
+
+    Shared by training (`prepare_rows`) and batch scoring (`pipeline predict`), so a row is scored with exactly
+    the features it would have been trained with.
+    """
     rows = map_unseen(batches, contract.tables.get(params.prepare.batches))
     for join in params.prepare.joins:
         table = map_unseen(tables[join.table], contract.tables.get(join.table))
         rows = join_table(rows, table, join, source=join.table)
-    rows = add_calendar(rows, params.prepare, source)
-    rows, dropped = add_label(rows, params.task)
+    return add_calendar(rows, params.prepare, source)
+
+
+def prepare_rows(batches: pd.DataFrame, tables: dict[str, pd.DataFrame], params: Params, contract: Contract,
+                 source: str):
+    """Turn raw batch rows into model rows: joins, calendar features, label, and only the allowed columns."""
+    rows, dropped = add_label(feature_rows(batches, tables, params, contract, source), params.task)
     keep = [*params.features.identifiers, PERIOD, *params.features.inputs, LABEL]
     return rows[keep].reset_index(drop=True), dropped
 

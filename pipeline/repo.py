@@ -31,6 +31,12 @@ def git(*args: str, cwd: Path | None = None) -> str:
     return _run(["git", *args], cwd, None, True)
 
 
+def git_file(rev: str, path: str, cwd: Path | None = None) -> str | None:
+    """The text of `path` as committed at `rev`, or None when that commit has no such file."""
+    probe = subprocess.run(["git", "cat-file", "-e", f"{rev}:{path}"], cwd=cwd, capture_output=True, check=False)
+    return git("show", f"{rev}:{path}", cwd=cwd) if probe.returncode == 0 else None
+
+
 def _run(command: list[str], cwd: Path | None, env: dict | None, capture: bool) -> str:
     result = subprocess.run(command, cwd=cwd, env=env, text=True, capture_output=capture, check=False)
     if result.returncode != 0:

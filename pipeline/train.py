@@ -75,6 +75,9 @@ def check_hyperparameters(train: Train, task_type: str, source: Path) -> None:
     if unknown:
         raise PipelineError(f"{source}: key 'train.hyperparameters.{unknown[0]}': unknown for {train.estimator} "
                             f"({task_type}); known: {', '.join(sorted(known))}")
+    if train.monotonic and train.estimator != "hist_gradient_boosting":
+        raise PipelineError(f"{source}: key 'train.monotonic': only hist_gradient_boosting takes monotonic "
+                            f"constraints, not {train.estimator}; empty it or change the estimator")
     if train.threshold_objective not in get_scorer_names():
         raise PipelineError(f"{source}: key 'train.threshold_objective': {train.threshold_objective!r} is not a "
                             "scikit-learn scorer (see sklearn.metrics.get_scorer_names())")
@@ -88,7 +91,8 @@ def build_model(params: Params) -> Pipeline:
     if "random_state" in estimator.get_params():
         estimator.set_params(random_state=params.base.seed)
     if params.train.estimator == "hist_gradient_boosting":
-        estimator.set_params(categorical_features=list(range(len(params.features.categorical))))
+        estimator.set_params(categorical_features=list(range(len(params.features.categorical))),
+                             monotonic_cst=[params.train.monotonic.get(c, 0) for c in params.features.inputs])
     return Pipeline([
         ("features", features(params.features.categorical, params.features.numeric)),
         ("model", estimator),

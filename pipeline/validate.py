@@ -11,6 +11,11 @@ before running it, and records a changed `data/` in `data.dvc`, so bad data must
 Failures (hard rules) stop the run with one line per problem, `<file>: column '<name>': <n> rows <what>
 (rule: <rule>)`; warnings (soft rules: a null rate above its usual level, an unseen category under the warn
 policy, a key missing from a referenced table, ...) are reported and do not stop it.
+
+Speed: the files of a table that look alike are stacked and checked in one pandera call (`contract.Stack`),
+since pandera's cost per call, not per row, dominated a year of monthly files; every failure is sorted back
+to its file, so the report reads as if each file had been checked alone. `benchmarks/validate_benchmark.py`
+measures it.
 """
 
 from __future__ import annotations
@@ -19,13 +24,14 @@ import logging
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import typer
 
 from pipeline import datatests
 from pipeline.config import Params, ParamsFile, load_params
-from pipeline.contract import Contract, Table, load_contract, table_schemas
+from pipeline.contract import STACK_FILE, Contract, Stack, Table, load_contract, table_schemas
 from pipeline.datatests import finding
 from pipeline.errors import PipelineError
 from pipeline.io import period_files, read_csv, write_json
@@ -48,29 +54,44 @@ RULES = {
 REDUNDANT = {"dtype"}
 
 
-def schema_findings(frame: pd.DataFrame, schema: pa.DataFrameSchema, file: str, severity: str) -> list[dict]:
-    """Run one pandera schema lazily (every failure, not only the first) and describe each failed rule."""
+def schema_findings(stacked: pd.DataFrame, schema: pa.DataFrameSchema, stack: Stack, severity: str) -> list[list[dict]]:
+    """Run one pandera schema lazily (every failure, not only the first) over stacked files; per file, its failures.
+
+    `inplace=True` spares a copy of the data: the hard schema's type coercion then applies to `stacked` itself.
+    """
+    per_file: list[list[dict]] = [[] for _ in stack.files]
     if not schema.columns and not schema.unique:
-        return []
+        return per_file
     try:
-        schema.validate(frame, lazy=True)
-        return []
+        schema.validate(stacked, lazy=True, inplace=True)
+        return per_file
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
+    rows = pd.to_numeric(cases["index"], errors="coerce")
+    # -1: a failure without a row, of every file (a column absent)
+    owner = np.where(rows.notna(), stack.file_of(pd.Index(rows.fillna(0))), -1)
+    for number, (file, period) in enumerate(zip(stack.files, stack.periods, strict=True)):
+        per_file[number] = _describe(cases[(owner == number) | (owner == -1)], file, period, severity)
+    return per_file
+
+
+def _describe(cases: pd.DataFrame, file: str, period: str | None, severity: str) -> list[dict]:
+    """The findings of one file from its pandera failure cases."""
     found = []
     checks = cases["check"].astype(str)
     absent = checks == "column_in_dataframe"  # the column's name is the failure case
     for name in cases.loc[absent, "failure_case"]:
         found.append(finding(file, str(name), "column_in_dataframe", severity, None, [], "column absent"))
     duplicated = checks.str.endswith("_uniqueness")  # reported once per column of the key: say it once
-    if duplicated.any():
-        key = list(dict.fromkeys(cases.loc[duplicated, "column"].astype(str)))
+    key = [c for c in dict.fromkeys(cases.loc[duplicated, "column"].astype(str)) if c != STACK_FILE]
+    if key:  # none: the key's columns are all absent (reported above), pandera checked the file number alone
         found.append(finding(file, None, f"unique {key}", severity, int(cases.loc[duplicated, "index"].nunique()),
                              [], f"duplicated on the unique key {key}"))
     for (column, check), group in cases[~absent & ~duplicated].groupby(["column", "check"], dropna=False, sort=True):
         column = None if pd.isna(column) else str(column)
         kind, arg = _split_check(str(check))
-        rows = _failing_rows(kind, group, frame, column)
+        arg = period if kind == "period" else arg  # one check for all stacked files: the rule names this file's
+        rows = int(group["index"].nunique())
         if kind in REDUNDANT or rows == 0:  # 0: a check that could not run on a column that failed its type
             continue
         rule, what = RULES.get(kind, (str(check), str(check)))
@@ -89,30 +110,70 @@ def _split_check(check: str) -> tuple[str, str]:
     return kind, arg
 
 
-def _failing_rows(kind: str, group: pd.DataFrame, frame: pd.DataFrame, column: str | None) -> int:
-    if kind == "missing":
-        return int(frame[column].isna().sum())
-    return int(group["index"].nunique())
-
-
 def unreadable(path: Path, rule: str, error: PipelineError) -> dict:
     """A failure found before any rule could run (a missing or unreadable file): its message is the error's."""
     return {**finding(path.as_posix(), None, rule, "failure", None, [], ""), "message": str(error)}
 
 
-def check_file(path: Path, table: Table, period: str | None) -> tuple[pd.DataFrame | None, list[dict]]:
-    """Read one file and check it against its table's contract (row bounds, hard and soft rules)."""
-    try:
-        frame = read_csv(path, required=[])
-    except PipelineError as exc:
-        return None, [unreadable(path, "readable CSV", exc)]
-    hard, soft = table_schemas(table, period)
-    file = path.as_posix()
-    found = schema_findings(frame, hard, file, "failure") + schema_findings(frame, soft, file, "warning")
-    if not table.rows.min <= len(frame) <= (table.rows.max or len(frame)):
-        found.append(finding(file, None, f"rows in [{table.rows.min}, {table.rows.max}]", "failure", len(frame),
-                             [], "in the file, outside the bounds"))
-    return frame, found
+def check_table(table: Table, files: dict[str | None, Path]) -> tuple[dict, list[dict]]:
+    """Read the files of one table and check them against its contract (row bounds, hard and soft rules).
+
+    Returns:
+        The readable files' frames (period -> frame, in file order) and the findings, file by file.
+    """
+    frames, unread = {}, {}
+    for period, path in files.items():
+        try:
+            frames[period] = read_csv(path, required=[])
+        except PipelineError as exc:
+            unread[period] = [unreadable(path, "readable CSV", exc)]
+    frames, found = check_frames(table, frames, {p: files[p].as_posix() for p in frames})
+    return frames, [f for period in files for f in unread.get(period, found.get(period, []))]
+
+
+def check_frames(table: Table, frames: dict[str | None, pd.DataFrame],
+                 files: dict[str | None, str]) -> tuple[dict, dict[str | None, list[dict]]]:
+    """Check the frames of one table's files (period -> frame, named by `files`) against its contract.
+
+    Frames alike (same columns, same types) are stacked and checked in one pandera call; a file that differs
+    (a renamed column, text in a number column) is checked on its own, so its failures read as they would alone.
+
+    Returns:
+        The frames (slices of the stacked rows, which the hard schema coerced to the contract's types where
+        it could) and the findings of each period's file.
+    """
+    frames, found = dict(frames), {}
+    for periods in _alike(frames):
+        stacked, stack = _stack([frames[p] for p in periods], [files[p] for p in periods], periods)
+        hard, soft = table_schemas(table, stack)
+        failures = schema_findings(stacked, hard, stack, "failure")
+        warnings = schema_findings(stacked, soft, stack, "warning")
+        for number, (period, frame) in enumerate(zip(periods, stack.split(stacked), strict=True)):
+            frames[period] = frame
+            found[period] = failures[number] + warnings[number] + _row_bounds(table, stack.files[number], len(frame))
+    return frames, found
+
+
+def _alike(frames: dict[str | None, pd.DataFrame]) -> list[list[str | None]]:
+    """The periods grouped by their file's columns and column types, in order."""
+    groups: dict[tuple, list[str | None]] = {}
+    for period, frame in frames.items():
+        groups.setdefault(tuple(frame.dtypes.astype(str).items()), []).append(period)
+    return list(groups.values())
+
+
+def _stack(frames: list[pd.DataFrame], files: list[str], periods: list[str | None]) -> tuple[pd.DataFrame, Stack]:
+    """The frames one after the other, numbered from 0, with each row's file number in `STACK_FILE`."""
+    stack = Stack(tuple(files), tuple(periods), tuple(len(f) for f in frames))
+    stacked = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return stacked.assign(**{STACK_FILE: np.repeat(np.arange(len(frames)), stack.sizes)}), stack
+
+
+def _row_bounds(table: Table, file: str, rows: int) -> list[dict]:
+    if table.rows.min <= rows <= (table.rows.max or rows):
+        return []
+    return [finding(file, None, f"rows in [{table.rows.min}, {table.rows.max}]", "failure", rows, [],
+                    "in the file, outside the bounds")]
 
 
 def table_files(data: Path, name: str, table: Table, periods: list[str]) -> dict[str | None, Path]:
@@ -148,12 +209,8 @@ def validate(data: Path, params: Params, contract: Contract) -> tuple[dict, dict
         except PipelineError as exc:
             found.append(unreadable(data / name, "batch files", exc))
             continue
-        frames[name] = {}
-        for period, path in files.items():
-            frame, problems = check_file(path, table, period)
-            found += problems
-            if frame is not None:
-                frames[name][period] = frame
+        frames[name], problems = check_table(table, files)
+        found += problems
     found += datatests.run(frames, params, contract, data)
     failures = sum(f["severity"] == "failure" for f in found)
     report = {"passed": failures == 0, "failures": failures, "warnings": len(found) - failures,

@@ -52,3 +52,8 @@ def synthetic_rows(params: Params, n: int, seed: int):
     frame = pd.DataFrame(rows)
     frame["label"] = (signal > 1.5).astype("int64")
     return frame
+
+
+# The real-repository fixtures (`origin`, `ran_clone`, `ran_copy`), registered here once so the end-to-end and
+# the model tests share one session-wide trained clone.
+from tests.repos import origin, ran_clone, ran_copy  # noqa: E402, F401

@@ -1,8 +1,8 @@
 """Stage `report`: render the report site's pages from the pipeline's outputs, with jinja2 and matplotlib.
 
-Reads:   the metrics files (`evaluate.json`, `prepare.json`, `validate.json`, `drift.json`), the data-quality
-         summary, the drift figures, the curve files, the contract, `data.dvc` and the team's own model-card
-         text (`site/model_card.md`).
+Reads:   the metrics files (`evaluate.json`, `slices.json`, `prepare.json`, `validate.json`, `drift.json`), the
+         data-quality summary, the drift figures, the curve files, the contract, `data.dvc` and the team's own
+         model-card text (`site/model_card.md`).
 Writes:  `site/docs/` (Markdown pages and figures) for `mkdocs build` with `site/mkdocs.yml`.
 Params:  `task`, `features`, `train`.
 
@@ -31,6 +31,7 @@ import yaml  # noqa: E402
 from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: E402
 from markupsafe import Markup  # noqa: E402
 
+from pipeline import metrics_format  # noqa: E402
 from pipeline.config import ParamsFile, load_params  # noqa: E402
 from pipeline.contract import load_contract  # noqa: E402
 from pipeline.io import read_json  # noqa: E402
@@ -69,6 +70,14 @@ def environment() -> Environment:
 def optional_json(path: Path) -> dict | None:
     """The file's content, None when it does not exist yet; a malformed file fails with its name."""
     return read_json(path) if path.exists() else None
+
+
+def headline_metrics(evaluate: dict | None, path: Path) -> dict | None:
+    """Model and baseline metrics as intervals (either format of evaluate.json), and whether any has one."""
+    if evaluate is None:
+        return None
+    headline = metrics_format.headline(evaluate, str(path))
+    return {**headline, "intervals": any(x["low"] is not None for x in headline["model"].values())}
 
 
 def plot_calibration(points: list[dict], path: Path) -> None:
@@ -112,6 +121,7 @@ def main(
         shutil.rmtree(out)
     (out / "figures").mkdir(parents=True)
     figures = copy_figures(reports / "drift", out / "figures" / "drift")
+    evaluate = optional_json(metrics / "evaluate.json")
     calibration = optional_json(plots / "calibration.json")
     if calibration:
         plot_calibration(calibration["calibration"], out / "figures" / "calibration.png")
@@ -121,7 +131,11 @@ def main(
         "estimator": params.train.estimator, "hyperparameters": params.train.hyperparameters,
         "categorical": params.features.categorical, "numeric": params.features.numeric,
         "leakage": load_contract(contract).leakage,
-        "evaluate": optional_json(metrics / "evaluate.json"), "prepare": optional_json(metrics / "prepare.json"),
+        "evaluate": evaluate, "headline": headline_metrics(evaluate, metrics / "evaluate.json"),
+        "slices": optional_json(metrics / "slices.json"),
+        "threshold_objective": params.train.threshold_objective,
+        "validation_fraction": params.train.validation_fraction,
+        "prepare": optional_json(metrics / "prepare.json"),
         "validate": optional_json(metrics / "validate.json"), "drift": optional_json(metrics / "drift.json"),
         "quality": optional_json(reports / "data_quality.json"),
         "hand_written": Markup(card.read_text(encoding="utf-8")) if card.exists() else "",

@@ -153,6 +153,28 @@ def test_html_values_are_quoted_in_messages_and_examples(data, params, contract)
     assert check["examples"] == ["'<img src=x onerror=alert(1)>'"]
 
 
+def test_files_checked_together_keep_their_own_failures(data, params, contract):
+    """Files alike are checked in one pandera call; each failure still names its own file, and the rules that
+    hold per file (the share missing, the file's period, the unique key) are judged per file, not per stack."""
+    _copy_rows("flights/2013-01.csv", "flights/2013-02.csv", data, 2)  # January rows in February's file
+    edit(data / "flights/2013-01.csv", set_rows("hour", 25, 3))
+    edit(data / "flights/2013-02.csv", set_rows("dep_time", np.nan, 4000))  # over 0.15 in February, not in both
+    report, _ = validate(Path("data"), params, contract)
+    failures = sorted((c["file"], c["rule"], c["failing_rows"]) for c in report["checks"] if c["severity"] == "failure")
+    missing = int(pd.read_csv(data / "flights/2013-02.csv")["dep_time"].isna().sum())
+    key = "['carrier', 'flight', 'time_hour', 'origin']"
+    assert failures == [("data/flights", f"unique {key} across periods", 2), ("data/flights/2013-01.csv", "le 23", 3),
+                        (FEB, "missing max 0.15", missing), (FEB, "period 2013-02", 2)]
+
+
+def test_a_key_column_absent_is_reported_once(data, params, contract):
+    """A reference table without its key column: the absence, not every row as a duplicate, nor a crash."""
+    edit(data / "planes.csv", lambda f: f.rename(columns={"tailnum": "tail"}))
+    report, _ = validate(Path("data"), params, contract)
+    planes = [c["message"] for c in report["checks"] if c["file"] == "data/planes.csv"]
+    assert planes == ["data/planes.csv: column 'tailnum': column absent (rule: column_in_dataframe)"]
+
+
 # Cases a schema inferred from data can catch (inference cannot know the unique keys, and ranges carry a margin).
 INFERRED_CATCHES = ["below-minimum", "renamed-column", "wrong-type", "nan-flood", "null-in-required", "outside-period",
                     "bad-datetime", "header-only", "empty-file", "wrong-delimiter", "binary-garbage", "not-utf8",

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.e2e.conftest import clone, make_origin, pipeline, sh
+from tests.repos import clone, make_origin, pipeline, sh
 
 pytestmark = pytest.mark.e2e
 

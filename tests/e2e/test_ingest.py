@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from tests.e2e.conftest import clone, digest, pipeline, sh
+from tests.repos import clone, digest, pipeline, sh
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ import pytest
 from pipeline.config import load_params
 from pipeline.contract import load_contract
 from pipeline.io import load_model
-from tests.e2e.conftest import clone, digest, pipeline, sh
+from tests.repos import clone, digest, pipeline, sh
 
 pytestmark = pytest.mark.e2e
 

@@ -5,14 +5,14 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from pipeline.errors import PipelineError
 from pipeline.report.render import code, main, md
 from tests.conftest import ROOT, command_env
-
-HOSTILE = "<img src=x onerror=alert(1)>"
+from tests.site.conftest import DECISION, HOSTILE, git
 
 
 def render(tmp_path, metrics=None, reports=None):
@@ -60,6 +60,8 @@ def built(tmp_path_factory):
     """The site of the template's committed outputs, built by mkdocs in strict mode."""
     site = tmp_path_factory.mktemp("site")
     shutil.copy(ROOT / "site/mkdocs.yml", site / "mkdocs.yml")
+    shutil.copy(ROOT / "site/hooks.py", site / "hooks.py")
+    shutil.copytree(ROOT / "site/overrides", site / "overrides")
     main(metrics=ROOT / "outputs/metrics", reports=ROOT / "outputs/reports", plots=ROOT / "outputs/plots",
          contract=ROOT / "contract.yaml", data_dvc=ROOT / "data.dvc", card=ROOT / "site/model_card.md",
          out=site / "docs", params_file=ROOT / "params.yaml")
@@ -83,7 +85,7 @@ def test_home_page_numbers_equal_the_metrics_file(built):
     metrics = json.loads((ROOT / "outputs/metrics/evaluate.json").read_text())
     home = (built / "index.html").read_text()
     auc = metrics["model"]["roc_auc"]
-    assert f"<td>roc_auc</td>\n<td>{auc['value']:.3f} [{auc['low']:.3f}, {auc['high']:.3f}]</td>" in home
+    assert f"<td>roc_auc</td>\n<td>{auc['value']:.3f} ({auc['low']:.3f}–{auc['high']:.3f})</td>" in home
 
 
 def test_every_figure_has_alt_text_and_exists(built):
@@ -92,3 +94,86 @@ def test_every_figure_has_alt_text_and_exists(built):
             assert re.search(r'alt="[^"]+"', tag), tag
             src = re.search(r'src="([^"]+)"', tag)[1]
             assert (page.parent / src).resolve().is_file(), src
+
+
+FORMAT_2 = {"format": 2, "task": "binary", "primary": "roc_auc", "rows": 27075, "threshold": 0.31,
+            "model": {"roc_auc": {"value": 0.75, "low": 0.744, "high": 0.757},
+                      "average_precision": {"value": 0.59, "low": 0.58, "high": 0.6}},
+            "baseline": {"roc_auc": {"value": 0.5, "low": 0.5, "high": 0.5}}}
+
+
+def with_metrics(tmp_path, evaluate) -> Path:
+    metrics = tmp_path / "m"
+    shutil.copytree(ROOT / "outputs/metrics", metrics)
+    (metrics / "evaluate.json").write_text(json.dumps(evaluate))
+    return metrics
+
+
+def test_format_2_metrics_are_shown_with_their_intervals(tmp_path):
+    out = render(tmp_path, metrics=with_metrics(tmp_path, FORMAT_2))
+    for page in ["index.md", "model-card.md"]:
+        text = (out / page).read_text()
+        assert "| roc\\_auc | 0.750 (0.744–0.757) | 0.500 (0.500–0.500) |" in text
+        assert "| average\\_precision | 0.590 (0.580–0.600) | – |" in text  # no baseline value: a dash, not 0
+        assert "bootstrap confidence interval" in text
+
+
+def test_format_1_metrics_have_no_interval_sentence(tmp_path):
+    format_1 = {"rows": 10, "threshold": 0.3, "model": {"roc_auc": 0.75}, "baseline": {"roc_auc": 0.5}}
+    home = (render(tmp_path, metrics=with_metrics(tmp_path, format_1)) / "index.md").read_text()
+    assert "bootstrap confidence interval" not in home and " (0." not in home
+
+
+def test_a_malformed_format_2_metric_fails_naming_file_and_metric(tmp_path):
+    broken = {**FORMAT_2, "model": {"roc_auc": {"low": 0.7}}}
+    with pytest.raises(PipelineError, match=r"m/evaluate.json: model.roc_auc: expected a number"):
+        render(tmp_path, metrics=with_metrics(tmp_path, broken))
+
+
+def test_report_stage_leaves_the_live_model_to_the_build(tmp_path):
+    """site/docs (a DVC out) must not depend on git tags: Home carries the block the mkdocs hook fills."""
+    home = (render(tmp_path, metrics=ROOT / "outputs/metrics") / "index.md").read_text()
+    assert re.search(r"<!-- live-model:start -->\n.*Not available yet.*\n.*<!-- live-model:end -->", home, re.S)
+    assert not (tmp_path / "site/docs/history.md").exists()
+
+
+def article(page: Path) -> str:
+    """The page's main text without tags (what a reader sees)."""
+    main_part = re.search(r"<article.*?</article>", page.read_text(), re.S)[0]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", main_part))
+
+
+def test_outside_git_the_history_and_live_model_say_so(built):
+    assert "No promoted model yet Not available yet: the site was built outside a git repository" in article(
+        built / "history/index.html")
+    assert "The live model: the site was built outside a git repository" in article(built / "index.html")
+
+
+def committed_auc() -> float:
+    """The template's committed ROC AUC: the history repository's newest version carries it (the older, 0.02 less)."""
+    return json.loads((ROOT / "outputs/metrics/evaluate.json").read_text())["model"]["roc_auc"]["value"]
+
+
+def test_history_lists_every_version_newest_first_with_the_live_one(history_site):
+    text = article(history_site / "history/index.html")
+    new, old = (re.escape(f"{auc:.3f}") for auc in (committed_auc(), committed_auc() - 0.02))
+    assert re.search(rf"v1\.1\.0 \S+ \w{{10}} promote roc_auc {new} \(\S+\) live v1\.0\.0 \S+ \w{{10}} – roc_auc {old}", text), text
+    assert (history_site / "figures/history.png").stat().st_size > 0
+    assert "&lt;img src=x onerror=alert(1)&gt;" in (history_site / "history/index.html").read_text()
+
+
+def test_home_shows_the_live_version_and_the_decision_that_promoted_it(history_site):
+    text = article(history_site / "index.html")
+    auc = re.escape(f"{committed_auc():.3f}")
+    assert re.search(rf"The live model model@v1\.1\.0, registered \d{{4}}-\d\d-\d\d at commit \w{{10}}: roc_auc {auc}", text)
+    assert "The gate's decision that promoted it: promote." in text and DECISION["reasons"][0] in text
+    assert HOSTILE not in (history_site / "index.html").read_text()
+
+
+def test_a_new_tag_reaches_the_site_at_the_next_build_without_the_report_stage(history_repo, tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(history_repo, repo)
+    git(repo, "revert", "--no-edit", "HEAD")  # roll back: the older model is live again
+    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", "site/mkdocs.yml"],
+                   cwd=repo, env=command_env(), check=True)
+    assert "The live model model@v1.0.0," in article(repo / "site/build/index.html")

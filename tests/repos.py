@@ -1,4 +1,4 @@
-"""Real git, real DVC, real clones: the template as a forker gets it.
+"""Real git, real DVC, real clones: the template as a forker gets it (helpers and fixtures for e2e and model tests).
 
 `origin` is a bare repository holding the current working tree (committed as one commit) with a small
 window released (January and February), so each end-to-end run trains in seconds. Tests clone it and run

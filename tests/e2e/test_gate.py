@@ -1,0 +1,155 @@
+"""The champion/challenger gate with real git and DVC: origin's `main` pins a champion, branches challenge it.
+
+The champion is deliberately overfitted (a large learning rate for many rounds), so the template's own
+hyper-parameters are a better challenger and a crippled model a worse one; all are trained on January and
+judged on February. The better challenger is better overall but a little worse for one carrier: a tighter
+slice guard-rail must catch that.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.repos import clone, pipeline, sh
+
+OVERFIT = {"max_iter": 300, "learning_rate": 0.3}
+WORSE = {"max_iter": 1, "max_leaf_nodes": 2}
+DEFAULT = yaml.safe_load((Path(__file__).parents[2] / "params.yaml").read_text())["train"]["hyperparameters"]
+
+
+def set_params(repo: Path, section: str, values: dict) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params[section] |= values
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def set_hyperparameters(repo: Path, values: dict) -> None:
+    set_params(repo, "train", {"hyperparameters": {**DEFAULT, **values}})
+
+
+def commit_all(repo: Path, message: str) -> None:
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-qm", message, cwd=repo)
+
+
+def gate(repo: Path, *args: str) -> tuple[int, dict, str]:
+    """Run `pipeline gate`; return its exit status, decision file and summary."""
+    status = pipeline("gate", *args, cwd=repo, check=False).returncode
+    out = repo / "outputs" / "gate"
+    return status, json.loads((out / "decision.json").read_text()), (out / "summary.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def arena(origin, tmp_path_factory) -> tuple[Path, Path]:
+    """A private origin whose `main` pins the overfitted champion, and the clone that built it (champion cached)."""
+    root = tmp_path_factory.mktemp("gate")
+    bare = Path(shutil.copytree(origin, root / "origin.git"))
+    dev = clone(bare, root / "dev")
+    set_hyperparameters(dev, OVERFIT)
+    pipeline("run", "--no-site", cwd=dev)
+    commit_all(dev, "overfitted champion")
+    sh("git", "push", "-q", "origin", "main", cwd=dev)
+    return bare, dev
+
+
+@pytest.fixture
+def dev_copy(arena, tmp_path) -> Path:
+    """A copy of the clone that built the champion (its DVC cache holds it), free to change."""
+    return Path(shutil.copytree(arena[1], tmp_path / "dev", symlinks=True))
+
+
+def test_a_better_challenger_is_promoted_even_when_the_champion_must_be_rebuilt(arena, tmp_path):
+    repo = clone(arena[0], tmp_path / "fresh")  # a fresh clone: the champion is in no local cache
+    set_hyperparameters(repo, DEFAULT)
+    pipeline("run", "--no-site", cwd=repo)
+    status, decision, summary = gate(repo)
+    assert (status, decision["decision"]) == (0, "promote"), summary
+    assert decision["base"] == "origin/main" and decision["period"] == "2013-02"
+    assert decision["primary"]["delta"] >= 0.002 and decision["primary"]["low"] > 0
+    assert all(check["passed"] for check in decision["checks"])
+    assert summary.startswith("### Gate: promote\n")
+    assert "roc\\_auc" in summary and "paired interval" in summary
+    assert sh("git", "worktree", "list", cwd=repo).stdout.count("\n") == 1  # the rebuild's worktree is gone
+
+    set_params(repo, "gate", {"max_slice_drop": 0.01})  # the same models, a stricter guard-rail
+    status, decision, _ = gate(repo)
+    assert (status, decision["decision"]) == (3, "reject")
+    failed = [check["check"] for check in decision["checks"] if not check["passed"]]
+    assert failed == ["slices"], decision["reasons"]  # the overall metric still improves
+
+
+def test_a_worse_challenger_is_rejected_with_the_reason(dev_copy):
+    set_hyperparameters(dev_copy, WORSE)
+    pipeline("run", "--no-site", cwd=dev_copy)
+    status, decision, summary = gate(dev_copy)
+    assert (status, decision["decision"]) == (3, "reject")
+    assert decision["primary"]["delta"] < 0
+    assert any(r.startswith("failed: roc_auc") for r in decision["reasons"]), decision["reasons"]
+    assert "### Gate: reject" in summary and "❌ **roc\\_auc**" in summary
+
+
+def test_an_equal_challenger_is_rejected(dev_copy):
+    status, decision, _ = gate(dev_copy)  # the working tree is main: the very same model
+    assert (status, decision["decision"]) == (3, "reject")
+    assert (decision["primary"]["delta"], decision["primary"]["low"]) == (0.0, 0.0)
+
+
+def test_a_first_run_has_no_champion(dev_copy):
+    sh("git", "checkout", "-qb", "before-any-model", cwd=dev_copy)
+    sh("git", "rm", "-q", "dvc.lock", cwd=dev_copy)
+    sh("git", "commit", "-qm", "no model yet", cwd=dev_copy)
+    sh("git", "checkout", "-q", "main", cwd=dev_copy)
+    status, decision, summary = gate(dev_copy, "--base", "before-any-model")
+    assert (status, decision["decision"]) == (4, "no-champion")
+    assert "pins no model yet" in summary
+
+
+@pytest.mark.parametrize(
+    ("break_base", "reason"),
+    [
+        (lambda repo: _commit_metrics(repo, {"model": {"roc_auc": 0.7}}),
+         "failed: the champion's evaluate.json is format 1"),
+        (lambda repo: _commit_lock(repo, "0" * 32),
+         "failed: the champion pinned by broken could not be found or rebuilt"),
+    ],
+    ids=["old-metrics-format", "champion-cannot-be-rebuilt"],
+)
+def test_a_champion_that_cannot_be_compared_means_reject(dev_copy, break_base, reason):
+    sh("git", "checkout", "-qb", "broken", cwd=dev_copy)
+    break_base(dev_copy)
+    sh("git", "checkout", "-q", "main", cwd=dev_copy)
+    status, decision, _ = gate(dev_copy, "--base", "broken")
+    assert (status, decision["decision"]) == (3, "reject")
+    assert any(r.startswith(reason) for r in decision["reasons"]), decision["reasons"]
+
+
+def test_too_few_labelled_rows_to_decide_means_reject(dev_copy):
+    set_params(dev_copy, "gate", {"min_rows": 1_000_000})
+    status, decision, _ = gate(dev_copy)
+    assert (status, decision["decision"]) == (3, "reject")
+    assert decision["reasons"][-1].startswith("failed: ") and "at least 1000000 needed" in decision["reasons"][-1]
+
+
+def test_the_gate_refuses_a_model_the_pipeline_did_not_produce(dev_copy):
+    (dev_copy / "outputs" / "model" / "model.skops").write_bytes(b"not the pinned model")
+    result = pipeline("gate", cwd=dev_copy, check=False)
+    assert result.returncode == 1
+    assert "not the model dvc.lock pins; run the pipeline" in result.stderr
+
+
+def _commit_metrics(repo: Path, metrics: dict) -> None:
+    (repo / "outputs" / "metrics" / "evaluate.json").write_text(json.dumps(metrics))
+    commit_all(repo, "metrics from an older template")
+
+
+def _commit_lock(repo: Path, md5: str) -> None:
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    for out in lock["stages"]["train"]["outs"]:
+        out["md5"] = md5
+    (repo / "dvc.lock").write_text(yaml.safe_dump(lock, sort_keys=False))
+    commit_all(repo, "pins a model nobody can rebuild")

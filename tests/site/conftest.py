@@ -1,0 +1,123 @@
+"""A report site built the way `pipeline run` builds it, in a small git repository with a registry history.
+
+The repository holds the template's committed outputs in two promotions: `model@v1.0.0` (an older model,
+format-1 metrics a little lower) and `model@v1.1.0` (the template's own outputs, live at HEAD). A column, a
+category and a metric named `<img src=x onerror=alert(1)>` are injected into the copies of the outputs, so
+every page shows it; it must render as text. No DVC run is needed: the site reads committed files and git.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.config import load_params
+from pipeline.registry import register
+from pipeline.report.render import main as render
+from tests.conftest import ROOT, command_env
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+FILES = ["params.yaml", "contract.yaml", "data.dvc", "dvc.lock", "site/mkdocs.yml", "site/hooks.py",
+         "site/overrides", "site/model_card.md", "outputs/metrics", "outputs/reports", "outputs/plots"]
+OLD_MODEL = "deadbeef" * 4
+DECISION = {"format": 1, "decision": "promote", "period": "2013-06", "rows": 27075,
+            "reasons": ["roc_auc improved by 0.020 (paired bootstrap interval 0.012 to 0.028)",
+                        f"no slice of {HOSTILE} degraded by more than 0.02"]}
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, env=command_env(), check=True, capture_output=True)
+
+
+def copy_template(repo: Path) -> None:
+    for name in FILES:
+        source, dest = ROOT / name, repo / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(source, dest, dirs_exist_ok=True) if source.is_dir() else shutil.copy(source, dest)
+
+
+def edit_json(path: Path, change) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data, indent=2))
+
+
+def inject_hostile_names(repo: Path) -> None:
+    """A column (drift, data quality), a category value and a metric named like an XSS payload."""
+    def drift(data):
+        data["columns"][HOSTILE] = next(iter(data["columns"].values()))
+
+    def quality(data):
+        column = next(iter(data["columns"].values()))
+        data["columns"][HOSTILE] = {side: {**stats, "top": [{"value": HOSTILE, "share": 1.0}]}
+                                    for side, stats in column.items()}
+
+    def evaluate(data):
+        data["model"][HOSTILE] = data["baseline"][HOSTILE] = 0.5
+
+    edit_json(repo / "outputs/metrics/drift.json", drift)
+    edit_json(repo / "outputs/reports/data_quality.json", quality)
+    edit_json(repo / "outputs/metrics/evaluate.json", evaluate)
+
+
+def older_promotion(repo: Path) -> None:
+    """Commit an older model (another md5 in dvc.lock) with slightly lower format-1 metrics, and tag it."""
+    lock = (repo / "dvc.lock").read_text()
+    current = load_params(repo / "params.yaml")
+    pinned = next(out["md5"] for stage in yaml.safe_load(lock)["stages"].values() for out in stage.get("outs", [])
+                  if out["path"] == current.paths.model.as_posix())
+    (repo / "dvc.lock").write_text(lock.replace(pinned, OLD_MODEL))
+
+    def lower(data):
+        data["model"] = {k: (v["value"] if isinstance(v, dict) else v) - 0.02 for k, v in data["model"].items()}
+        data["baseline"] = {k: (v["value"] if isinstance(v, dict) else v) for k, v in data["baseline"].items()}
+        data.pop("format", None)
+
+    edit_json(repo / "outputs/metrics/evaluate.json", lower)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "Promote the older model")
+
+
+def build(repo: Path) -> Path:
+    """Render site/docs (the report stage) and build it with mkdocs --strict, as `pipeline run` does."""
+    render(metrics=repo / "outputs/metrics", reports=repo / "outputs/reports", plots=repo / "outputs/plots",
+           contract=repo / "contract.yaml", data_dvc=repo / "data.dvc", card=repo / "site/model_card.md",
+           out=repo / "site/docs", params_file=repo / "params.yaml")
+    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", "site/mkdocs.yml"],
+                   cwd=repo, env=command_env(), check=True)
+    return repo / "site/build"
+
+
+@pytest.fixture(scope="session")
+def history_repo(tmp_path_factory) -> Path:
+    """The small repository: two registered versions, the newer one live, hostile names injected."""
+    repo = tmp_path_factory.mktemp("history") / "repo"
+    copy_template(repo)
+    git(repo, "init", "-q", "-b", "main")
+    for key, value in [("user.name", "Test"), ("user.email", "test@example.invalid")]:
+        git(repo, "config", key, value)
+    (repo / ".gitignore").write_text("site/docs/\nsite/build/\n")
+    params = load_params(repo / "params.yaml")
+    older_promotion(repo)
+    register("HEAD", params, repo)
+    copy_template(repo)  # the template's own outputs: the newer model
+    inject_hostile_names(repo)
+    (repo / "outputs/gate").mkdir()
+    (repo / "outputs/gate/decision.json").write_text(json.dumps(DECISION))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "Promote the template's model")
+    register("HEAD", params, repo)
+    build(repo)
+    return repo
+
+
+@pytest.fixture(scope="session")
+def history_site(history_repo) -> Path:
+    """The built site of `history_repo`."""
+    return history_repo / "site/build"
