@@ -20,8 +20,21 @@ from typing import Annotated
 
 import typer
 
-from pipeline import (check_setup, ct, drift, evaluate, gate, github, ingest, pr_comment, predict, prepare,
-                      registry, train, validate)
+from pipeline import (
+    check_setup,
+    ct,
+    drift,
+    evaluate,
+    gate,
+    github,
+    ingest,
+    pr_comment,
+    predict,
+    prepare,
+    registry,
+    train,
+    validate,
+)
 from pipeline.config import ParamsFile, load_params
 from pipeline.contract import Period, dump_contract, infer_contract, load_contract
 from pipeline.errors import PipelineError
