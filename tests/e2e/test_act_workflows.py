@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.e2e.act import act, step_outcomes
-from tests.e2e.conftest import copy_run_origin, sh
+from tests.repos import copy_run_origin, sh
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from pipeline.markdown import escape
-from tests.e2e.conftest import copy_run_origin, pipeline, sh
+from tests.repos import copy_run_origin, pipeline, sh
 
 pytestmark = pytest.mark.e2e
 REPO = "octo/template"
