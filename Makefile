@@ -5,7 +5,7 @@ UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export DVC_NO_ANALYTICS := 1
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help setup browser run test test-unit lint format bench clean
+.PHONY: help setup browser run test test-unit lint format bench clean shellcheck
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,8 +21,11 @@ browser: ## Install Debian's chromium for the browser tests when it is missing (
 run: setup ## The main job: data, `dvc repro`, report site (site/build/index.html)
 	$(UV) run pipeline run
 
-test: setup browser ## All tests: unit, site in a real browser, end to end with real git and DVC
+test: setup browser shellcheck ## All tests: unit, site in a real browser, end to end with real git and DVC
 	$(UV) run pytest
+
+shellcheck: ## Install shellcheck (Debian package) when missing: actionlint uses it on the workflows' scripts
+	@command -v shellcheck >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null)
 
 test-unit: setup ## Fast tests only
 	$(UV) run pytest tests/unit

@@ -20,7 +20,21 @@ from typing import Annotated
 
 import typer
 
-from pipeline import drift, evaluate, gate, ingest, predict, prepare, registry, train, validate
+from pipeline import (
+    check_setup,
+    ct,
+    drift,
+    evaluate,
+    gate,
+    github,
+    ingest,
+    pr_comment,
+    predict,
+    prepare,
+    registry,
+    train,
+    validate,
+)
 from pipeline.config import ParamsFile, load_params
 from pipeline.contract import Period, dump_contract, infer_contract, load_contract
 from pipeline.errors import PipelineError
@@ -67,6 +81,14 @@ app.command("drift", help=drift.main.__doc__)(guarded(drift.main))
 app.command("report", help=report.main.__doc__)(guarded(report.main))
 app.command("gate", help=gate.main.__doc__)(guarded(gate.main))
 app.command("predict", help=predict.main.__doc__)(guarded(predict.main))
+app.command("pr-comment", help=pr_comment.main.__doc__)(guarded(pr_comment.main))
+app.command("ct", help=ct.main.__doc__)(guarded(ct.main))
+app.command("check-setup", help=check_setup.main.__doc__)(guarded(check_setup.main))
+github_app = typer.Typer(help="The GitHub layer's commands for the workflows (see pipeline/github.py).",
+                         no_args_is_help=True)
+github_app.command("comment", help=github.comment_main.__doc__)(guarded(github.comment_main))
+github_app.command("push", help=github.push_main.__doc__)(guarded(github.push_main))
+app.add_typer(github_app, name="github")
 
 
 @app.command("ingest")

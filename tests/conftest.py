@@ -56,4 +56,4 @@ def synthetic_rows(params: Params, n: int, seed: int):
 
 # The real-repository fixtures (`origin`, `ran_clone`, `ran_copy`), registered here once so the end-to-end and
 # the model tests share one session-wide trained clone.
-from tests.repos import origin, ran_clone, ran_copy  # noqa: E402, F401
+from tests.repos import origin, ran_clone, ran_copy, run_origin  # noqa: E402, F401

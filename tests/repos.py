@@ -90,3 +90,29 @@ def ran_copy(ran_clone, tmp_path) -> Path:
     """A private copy of `ran_clone` (git, DVC cache and outputs) that a test may break."""
     shutil.copytree(ran_clone, tmp_path / "repo", symlinks=True)
     return tmp_path / "repo"
+
+
+@pytest.fixture(scope="session")
+def run_origin(ran_clone, tmp_path_factory) -> Path:
+    """`ran_clone`'s run committed as main and pushed to its own bare origin: main pins a trained champion.
+
+    Returns the folder holding `work` (the clone, with the DVC cache) and `origin.git`; copy it with
+    `copy_run_origin` before changing either.
+    """
+    root = tmp_path_factory.mktemp("run-origin")
+    work = root / "work"
+    shutil.copytree(ran_clone, work, symlinks=True)
+    sh("git", "add", "-A", cwd=work)
+    sh("git", "commit", "-qm", f"pipeline run on the window through {SMALL_WINDOW}", cwd=work)
+    sh("git", "clone", "-q", "--bare", str(work), str(root / "origin.git"), cwd=root)
+    sh("git", "remote", "set-url", "origin", str(root / "origin.git"), cwd=work)
+    sh("git", "fetch", "-q", "origin", cwd=work)
+    sh("git", "branch", "-q", "--set-upstream-to", "origin/main", cwd=work)
+    return root
+
+
+def copy_run_origin(run_origin: Path, dest: Path) -> Path:
+    """A private copy of `run_origin` (clone and origin); returns the clone, its origin set to the copy."""
+    shutil.copytree(run_origin, dest, symlinks=True)
+    sh("git", "remote", "set-url", "origin", str(dest / "origin.git"), cwd=dest / "work")
+    return dest / "work"

@@ -1,0 +1,74 @@
+"""`pipeline check-setup --repo OWNER/NAME`: what a fork must enable on GitHub for the workflows to work.
+
+Asks GitHub (through `pipeline.github`, with the token in GH_TOKEN; an admin's token sees every setting),
+reads the DVC remote from this checkout, and prints one line per setting: `ok`, `missing` (the workflows
+cannot work; exit status 1) or `optional`.
+README.md, "Set up your fork", explains each one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+
+from pipeline import github
+from pipeline.errors import PipelineError
+from pipeline.github import Request
+from pipeline.repo import has_dvc_remote
+
+APP_CLIENT_ID = "CT_APP_CLIENT_ID"  # repository variable: the GitHub App's client id (ct.yml)
+APP_PRIVATE_KEY = "CT_APP_PRIVATE_KEY"  # repository secret: the App's private key (ct.yml)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One setting: its state ("ok", "missing" or "optional") and what to do about it."""
+
+    state: str
+    text: str
+
+
+def check(api, repo: str) -> list[Finding]:
+    """Every setting the workflows rely on, read from GitHub."""
+    path = "repos/" + repo
+    if api.send(Request("GET", path)) is None:
+        raise PipelineError(f"{repo}: repository not found, or the token cannot see it")
+    found = []
+    actions = api.send(Request("GET", f"{path}/actions/permissions")) or {}
+    found.append(Finding("ok", "GitHub Actions is enabled") if actions.get("enabled") else
+                 Finding("missing", "GitHub Actions is disabled: Settings > Actions > General > Allow actions"))
+    workflow = api.send(Request("GET", f"{path}/actions/permissions/workflow")) or {}
+    found.append(Finding("ok", "Actions may create pull requests (CT promotion PRs)")
+                 if workflow.get("can_approve_pull_request_reviews") else
+                 Finding("missing", "Actions may not create pull requests: Settings > Actions > General > "
+                                    "Workflow permissions > Allow GitHub Actions to create and approve pull requests"))
+    pages = api.send(Request("GET", f"{path}/pages"))
+    found.append(Finding("ok", "Pages is published by GitHub Actions") if (pages or {}).get("build_type") == "workflow"
+                 else Finding("missing", "Pages is not published from Actions: Settings > Pages > Build and "
+                                         "deployment > Source: GitHub Actions"))
+    found += optional(api, path)
+    return found
+
+
+def optional(api, path: str) -> list[Finding]:
+    """The App token (CI on promotion PRs without a dispatch) and the DVC remote (data of your own)."""
+    client_id = api.send(Request("GET", f"{path}/actions/variables/{APP_CLIENT_ID}"))
+    key = api.send(Request("GET", f"{path}/actions/secrets/{APP_PRIVATE_KEY}"))
+    app = (Finding("ok", f"GitHub App token configured ({APP_CLIENT_ID}, {APP_PRIVATE_KEY})") if client_id and key
+           else Finding("optional", f"no GitHub App ({APP_CLIENT_ID} variable and {APP_PRIVATE_KEY} secret): CT "
+                                    "opens PRs with the default token and starts CI on them by a dispatch"))
+    remote = has_dvc_remote()  # in the committed .dvc/config, so every clone (and workflow) sees it
+    dvc = (Finding("ok", "DVC remote configured (.dvc/config)") if remote else
+           Finding("optional", "no DVC remote in .dvc/config: data/ is rebuilt from the embedded source"))
+    return [app, dvc]
+
+
+def main(repo: Annotated[str, typer.Option(envvar="GITHUB_REPOSITORY", help="OWNER/NAME on GitHub.")]) -> None:
+    """Check a fork's GitHub settings for the workflows; exit status 1 when something required is missing."""
+    findings = check(github.client(), github.check_repo(repo))
+    for finding in findings:
+        typer.echo(f"{finding.state:8} {finding.text}")
+    if any(f.state == "missing" for f in findings):
+        raise typer.Exit(1)

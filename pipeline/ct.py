@@ -1,0 +1,147 @@
+"""`pipeline ct`: continuous training, one period at a time, ending in a promotion pull request or a reason.
+
+Run in a clean git checkout whose `origin` is the team's repository (`.github/workflows/ct.yml` runs it on a
+schedule). The steps, each a project command a person can run alone:
+1. `pipeline ingest --next`: release the next period of the source (nothing new: stop here, change nothing);
+2. `pipeline run --no-site`: validate the data and `dvc repro`;
+3. `pipeline gate --base origin/<base>`: compare this challenger with the champion `<base>` pins;
+4. drift: when `<metrics>/drift.json` says the data drifted, open or update the one drift-alert issue;
+5. promote: commit exactly what the run changed among `produced()` on branch `ct/<period>`, push it and open
+   a pull request whose body is `pipeline pr-comment` of that branch; reject or no champion: no branch,
+   the reasons go to the job summary.
+A second run for the same period finds `ct/<period>` on origin and only makes sure its pull request exists,
+so it never makes a duplicate branch or pull request. GitHub is reached only through `pipeline.github`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline import github, ingest, pr_comment
+from pipeline.config import Params, ParamsFile, load_params
+from pipeline.errors import PipelineError
+from pipeline.io import read_json
+from pipeline.repo import git
+
+GATE_EXIT = {0: "promote", 3: "reject", 4: "no-champion"}
+
+
+def produced(params: Params) -> list[Path]:
+    """What a CT run may change, and so may commit: the data record, the lock file and the small outputs."""
+    paths = params.paths
+    return [paths.data.with_name(paths.data.name + ".dvc"), paths.release, Path("dvc.lock"),
+            paths.metrics, paths.plots, paths.reports, paths.gate]
+
+
+def project(*args: str) -> int:
+    """Run `pipeline <args>` as its own process (its output goes to the log) and return its exit status."""
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], check=False).returncode
+
+
+def summarize(summary: Path | None, lines: list[str]) -> None:
+    """Append Markdown to the job summary (GitHub's $GITHUB_STEP_SUMMARY) and echo it to the log."""
+    text = "\n".join(lines) + "\n"
+    typer.echo(text)
+    if summary is not None:
+        with summary.open("a", encoding="utf-8") as out:
+            out.write(text)
+
+
+def next_period(params: Params) -> str | None:
+    """The period `pipeline ingest --next` would release, or None when the source has nothing new."""
+    available_periods, _ = ingest.SOURCES[params.ingest.source]
+    periods = ingest.next_periods(available_periods(), ingest.read_release(params.paths.release), None)
+    return periods[-1] if periods else None
+
+
+def alert_drift(api, repo: str, drift_file: Path, alert_file: Path) -> str | None:
+    """Open or update the one drift-alert issue when the newest period drifted; None when it did not."""
+    drift = read_json(drift_file) if drift_file.exists() else {}
+    if not drift.get("drifted"):
+        return None
+    body = alert_file.read_text(encoding="utf-8")
+    return github.upsert_issue(api, repo, f"Data drift detected in {drift.get('current')}", body,
+                               github.DRIFT_MARKER)
+
+
+def propose(api, repo: str, base: str, branch: str, params: Params, body_out: Path, dispatch_ci: str) -> str:
+    """Open the promotion pull request of the checked-out `branch` (body: `pr-comment` against the base)."""
+    period = branch.removeprefix("ct/")
+    body = pr_comment.build(f"origin/{base}", params, title=f"Promote the model retrained with {period}",
+                            marker="")
+    body_out.write_text(body, encoding="utf-8")
+    done = github.open_pull_request(api, repo, branch, base, f"CT: promote the model retrained with {period}", body)
+    if dispatch_ci and done.startswith("opened"):
+        done += "; " + github.dispatch_workflow(api, repo, dispatch_ci, branch)
+    return done
+
+
+def commit_promotion(branch: str, period: str, params: Params) -> list[str]:
+    """Commit what the run changed among `produced` on a new branch; return the committed files."""
+    git("checkout", "--quiet", "-b", branch)
+    allowed = [str(p) for p in produced(params) if p.exists()]
+    git("add", "--all", "--", *allowed)
+    files = git("diff", "--cached", "--name-only").split()
+    git("commit", "--quiet", "-m", f"CT: retrain with {period} (gate: promote)",
+        "-m", "Written by `pipeline ct`: the new data record, dvc.lock, metrics, plots, reports and gate decision.")
+    return files
+
+
+def continuous_training(repo: str, base: str, params: Params, params_file: Path, body_out: Path,
+                        dispatch_ci: str) -> list[str]:
+    """One CT round; returns the job summary's lines (see the module docstring for the steps)."""
+    if git("status", "--porcelain", "--untracked-files=normal").strip():
+        raise PipelineError("the working tree has uncommitted changes; CT commits only what it produces, so it "
+                            "runs in a clean checkout")
+    git("fetch", "--quiet", "--prune", "origin")
+    period = next_period(params)
+    if period is None:
+        return ["### Continuous training: nothing new", "", "Every period of the source is released already."]
+    branch = github.check_branch(f"ct/{period}")
+    api = github.client()
+    if git("branch", "--remotes", "--list", f"origin/{branch}").strip():
+        git("checkout", "--quiet", "-B", branch, f"origin/{branch}")
+        done = propose(api, repo, base, branch, params, body_out, dispatch_ci)
+        return [f"### Continuous training: {period} was proposed already", "",
+                f"Branch `{branch}` exists on origin: no new branch. {done}."]
+
+    typer.echo(ingest.release(params.ingest.source, params.paths.data, params.paths.release, None))
+    if project("run", "--no-site", "--params", str(params_file)) != 0:
+        raise PipelineError("`pipeline run` failed (see above): nothing committed")
+    status = project("gate", "--base", f"origin/{base}")
+    if status not in GATE_EXIT:
+        raise PipelineError(f"`pipeline gate` failed with exit status {status} (see above): nothing committed")
+    drift = alert_drift(api, repo, params.paths.metrics / "drift.json", params.paths.reports / "drift_alert.md")
+    lines = [f"### Continuous training: {period}, gate says {GATE_EXIT[status]}", ""]
+    lines += [f"Drift: {drift}." if drift else "Drift: the new period did not drift.", ""]
+    summary_md = params.paths.gate / "summary.md"
+    gate_text = summary_md.read_text(encoding="utf-8") if summary_md.exists() else ""
+    if GATE_EXIT[status] != "promote":
+        return lines + ["No branch and no pull request: the challenger is not promoted.", "", gate_text]
+    files = commit_promotion(branch, period, params)
+    github.push(branch)
+    done = propose(api, repo, base, branch, params, body_out, dispatch_ci)
+    return lines + [f"Pushed `{branch}` ({len(files)} files). {done}.", "", gate_text]
+
+
+def main(
+    repo: Annotated[str, typer.Option(envvar="GITHUB_REPOSITORY", help="OWNER/NAME on GitHub.")],
+    base: Annotated[str, typer.Option(help="The branch that pins the champion; promotion PRs target it.")] = "main",
+    summary: Annotated[Path | None, typer.Option(envvar="GITHUB_STEP_SUMMARY",
+                                                 help="Append the outcome (Markdown) to this file.")] = None,
+    body_out: Annotated[Path, typer.Option(help="Where to write the pull request body.")] = Path("ct-pr-body.md"),
+    dispatch_ci: Annotated[str, typer.Option(help="Workflow file to start on the new branch (for a pull request "
+                                                  "opened with the default token, which starts no CI); empty: none.")]
+    = "",
+    params_file: ParamsFile = Path("params.yaml"),
+) -> None:
+    """Continuous training: ingest the next period, re-run, gate; promote through a pull request, or say why not."""
+    github.check_repo(repo)
+    github.check_branch(base)
+    lines = continuous_training(repo, base, load_params(params_file), params_file, body_out, dispatch_ci)
+    summarize(summary, lines)

@@ -1,0 +1,278 @@
+"""`pipeline pr-comment`: what a change did to the model, as one Markdown comment for its pull request.
+
+Reads:  `dvc params diff` and `dvc metrics diff` against the base revision, the gate's decision
+        (`<gate>/decision.json`), the drift verdict (`<metrics>/drift.json`) and the curve files of
+        `dvc.yaml`'s `plots:` in the working tree and at the base revision (`git show`).
+Writes: the comment body (Markdown) to `--out`; the workflows post it through the GitHub layer.
+Params: `paths.metrics`, `paths.plots`, `paths.gate` (and `dvc.yaml`'s `plots:` for each curve's x and y).
+
+The plots' change is drawn with Mermaid `xychart-beta` charts, which GitHub renders in comments, plus a
+compact table of the same points: no image host, and the numbers stay readable where Mermaid is not drawn.
+Every string that a pull request can change (parameter values, metric and column names, reasons) is escaped
+for Markdown and HTML, because a fork's pull request writes this body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+import yaml
+
+from pipeline.config import Params, ParamsFile, load_params
+from pipeline.github import COMMENT_MARKER, check_number, limit
+from pipeline.io import read_json
+from pipeline.markdown import code, escape
+from pipeline.repo import dvc
+
+CHART_POINTS = 11
+INTERVAL = re.compile(r"\.(value|low|high)$")
+MAX_ROWS = 40  # rows per metrics file other than evaluate.json: a long diff is cut, and says so
+PALETTE = '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#9e9e9e, #d62728"}}}}%%'
+
+
+def cell(value) -> str:
+    """Any text from the pull request, safe in a table cell: escaped, on one line, @mentions disarmed."""
+    return escape(str(value).replace("\r", " ").replace("\n", " ")).replace("@", "&#64;")
+
+
+def number(value) -> str:
+    """A metric or parameter value for a table: numbers to 4 significant digits, anything else escaped."""
+    if isinstance(value, bool) or value is None:
+        return cell(value) if value is not None else "–"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return cell(value)
+
+
+def change(old, new) -> str:
+    """`new - old` with its sign, or a word when the values are not two numbers."""
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (old, new))
+    if numeric:
+        return f"{new - old:+.4g}" if new != old else "0"
+    if old is None:
+        return "new"
+    return "removed" if new is None else ("changed" if old != new else "")
+
+
+# --- params and metrics -----------------------------------------------------------------------------------
+
+
+def params_section(diff: dict) -> list[str]:
+    """A table of the parameters this change edits (`dvc params diff --json`)."""
+    rows = [(f, k, v) for f, keys in sorted(diff.items()) for k, v in sorted(keys.items())]
+    if not rows:
+        return ["No parameter changed."]
+    lines = ["| file | parameter | base | this PR |", "| --- | --- | --- | --- |"]
+    lines += [f"| {cell(f)} | {cell(k)} | {number(v.get('old'))} | {number(v.get('new'))} |" for f, k, v in rows]
+    return lines
+
+
+def group_intervals(keys: dict) -> dict[str, dict]:
+    """Merge `m.value`/`m.low`/`m.high` (evaluate.json format 2) and plain `m` (format 1) into one row each.
+
+    Returns:
+        {metric: {"old": x, "new": y, "old_ci": (low, high) | None, "new_ci": (low, high) | None}}
+    """
+    rows: dict[str, dict] = {}
+    for key, values in keys.items():
+        match = INTERVAL.search(key)
+        name, part = (key[: match.start()], match[1]) if match else (key, "value")
+        row = rows.setdefault(name, {"old": None, "new": None, "old_low": None, "old_high": None,
+                                     "new_low": None, "new_high": None})
+        for side in ("old", "new"):  # a format change leaves `m` on one side and `m.value` on the other
+            if values.get(side) is not None:
+                row[side if part == "value" else f"{side}_{part}"] = values[side]
+    return rows
+
+
+def interval(row: dict, side: str) -> str:
+    """The row's confidence interval on one side ("old" or "new"), or a dash when it has none."""
+    low, high = row[f"{side}_low"], row[f"{side}_high"]
+    return f"[{low:.4g}, {high:.4g}]" if isinstance(low, int | float) and isinstance(high, int | float) else "–"
+
+
+def reading_order(item: tuple[str, dict]) -> tuple[int, str]:
+    """The model's metrics first, then the rest, the baseline's last (format 1 and 2 name them alike)."""
+    key = item[0]
+    return (0 if key.startswith("model.") else 2 if key.startswith("baseline.") else 1), key
+
+
+def metrics_section(diff: dict, everything: str, skip: set[str]) -> list[str]:
+    """Tables of `dvc metrics diff --json --all`: every metric of `everything`, changed ones of other files.
+
+    The 95% confidence intervals of evaluate.json (format 2) sit next to their value, so a reviewer sees
+    whether a change is larger than the noise of the evaluation set.
+    """
+    lines = []
+    for file, keys in sorted(diff.items()):
+        if Path(file).name in skip:
+            continue
+        rows = group_intervals(keys)
+        shown = [(k, r) for k, r in sorted(rows.items(), key=reading_order) if k != "format"
+                 and (Path(file).name == everything or r["old"] != r["new"])]
+        if not shown:
+            continue
+        lines += ["", f"**{cell(file)}**", "",
+                  "| metric | base | this PR | change | 95% CI, base | 95% CI, this PR |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += [f"| {cell(k)} | {number(r['old'])} | {number(r['new'])} | {change(r['old'], r['new'])} | "
+                  f"{interval(r, 'old')} | {interval(r, 'new')} |" for k, r in shown[:MAX_ROWS]]
+        if len(shown) > MAX_ROWS:
+            lines.append(f"\n*… and {len(shown) - MAX_ROWS} more changed metrics in this file.*")
+    return lines or ["No metric changed."]
+
+
+# --- gate and drift ---------------------------------------------------------------------------------------
+
+
+def gate_section(decision: dict | None, stale: bool) -> list[str]:
+    """The gate's decision and its reasons, or an honest "not run"."""
+    if decision is None or stale:
+        why = "no decision file" if decision is None else "the decision file is the base revision's own"
+        return [f"The gate did not run in this job ({why}); run `pipeline gate` to compare with the champion."]
+    lines = [f"**Decision: {cell(decision.get('decision'))}** (period {cell(decision.get('period'))}, "
+             f"champion {code(str((decision.get('champion') or {}).get('rev'))[:12])})", ""]
+    primary = decision.get("primary") or {}
+    if primary:
+        lines += ["| metric | champion | challenger | change | 95% CI of the change |",
+                  "| --- | --- | --- | --- | --- |",
+                  f"| {cell(primary.get('metric'))} | {number(primary.get('champion'))} | "
+                  f"{number(primary.get('challenger'))} | {number(primary.get('delta'))} | "
+                  f"[{number(primary.get('low'))}, {number(primary.get('high'))}] |", ""]
+    return lines + [f"- {cell(reason)}" for reason in decision.get("reasons", [])]
+
+
+def drift_section(head: dict | None, base: dict | None) -> list[str]:
+    """The drift verdict of this revision, and the base's when it differs."""
+    if head is None:
+        return ["No drift report (the drift stage did not run)."]
+    verdict = "**the data drifted**" if head.get("drifted") else "no dataset drift"
+    lines = [f"Period {cell(head.get('current'))}: {verdict} ({cell(head.get('reason'))})."]
+    drifted = head.get("drifted_columns") or []
+    if drifted:
+        lines += ["", f"Columns that drifted: {', '.join(str(code(c)) for c in drifted)}."]
+    if base is not None and (base.get("drifted"), base.get("current")) != (head.get("drifted"), head.get("current")):
+        was = "drifted" if base.get("drifted") else "no drift"
+        lines += ["", f"Base: period {cell(base.get('current'))}, {was}."]
+    return lines
+
+
+# --- plots ------------------------------------------------------------------------------------------------
+
+
+def plot_definitions(dvc_yaml: Path, params: Params) -> list[tuple[str, str, Path, str]]:
+    """(title, x column, file, y column) for each curve of `dvc.yaml`'s top-level `plots:`."""
+    spec = yaml.safe_load(dvc_yaml.read_text(encoding="utf-8")) or {}
+    paths = params.paths.model_dump(mode="json")
+    found = []
+    for entry in spec.get("plots") or []:
+        for title, plot in (entry.items() if isinstance(entry, dict) else []):
+            for file, y in (plot.get("y") or {}).items():
+                path = re.sub(r"\$\{paths\.(\w+)\}", lambda m: str(paths[m[1]]), file)
+                found.append((title, plot["x"], Path(path), y))
+    return found
+
+
+def curve(data: dict | None, x: str, y: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (x, y) points of a DVC plot file ({name: [{x: .., y: ..}, ...]}), sorted by x."""
+    rows = next(iter(data.values()), None) if data else None
+    if not rows:
+        return None
+    xs, ys = np.array([r[x] for r in rows], float), np.array([r[y] for r in rows], float)
+    order = np.argsort(xs, kind="stable")
+    return xs[order], ys[order]
+
+
+def chart(title: str, x: str, y: str, grid: np.ndarray, base: np.ndarray | None, head: np.ndarray) -> list[str]:
+    """A Mermaid xychart (grey: base, red: this PR) and the same points as a table."""
+    label = lambda s: re.sub(r"[^A-Za-z0-9 _.-]", "", str(s))[:40]  # noqa: E731 - inside a quoted chart label
+    ticks = ", ".join(f'"{v:.2g}"' for v in grid)
+    series = ([f"    line [{', '.join(f'{v:.4f}' for v in base)}]"] if base is not None else [])
+    lines = ["```mermaid", PALETTE, "xychart-beta", f'    title "{label(title)}"', f'    x-axis "{label(x)}" [{ticks}]',
+             f'    y-axis "{label(y)}"', *series, f"    line [{', '.join(f'{v:.4f}' for v in head)}]", "```", "",
+             f"| {cell(x)} | " + " | ".join(f"{v:.2g}" for v in grid) + " |",
+             "| --- |" + " --- |" * len(grid)]
+    if base is not None:
+        lines.append("| base | " + " | ".join(f"{v:.3f}" for v in base) + " |")
+    lines.append(f"| this PR ({cell(y)}) | " + " | ".join(f"{v:.3f}" for v in head) + " |")
+    if base is not None:
+        lines.append("| change | " + " | ".join(f"{v:+.3f}" for v in head - base) + " |")
+    return lines
+
+
+def plots_section(definitions, base_ref: str) -> list[str]:
+    """Each curve at the base and in this PR, on a common grid of x values (linear interpolation)."""
+    lines = []
+    for title, x, path, y in definitions:
+        head = curve(read_json(path), x, y) if path.exists() else None
+        if head is None:
+            continue
+        base = curve(git_json(base_ref, path), x, y)
+        low = min(head[0].min(), base[0].min()) if base else head[0].min()
+        high = max(head[0].max(), base[0].max()) if base else head[0].max()
+        grid = np.linspace(low, high, CHART_POINTS)
+        new = np.interp(grid, *head)
+        old = np.interp(grid, *base) if base else None
+        if old is not None and np.allclose(old, new, atol=5e-4):
+            lines += ["", f"**{cell(title)}**: unchanged."]
+            continue
+        note = "grey is the base, red is this PR" if base else "new in this PR"
+        lines += ["", f"**{cell(title)}** ({note}):", ""]
+        lines += chart(title, x, y, grid, old, new)
+    return lines or ["No plot files."]
+
+
+def git_json(ref: str, path: Path) -> dict | None:
+    """A JSON file as committed at `ref`, or None when it does not exist there."""
+    shown = subprocess.run(["git", "show", f"{ref}:{path.as_posix()}"], capture_output=True, text=True, check=False)
+    return json.loads(shown.stdout) if shown.returncode == 0 else None
+
+
+# --- the comment ------------------------------------------------------------------------------------------
+
+
+def build(base: str, params: Params, title: str = "Model report for this pull request",
+          marker: str = COMMENT_MARKER) -> str:
+    """The whole comment body, compared with revision `base`; `marker` (hidden) heads it when not empty."""
+    metrics = params.paths.metrics
+    params_diff = json.loads(dvc("params", "diff", base, "--json") or "{}")
+    metrics_diff = json.loads(dvc("metrics", "diff", base, "--all", "--json") or "{}")
+    decision_path = params.paths.gate / "decision.json"  # written by `pipeline gate` (not a DVC stage)
+    decision = read_json(decision_path) if decision_path.exists() else None
+    stale = decision is not None and decision == git_json(base, decision_path)
+    drift_path = metrics / "drift.json"
+    drift = read_json(drift_path) if drift_path.exists() else None
+    sections = [
+        *([marker] if marker else []), f"## {title}", "", f"Compared with {code(base)}.", "",
+        "### Gate", "", *gate_section(decision, stale), "",
+        "### Metrics", *metrics_section(metrics_diff, "evaluate.json", {"drift.json"}), "",
+        "### Parameters", "", *params_section(params_diff), "",
+        "### Drift", "", *drift_section(drift, git_json(base, drift_path)), "",
+        "### Plots", *plots_section(plot_definitions(Path("dvc.yaml"), params), base), "",
+    ]
+    return "\n".join(sections)
+
+
+def main(
+    base: Annotated[str, typer.Option(help="The revision to compare with (e.g. origin/main).")],
+    out: Annotated[Path, typer.Option(help="Where to write the comment body (Markdown).")],
+    pr_number: Annotated[str, typer.Option(help="Also write this pull request number to `pr-number` next to "
+                                                "--out, for the workflow that posts the comment.")] = "",
+    params_file: ParamsFile = Path("params.yaml"),
+) -> None:
+    """Write the pull request comment: params, metrics (with intervals), gate, drift and plots vs `--base`."""
+    number = check_number(pr_number) if pr_number else None
+    body = limit(build(base, load_params(params_file)))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(body, encoding="utf-8")
+    if number is not None:
+        (out.parent / "pr-number").write_text(f"{number}\n", encoding="utf-8")
+    typer.echo(f"wrote {out} ({len(body):,} characters)")

@@ -1,0 +1,81 @@
+"""The pull request comment's pieces: diffs grouped with their intervals, honest gaps, escaped text, charts."""
+
+import numpy as np
+
+from pipeline import pr_comment
+
+
+def test_format_1_and_format_2_metrics_become_one_row_with_the_new_interval():
+    keys = {"model.roc_auc": {"old": 0.75, "new": None},
+            "model.roc_auc.value": {"old": None, "new": 0.76},
+            "model.roc_auc.low": {"old": None, "new": 0.75},
+            "model.roc_auc.high": {"old": None, "new": 0.77}}
+    lines = pr_comment.metrics_section({"outputs/metrics/evaluate.json": keys}, "evaluate.json", set())
+    assert lines[-1] == "| model.roc\\_auc | 0.75 | 0.76 | +0.01 | – | [0.75, 0.77] |"
+
+
+def test_other_metrics_files_show_only_what_changed_and_skipped_files_nothing():
+    diff = {"outputs/metrics/prepare.json": {"rows.test": {"old": 10, "new": 10}, "rows.train": {"old": 5, "new": 7}},
+            "outputs/metrics/drift.json": {"share_drifted": {"old": 0.1, "new": 0.9}}}
+    lines = pr_comment.metrics_section(diff, "evaluate.json", {"drift.json"})
+    assert [line for line in lines if line.startswith("| rows")] == ["| rows.train | 5 | 7 | +2 | – | – |"]
+    assert not any("share" in line for line in lines)
+    assert pr_comment.metrics_section({}, "evaluate.json", set()) == ["No metric changed."]
+
+
+def test_untrusted_parameter_values_are_escaped_and_mentions_disarmed():
+    diff = {"params.yaml": {"train.x": {"old": "a|b", "new": "<img src=x onerror=alert(1)> @octocat\n# h"}}}
+    row = pr_comment.params_section(diff)[-1]
+    assert row == "| params.yaml | train.x | a\\|b | &lt;img src=x onerror=alert(1)&gt; &#64;octocat \\# h |"
+    assert pr_comment.params_section({}) == ["No parameter changed."]
+
+
+def test_the_gate_says_when_it_did_not_run_and_lists_its_reasons_when_it_did():
+    assert "did not run in this job (no decision file)" in pr_comment.gate_section(None, False)[0]
+    assert "the decision file is the base revision's own" in pr_comment.gate_section({"decision": "promote"}, True)[0]
+    decision = {"decision": "reject", "period": "2013-07", "champion": {"rev": "0123456789abcdef"},
+                "reasons": ["roc_auc fell by 0.02 <b>"],
+                "primary": {"metric": "roc_auc", "champion": 0.75, "challenger": 0.73, "delta": -0.02,
+                            "low": -0.03, "high": -0.01}}
+    lines = pr_comment.gate_section(decision, False)
+    assert lines[0] == "**Decision: reject** (period 2013-07, champion <code>0123456789ab</code>)"
+    assert "| roc\\_auc | 0.75 | 0.73 | -0.02 | [-0.03, -0.01] |" in lines
+    assert lines[-1] == "- roc\\_auc fell by 0.02 &lt;b&gt;"
+
+
+def test_the_drift_verdict_names_the_columns_and_the_base_when_it_differs():
+    head = {"drifted": True, "current": "2013-07", "reason": "12 of 22", "drifted_columns": ["temp"]}
+    lines = pr_comment.drift_section(head, {"drifted": False, "current": "2013-06"})
+    assert lines == ["Period 2013-07: **the data drifted** (12 of 22).", "",
+                     "Columns that drifted: <code>temp</code>.", "", "Base: period 2013-06, no drift."]
+    assert pr_comment.drift_section(None, None) == ["No drift report (the drift stage did not run)."]
+
+
+def test_a_chart_draws_base_and_head_and_tabulates_the_same_points():
+    grid = np.array([0.0, 0.5, 1.0])
+    lines = pr_comment.chart('ROC"]', "fpr", "tpr", grid, np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.75, 1.0]))
+    assert lines[3:8] == ['    title "ROC"', '    x-axis "fpr" ["0", "0.5", "1"]', '    y-axis "tpr"',
+                          "    line [0.0000, 0.5000, 1.0000]", "    line [0.0000, 0.7500, 1.0000]"]
+    assert lines[-3:] == ["| base | 0.000 | 0.500 | 1.000 |", "| this PR (tpr) | 0.000 | 0.750 | 1.000 |",
+                          "| change | +0.000 | +0.250 | +0.000 |"]
+
+
+def test_a_curve_is_sorted_by_x():
+    xs, ys = pr_comment.curve({"pr": [{"r": 1.0, "p": 0.3}, {"r": 0.0, "p": 1.0}]}, "r", "p")
+    assert xs.tolist() == [0.0, 1.0] and ys.tolist() == [1.0, 0.3]
+    assert pr_comment.curve({"pr": []}, "r", "p") is None
+
+
+def test_plot_definitions_come_from_dvc_yaml_with_paths_resolved(params):
+    from tests.conftest import ROOT
+
+    found = pr_comment.plot_definitions(ROOT / "dvc.yaml", params)
+    assert ("ROC", "fpr", params.paths.plots / "roc.json", "tpr") in found
+    assert len(found) == 4
+
+
+def test_the_models_metrics_come_first_the_baselines_last_and_the_format_key_is_not_a_metric():
+    keys = {k: {"old": 1, "new": 1} for k in ["baseline.f1", "format", "rows", "model.f1", "threshold"]}
+    lines = pr_comment.metrics_section({"evaluate.json": keys}, "evaluate.json", set())
+    assert [line.split(" | ")[0] for line in lines if line.startswith("| ") and "---" not in line][1:] == [
+        "| model.f1", "| rows", "| threshold", "| baseline.f1"]

@@ -1,0 +1,114 @@
+"""`pipeline github comment` and `pipeline check-setup` as the workflows run them, with requests recorded."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import command_env
+
+SHA = "c0ffee" + "0" * 34
+
+
+def run(tmp_path, *args, responses=None):
+    """Run `pipeline ...` with the GitHub layer recording; return (exit status, stdout+stderr, requests)."""
+    record = tmp_path / "requests.jsonl"
+    record.unlink(missing_ok=True)
+    env = command_env() | {"PIPELINE_GITHUB_RECORD": str(record), "GITHUB_REPOSITORY": "octo/template"}
+    if responses is not None:
+        (tmp_path / "responses.json").write_text(json.dumps(responses))
+        env["PIPELINE_GITHUB_RESPONSES"] = str(tmp_path / "responses.json")
+    result = subprocess.run([sys.executable, "-m", "pipeline", *args], env=env, cwd=tmp_path, text=True,
+                            capture_output=True, check=False)
+    sent = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
+    return result.returncode, result.stdout + result.stderr, sent
+
+
+@pytest.fixture
+def artifact(tmp_path):
+    (tmp_path / "pr-number").write_text("7\n")
+    (tmp_path / "body.md").write_text("<!-- pipeline:pr-comment -->\n## Model report\n")
+    return ["github", "comment", "--pr-file", "pr-number", "--body-file", "body.md", "--head-sha", SHA]
+
+
+def test_the_comment_is_posted_after_the_pull_request_is_checked_against_the_event(tmp_path, artifact):
+    status, out, sent = run(tmp_path, *artifact, responses={
+        "GET repos/octo/template/pulls/7": {"state": "open", "head": {"sha": SHA}}})
+    assert (status, out.strip()) == (0, "created a comment")
+    assert sent == [
+        {"method": "GET", "path": "repos/octo/template/pulls/7", "body": None},
+        {"method": "GET", "path": "repos/octo/template/issues/7/comments?per_page=100", "body": None},
+        {"method": "POST", "path": "repos/octo/template/issues/7/comments",
+         "body": {"body": "<!-- pipeline:pr-comment -->\n## Model report\n"}}]
+
+
+def test_a_number_that_is_not_the_runs_pull_request_posts_nothing(tmp_path, artifact):
+    status, out, sent = run(tmp_path, *artifact, responses={
+        "GET repos/octo/template/pulls/7": {"state": "open", "head": {"sha": "f" * 40}}})
+    assert status == 1 and "is not the open pull request of commit" in out
+    assert [r["method"] for r in sent] == ["GET"]
+
+
+def test_a_number_that_differs_from_the_events_is_refused_before_any_request(tmp_path, artifact):
+    status, out, sent = run(tmp_path, *artifact, "--event-pr", "8")
+    assert status == 1 and "error: the artifact names pull request #7, the event #8" in out
+    assert sent == []
+
+
+def test_a_malformed_number_in_the_artifact_is_refused(tmp_path, artifact):
+    (tmp_path / "pr-number").write_text("7 && curl evil")
+    status, out, sent = run(tmp_path, *artifact)
+    assert status == 1 and "expected a positive integer" in out and sent == []
+
+
+def test_check_setup_lists_what_a_fork_must_enable_and_fails_when_required_settings_are_missing(dvc_checkout):
+    tmp_path = dvc_checkout
+    status, out, sent = run(tmp_path, "check-setup", responses={
+        "GET repos/octo/template": {"full_name": "octo/template"},
+        "GET repos/octo/template/actions/permissions": {"enabled": True},
+        "GET repos/octo/template/actions/permissions/workflow": {"can_approve_pull_request_reviews": False}})
+    assert status == 1
+    assert out.splitlines() == [
+        "ok       GitHub Actions is enabled",
+        "missing  Actions may not create pull requests: Settings > Actions > General > Workflow permissions > "
+        "Allow GitHub Actions to create and approve pull requests",
+        "missing  Pages is not published from Actions: Settings > Pages > Build and deployment > Source: "
+        "GitHub Actions",
+        "optional no GitHub App (CT_APP_CLIENT_ID variable and CT_APP_PRIVATE_KEY secret): CT opens PRs with the "
+        "default token and starts CI on them by a dispatch",
+        "optional no DVC remote in .dvc/config: data/ is rebuilt from the embedded source"]
+    assert [r["path"] for r in sent] == [
+        "repos/octo/template", "repos/octo/template/actions/permissions",
+        "repos/octo/template/actions/permissions/workflow", "repos/octo/template/pages",
+        "repos/octo/template/actions/variables/CT_APP_CLIENT_ID",
+        "repos/octo/template/actions/secrets/CT_APP_PRIVATE_KEY"]
+
+
+@pytest.fixture
+def dvc_checkout(tmp_path):
+    """check-setup runs in a checkout: git and DVC initialised, no DVC remote yet."""
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=tmp_path, env=command_env(), check=True)
+    return tmp_path
+
+
+def test_check_setup_passes_on_a_fully_configured_fork(dvc_checkout):
+    tmp_path = dvc_checkout
+    subprocess.run([sys.executable, "-m", "dvc", "remote", "add", "-d", "storage", str(tmp_path / "remote")],
+                   cwd=tmp_path, env=command_env(), check=True)
+    status, out, _ = run(tmp_path, "check-setup", responses={
+        "GET repos/octo/template": {"full_name": "octo/template"},
+        "GET repos/octo/template/actions/permissions": {"enabled": True},
+        "GET repos/octo/template/actions/permissions/workflow": {"can_approve_pull_request_reviews": True},
+        "GET repos/octo/template/pages": {"build_type": "workflow"},
+        "GET repos/octo/template/actions/variables/CT_APP_CLIENT_ID": {"value": "Iv1.x"},
+        "GET repos/octo/template/actions/secrets/CT_APP_PRIVATE_KEY": {"name": "CT_APP_PRIVATE_KEY"}},
+    )
+    assert status == 0
+    assert [line.split()[0] for line in out.splitlines()] == ["ok"] * 5
+
+
+def test_check_setup_names_a_repository_it_cannot_see(tmp_path):
+    status, out, _ = run(tmp_path, "check-setup", "--repo", "octo/missing", responses={})
+    assert status == 1 and "error: octo/missing: repository not found, or the token cannot see it" in out
