@@ -1,6 +1,6 @@
 """The champion/challenger gate with real git and DVC: origin's `main` pins a champion, branches challenge it.
 
-The champion is deliberately overfitted (a large learning rate for many rounds), so the template's own
+The champion is deliberately overfitted (learning rate 0.5 for 300 rounds), so the template's own
 hyper-parameters are a better challenger and a crippled model a worse one; all are trained on January and
 judged on February. The better challenger is better overall but a little worse for one carrier: a tighter
 slice guard-rail must catch that.
@@ -17,7 +17,7 @@ import yaml
 
 from tests.repos import clone, pipeline, sh
 
-OVERFIT = {"max_iter": 300, "learning_rate": 0.3}
+OVERFIT = {"max_iter": 300, "learning_rate": 0.5}
 WORSE = {"max_iter": 1, "max_leaf_nodes": 2}
 DEFAULT = yaml.safe_load((Path(__file__).parents[2] / "params.yaml").read_text())["train"]["hyperparameters"]
 

@@ -95,8 +95,12 @@ def build(repo: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def history_repo(tmp_path_factory) -> Path:
-    """The small repository: two registered versions, the newer one live, hostile names injected."""
+def history_repo(tmp_path_factory, ran_clone) -> Path:
+    """The small repository: two registered versions, the newer one live, hostile names injected.
+
+    The drift figures are DVC outputs, absent from a fresh clone of the template: they come from the trained
+    clone (`ran_clone`), so the drift page has real images to load.
+    """
     repo = tmp_path_factory.mktemp("history") / "repo"
     copy_template(repo)
     git(repo, "init", "-q", "-b", "main")
@@ -108,6 +112,7 @@ def history_repo(tmp_path_factory) -> Path:
     register("HEAD", params, repo)
     copy_template(repo)  # the template's own outputs: the newer model
     inject_hostile_names(repo)
+    shutil.copytree(ran_clone / "outputs/reports/drift", repo / "outputs/reports/drift", dirs_exist_ok=True)
     (repo / "outputs/gate").mkdir()
     (repo / "outputs/gate/decision.json").write_text(json.dumps(DECISION))
     git(repo, "add", "-A")
