@@ -18,7 +18,6 @@ reason: a worse model must never be promoted by default.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import tempfile
@@ -32,7 +31,7 @@ import typer
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
 from pipeline.evaluate import FORMAT
-from pipeline.io import load_model, read_json, write_json
+from pipeline.io import file_md5, load_model, read_json, write_json
 from pipeline.markdown import code, escape
 from pipeline.metrics import TASKS, TaskKind, paired_difference, slice_metrics, threshold_of
 from pipeline.prepare import LABEL
@@ -77,11 +76,6 @@ def default_base() -> str:
         return "main"
 
 
-def file_md5(path: Path) -> str:
-    """The md5 DVC records for a file."""
-    return hashlib.md5(path.read_bytes()).hexdigest()  # noqa: S324 (DVC's content address, not security)
-
-
 def champion_from_cache(md5: str) -> Path | None:
     """The file DVC cached under `md5`, if this machine has it (DVC 3 layout: files/md5/ab/cdef...)."""
     cached = Path(dvc("cache", "dir").strip()) / "files" / "md5" / md5[:2] / md5[2:]
@@ -102,8 +96,9 @@ def rebuild_champion(base: str, model: Path, md5: str, into: Path) -> Path:
         python("-m", "pipeline", "ingest", cwd=worktree)  # the base's data, through the base's own code
         dvc("repro", "--quiet", "train", cwd=worktree)
         built = worktree / model
-        if file_md5(built) != md5:
-            raise PipelineError(f"the champion rebuilt from {base} has md5 {file_md5(built)}, not the pinned {md5}")
+        rebuilt = file_md5(built)
+        if rebuilt != md5:
+            raise PipelineError(f"the champion rebuilt from {base} has md5 {rebuilt}, not the pinned {md5}")
         kept = into / "champion.skops"
         shutil.copyfile(built, kept)
         return kept

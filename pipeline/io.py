@@ -7,6 +7,7 @@ rather than live objects, so any stage can be re-run, diffed and read on its own
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -150,6 +151,11 @@ def _clean(value):
     if isinstance(value, float):
         return None if math.isnan(value) else float(f"{value:.6g}")
     return value
+
+
+def file_md5(path: Path) -> str:
+    """The md5 of a file's bytes: the content address DVC pins outputs by in `dvc.lock`."""
+    return hashlib.md5(path.read_bytes()).hexdigest()  # noqa: S324 (an address, not security)
 
 
 def save_model(model, path: Path) -> None:

@@ -14,7 +14,6 @@ as training (`prepare.feature_rows`), then the saved Pipeline. Nothing is writte
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import tempfile
 from pathlib import Path
@@ -26,7 +25,7 @@ import typer
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.contract import Contract, Rows, Table, load_contract
 from pipeline.errors import PipelineError
-from pipeline.io import load_model, read_csv
+from pipeline.io import file_md5, load_model, read_csv
 from pipeline.metrics import TASKS, threshold_of
 from pipeline.prepare import feature_rows, raw_columns, read_tables
 from pipeline.validate import check_frames
@@ -94,7 +93,7 @@ def periods_of(frame: pd.DataFrame, params: Params, path: Path) -> list[str]:
 
 def model_version(model: Path) -> str:
     """How the predictions name their model: the content hash DVC pins it by (first 12 hex digits)."""
-    return "md5:" + hashlib.md5(model.read_bytes()).hexdigest()[:12]  # noqa: S324 (an address, not security)
+    return "md5:" + file_md5(model)[:12]
 
 
 def score_rows(frame: pd.DataFrame, model, params: Params, contract: Contract, data: Path, source: str,
