@@ -8,7 +8,10 @@ README.md, "Set up your fork", explains each one.
 
 from __future__ import annotations
 
+import configparser
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,6 +23,7 @@ from pipeline.repo import has_dvc_remote
 
 APP_CLIENT_ID = "CT_APP_CLIENT_ID"  # repository variable: the GitHub App's client id (ct.yml)
 APP_PRIVATE_KEY = "CT_APP_PRIVATE_KEY"  # repository secret: the App's private key (ct.yml)
+REMOTE_CONFIG = "DVC_REMOTE_CONFIG"  # repository secret: the DVC remote's credentials, as .dvc/config.local
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,45 @@ def optional(api, path: str) -> list[Finding]:
     remote = has_dvc_remote()  # in the committed .dvc/config, so every clone (and workflow) sees it
     dvc = (Finding("ok", "DVC remote configured (.dvc/config)") if remote else
            Finding("optional", "no DVC remote in .dvc/config: data/ is rebuilt from the embedded source"))
-    return [app, dvc]
+    secret = api.send(Request("GET", f"{path}/actions/secrets/{REMOTE_CONFIG}"))
+    credentials = (Finding("ok", f"DVC remote credentials stored ({REMOTE_CONFIG} secret)") if secret else
+                   Finding("optional", f"no {REMOTE_CONFIG} secret: fine for a public remote or none"))
+    return [app, dvc, credentials]
+
+
+def write_remote_credentials(text: str, dest: Path) -> str:
+    """Write the DVC remote's credentials (`.dvc/config.local` text) to `dest`, readable by this user only.
+
+    Checked as DVC's INI format first, so a secret pasted wrongly fails here with a reason instead of as a
+    confusing DVC error later; the text itself is never printed.
+
+    Returns:
+        What was done, in words.
+
+    Raises:
+        PipelineError: The text is not INI, or configures no remote.
+    """
+    if not text.strip():
+        return f"no {REMOTE_CONFIG}: DVC uses the remote as .dvc/config gives it (public, or none)"
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(text)
+    except configparser.Error as exc:
+        raise PipelineError(f"{REMOTE_CONFIG}: not in the format of .dvc/config.local ({type(exc).__name__})") from None
+    remotes = [s for s in parser.sections() if s.strip("'").startswith("remote ")]  # DVC quotes them: ['remote "x"']
+    if not remotes:
+        raise PipelineError(f"{REMOTE_CONFIG}: no ['remote \"NAME\"'] section; see `dvc remote modify --local`")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.touch(mode=0o600)
+    dest.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    return f"wrote {dest} (credentials of {', '.join(remotes)})"
+
+
+def credentials_main(
+    dest: Annotated[Path, typer.Option(help="Where DVC reads local credentials.")] = Path(".dvc/config.local"),
+) -> None:
+    """Write the DVC remote's credentials from the DVC_REMOTE_CONFIG environment variable (a secret)."""
+    typer.echo(write_remote_credentials(os.environ.get(REMOTE_CONFIG, ""), dest))
 
 
 def main(repo: Annotated[str, typer.Option(envvar="GITHUB_REPOSITORY", help="OWNER/NAME on GitHub.")]) -> None:

@@ -7,7 +7,8 @@ schedule). The steps, each a project command a person can run alone:
 3. `pipeline gate --base origin/<base>`: compare this challenger with the champion `<base>` pins;
 4. drift: when `<metrics>/drift.json` says the data drifted, open or update the one drift-alert issue;
 5. promote: commit exactly what the run changed among `produced()` on branch `ct/<period>`, push it and open
-   a pull request whose body is `pipeline pr-comment` of that branch; reject or no champion: no branch,
+   a pull request whose body is `pipeline pr-comment` of that branch (with a DVC remote, `dvc push` first, so
+   the pull request's CI finds the new data); reject or no champion: no branch,
    the reasons go to the job summary.
 A second run for the same period finds `ct/<period>` on origin and only makes sure its pull request exists,
 so it never makes a duplicate branch or pull request. GitHub is reached only through `pipeline.github`.
@@ -26,7 +27,7 @@ from pipeline import github, ingest, pr_comment
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
 from pipeline.io import read_json
-from pipeline.repo import git
+from pipeline.repo import dvc, git, has_dvc_remote
 
 GATE_EXIT = {0: "promote", 3: "reject", 4: "no-champion"}
 
@@ -124,6 +125,8 @@ def continuous_training(repo: str, base: str, params: Params, params_file: Path,
     if GATE_EXIT[status] != "promote":
         return lines + ["No branch and no pull request: the challenger is not promoted.", "", gate_text]
     files = commit_promotion(branch, period, params)
+    if has_dvc_remote():  # the pull request's CI pulls the new data and model from the remote
+        dvc("push", "--quiet", capture=False)
     github.push(branch)
     done = propose(api, repo, base, branch, params, body_out, dispatch_ci)
     return lines + [f"Pushed `{branch}` ({len(files)} files). {done}.", "", gate_text]

@@ -77,12 +77,14 @@ def test_check_setup_lists_what_a_fork_must_enable_and_fails_when_required_setti
         "GitHub Actions",
         "optional no GitHub App (CT_APP_CLIENT_ID variable and CT_APP_PRIVATE_KEY secret): CT opens PRs with the "
         "default token and starts CI on them by a dispatch",
-        "optional no DVC remote in .dvc/config: data/ is rebuilt from the embedded source"]
+        "optional no DVC remote in .dvc/config: data/ is rebuilt from the embedded source",
+        "optional no DVC_REMOTE_CONFIG secret: fine for a public remote or none"]
     assert [r["path"] for r in sent] == [
         "repos/octo/template", "repos/octo/template/actions/permissions",
         "repos/octo/template/actions/permissions/workflow", "repos/octo/template/pages",
         "repos/octo/template/actions/variables/CT_APP_CLIENT_ID",
-        "repos/octo/template/actions/secrets/CT_APP_PRIVATE_KEY"]
+        "repos/octo/template/actions/secrets/CT_APP_PRIVATE_KEY",
+        "repos/octo/template/actions/secrets/DVC_REMOTE_CONFIG"]
 
 
 @pytest.fixture
@@ -103,12 +105,34 @@ def test_check_setup_passes_on_a_fully_configured_fork(dvc_checkout):
         "GET repos/octo/template/actions/permissions/workflow": {"can_approve_pull_request_reviews": True},
         "GET repos/octo/template/pages": {"build_type": "workflow"},
         "GET repos/octo/template/actions/variables/CT_APP_CLIENT_ID": {"value": "Iv1.x"},
-        "GET repos/octo/template/actions/secrets/CT_APP_PRIVATE_KEY": {"name": "CT_APP_PRIVATE_KEY"}},
+        "GET repos/octo/template/actions/secrets/CT_APP_PRIVATE_KEY": {"name": "CT_APP_PRIVATE_KEY"},
+        "GET repos/octo/template/actions/secrets/DVC_REMOTE_CONFIG": {"name": "DVC_REMOTE_CONFIG"}},
     )
     assert status == 0
-    assert [line.split()[0] for line in out.splitlines()] == ["ok"] * 5
+    assert [line.split()[0] for line in out.splitlines()] == ["ok"] * 6
 
 
 def test_check_setup_names_a_repository_it_cannot_see(tmp_path):
     status, out, _ = run(tmp_path, "check-setup", "--repo", "octo/missing", responses={})
     assert status == 1 and "error: octo/missing: repository not found, or the token cannot see it" in out
+
+
+def test_remote_credentials_are_written_for_dvc_only_when_given_and_never_printed(tmp_path):
+    secret = '[\'remote "storage"\']\n    access_key_id = AKIAEXAMPLE\n    secret_access_key = s3cr3t\n'
+    env = {**command_env(), "DVC_REMOTE_CONFIG": secret}
+    done = subprocess.run([sys.executable, "-m", "pipeline", "remote-credentials"], cwd=tmp_path, env=env,
+                          text=True, capture_output=True, check=False)
+    assert done.returncode == 0 and "s3cr3t" not in done.stdout + done.stderr
+    written = tmp_path / ".dvc" / "config.local"
+    assert written.read_text() == secret and written.stat().st_mode & 0o077 == 0
+
+    env["DVC_REMOTE_CONFIG"] = "access_key_id = AKIA s3cr3t"  # pasted without its section
+    bad = subprocess.run([sys.executable, "-m", "pipeline", "remote-credentials", "--dest", "other"],
+                         cwd=tmp_path, env=env, text=True, capture_output=True, check=False)
+    assert bad.returncode == 1 and "not in the format of .dvc/config.local" in bad.stderr
+    assert "s3cr3t" not in bad.stdout + bad.stderr and not (tmp_path / "other").exists()
+
+    env["DVC_REMOTE_CONFIG"] = ""
+    none = subprocess.run([sys.executable, "-m", "pipeline", "remote-credentials", "--dest", "other"],
+                          cwd=tmp_path, env=env, text=True, capture_output=True, check=False)
+    assert none.returncode == 0 and "no DVC_REMOTE_CONFIG" in none.stdout and not (tmp_path / "other").exists()

@@ -107,12 +107,14 @@ def test_write_permissions_are_granted_per_job_and_only_where_needed():
     }
 
 
-def test_jobs_that_run_a_pull_requests_code_get_no_secret_and_no_write_permission():
+def test_jobs_that_run_a_pull_requests_code_get_only_the_data_read_secret_and_no_write_permission():
+    # The one secret is the DVC remote's credentials (a read-only key, README's guide says), so CI can pull
+    # the data a pull request's pipeline re-run needs; GitHub gives no secret at all to forks' pull requests.
     for path in FILES:
         workflow = load(path)
         if "pull_request" not in workflow["on"] or path.name == "registry.yml":  # registry: merged, same repo
             continue
-        assert "secrets." not in path.read_text(), path.name
+        assert set(re.findall(r"secrets\.\w+", path.read_text())) <= {"secrets.DVC_REMOTE_CONFIG"}, path.name
         assert all(v != "write" for job in workflow["jobs"].values() for v in job.get("permissions", {}).values())
 
 
