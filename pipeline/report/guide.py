@@ -38,7 +38,7 @@ def page(readme: str) -> str:
 
 def on_files(files, config):
     """Add the guide page, from the README beside the site's folder (the repository's root)."""
-    readme = Path(config.config_file_path).parent.parent / "README.md"
+    readme = Path(config.config_file_path).resolve().parent.parent / "README.md"
     try:
         files.append(File.generated(config, PAGE, content=page(readme.read_text(encoding="utf-8"))))
     except (OSError, ValueError) as exc:  # a fork that renamed the section sees why the build fails

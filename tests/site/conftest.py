@@ -23,7 +23,7 @@ from pipeline.report.render import main as render
 from tests.conftest import ROOT, command_env
 
 HOSTILE = "<img src=x onerror=alert(1)>"
-FILES = ["params.yaml", "contract.yaml", "data.dvc", "dvc.lock", "site/mkdocs.yml", "site/hooks.py",
+FILES = ["README.md", "params.yaml", "contract.yaml", "data.dvc", "dvc.lock", "site/mkdocs.yml", "site/hooks.py",
          "site/overrides", "site/model_card.md", "outputs/metrics", "outputs/reports", "outputs/plots"]
 OLD_MODEL = "deadbeef" * 4
 DECISION = {"format": 1, "decision": "promote", "period": "2013-06", "rows": 27075,

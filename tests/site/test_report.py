@@ -58,7 +58,9 @@ def test_a_hostile_column_name_is_shown_as_text(tmp_path):
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The site of the template's committed outputs, built by mkdocs in strict mode."""
-    site = tmp_path_factory.mktemp("site")
+    site = tmp_path_factory.mktemp("repo") / "site"
+    site.mkdir()
+    shutil.copy(ROOT / "README.md", site.parent / "README.md")  # the guide page's text
     shutil.copy(ROOT / "site/mkdocs.yml", site / "mkdocs.yml")
     shutil.copy(ROOT / "site/hooks.py", site / "hooks.py")
     shutil.copytree(ROOT / "site/overrides", site / "overrides")
