@@ -1,4 +1,4 @@
-"""Command `predict`: score a file of flights with the champion model (the template's batch deployment).
+"""Command `predict`: score a file of rows with the champion model (the template's batch deployment).
 
 Reads:   a CSV or Parquet file of rows to score (batch rows as `data/<prepare.batches>/` holds them, without the
          target), the tables `prepare.joins` names under `data/` for the rows' periods, the model, the contract.
