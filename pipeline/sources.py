@@ -34,6 +34,7 @@ from pipeline.io import period_files, period_kind, period_of, period_range
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")  # the form data/ holds: left exactly as it is
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"  # a time that says its own offset; any other is local
+LINE = re.compile(r"[^\n]*\n|[^\n]+$")  # a line with its line feed (the last may lack one)
 FIELD = re.compile(r'"(?:[^"]|"")*"|[^,\r\n]*')  # one CSV field, quoted (may hold commas, newlines) or not
 DECOMPRESS = {".gz": gzip.decompress, ".bz2": bz2.decompress, ".xz": lzma.decompress}
 
@@ -63,38 +64,22 @@ def read_source(path: Path) -> bytes:
 def records(text: str, path: Path) -> Iterator[tuple[int, str, list[str]]]:
     """Each CSV record of `text` as (its first line number, its exact text, its fields), header first.
 
-    The csv module pulls one more line only while a quoted field is open, so collecting the lines it pulls
-    gives each record's own text, byte for byte, even when a quoted field spans lines.
+    The csv reader counts the lines it has pulled (`line_num`); it pulls more than one only while a quoted field
+    is open, so the lines since the previous record are this record's own text, byte for byte.
     """
-    pulled: list[str] = []
-
-    def lines() -> Iterator[str]:
-        for line in _lf_lines(text):
-            pulled.append(line)
-            yield line
-
-    number = 1
-    reader = csv.reader(lines())
+    lines = LINE.findall(text)
+    reader = csv.reader(lines)
+    done = 0
     while True:
         try:
             fields = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            raise PipelineError(f"{path}: line {number}: cannot be read as CSV ({exc})") from exc
-        yield number, "".join(pulled), fields
-        number += len(pulled)
-        pulled.clear()
-
-
-def _lf_lines(text: str) -> Iterator[str]:
-    """The lines of `text`, each with its line feed (str.splitlines would also split at rarer separators)."""
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end + 1
-        yield text[start:end]
-        start = end
+            raise PipelineError(f"{path}: line {done + 1}: cannot be read as CSV ({exc})") from exc
+        end = reader.line_num
+        yield done + 1, lines[done] if end == done + 1 else "".join(lines[done:end]), fields
+        done = end
 
 
 def parse_times(values: pd.Index, timezone: str) -> pd.DatetimeIndex:
@@ -178,11 +163,11 @@ def cut_by_time(raw: bytes, path: Path, column: str, kind: str, timezone: str) -
     codes, distinct = pd.factorize(pd.Index(values, dtype=object))
     instants = parse_times(distinct, timezone)
     _refuse_unparsed(instants, codes, distinct, numbers, path, column)
-    keep = pd.Index(distinct).str.match(ISO_UTC.pattern)
-    written = np.where(keep, distinct, instants.strftime(UTC_FORMAT))
-    period = period_of(pd.Series(instants), kind, timezone).to_numpy()
+    keep = pd.Index(distinct).str.match(ISO_UTC.pattern).tolist()
+    written = np.where(keep, distinct, instants.strftime(UTC_FORMAT)).tolist()
+    period = period_of(pd.Series(instants), kind, timezone).tolist()
     chunks: dict[str, list[str]] = {}
-    for line, code in zip(lines, codes, strict=True):
+    for line, code in zip(lines, codes.tolist(), strict=True):
         if not keep[code]:
             line = replace_field(line, index, written[code])
         chunks.setdefault(period[code], []).append(line)
