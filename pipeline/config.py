@@ -260,6 +260,13 @@ class Params(_Section):
             raise ValueError(f"evaluate.slices.columns names columns that are not features: {unknown}")
         return self
 
+    @model_validator(mode="after")
+    def _batches_come_from_a_source(self) -> Params:
+        if self.prepare.batches not in self.ingest.source.tables:
+            raise ValueError(f"prepare.batches is {self.prepare.batches!r}, which ingest.source.tables does not "
+                             f"list ({', '.join(self.ingest.source.tables)}): the batches must come from a source")
+        return self
+
 
 def load_params(path: Path | str = "params.yaml") -> Params:
     """Read and check `params.yaml`.
@@ -295,4 +302,6 @@ def _describe(error: dict) -> str:
         return f"key '{key}': unknown key (a typo? see the template's params.yaml for the known keys)"
     if error["type"] == "missing":
         return f"key '{key}': missing"
+    if not error["loc"]:  # a rule across sections: its message names the keys; the input is the whole file
+        return error["msg"].removeprefix("Value error, ")
     return f"key '{key}': {error['msg']} (got {error.get('input')!r})"

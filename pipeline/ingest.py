@@ -70,12 +70,9 @@ def open_tables(params: Params, update: bool) -> dict[str, Table]:
     """Read every source table, bringing DVC-tracked ones in first (and up to date when `update`).
 
     Raises:
-        PipelineError: The batch table (`prepare.batches`) is not a source table, or a table cannot be read.
+        PipelineError: A table cannot be read, or the batch table (`prepare.batches`) has no periods.
     """
     source, prepare = params.ingest.source, params.prepare
-    if prepare.batches not in source.tables:
-        raise PipelineError(f"prepare.batches is {prepare.batches!r}, which ingest.source.tables does not "
-                            f"list ({', '.join(source.tables)}): the batches must come from a source")
     root = source_root(source)
     tables = {}
     for name, table in source.tables.items():
@@ -92,7 +89,7 @@ def open_tables(params: Params, update: bool) -> dict[str, Table]:
 
 
 def file_periods(path: Path, time: str, period: str, timezone: str) -> list[str]:
-    """The periods a file has rows in when cut by its `time` column (for `pipeline init` to check and plan).
+    """The periods of a file cut by its `time` column, first row's to last row's (for `pipeline init` to plan).
 
     Raises:
         PipelineError: The file cannot be read, lacks the column, or a time does not parse.
