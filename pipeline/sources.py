@@ -110,6 +110,11 @@ def _to_datetime(text: pd.Series, utc: bool) -> pd.Series:
 
 def replace_field(record: str, index: int, value: str) -> str:
     """`record` with its field number `index` (from 0) replaced by `value`; every other byte kept."""
+    if '"' not in record:  # the usual line: no quoted field, so every comma separates two fields
+        parts = record.split(",")
+        old = parts[index]
+        parts[index] = value + old[len(old.rstrip("\r\n")):]  # the last field keeps the line end
+        return ",".join(parts)
     start = 0
     for _ in range(index):
         start = FIELD.match(record, start).end() + 1  # past the field and its comma

@@ -85,7 +85,10 @@ def test_cut_refuses_text_that_is_not_utf8():
 
 def test_replace_field_keeps_quotes_around_other_fields():
     assert replace_field('"a,""b""",x,"c\nd"\n', 1, "NEW") == '"a,""b""",NEW,"c\nd"\n'
+    assert replace_field('"a",x,b\r\n', 1, "NEW") == '"a",NEW,b\r\n'
     assert replace_field("a,b,x\r\n", 2, "NEW") == "a,b,NEW\r\n"
+    assert replace_field("a,x,,\n", 1, "NEW") == "a,NEW,,\n"
+    assert replace_field("x", 0, "NEW") == "NEW"
 
 
 def test_read_source_unpacks_zip_and_gzip(tmp_path):
