@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.errors import PipelineError
-from pipeline.io import period_files, read_csv
+from pipeline.io import period_bounds, period_files, read_csv
 
 
 class _Rule(BaseModel):
@@ -53,7 +53,7 @@ class Column(_Rule):
 
 
 class Period(_Rule):
-    """Every row of a batch must fall in the batch's own period (the file's YYYY-MM), in local time."""
+    """Every row of a batch must fall in its file's period (the name: `2013-01`, `2013-Q1`, `2013`), in local time."""
 
     column: str
     timezone: str
@@ -67,7 +67,7 @@ class Rows(_Rule):
 
 
 class Table(_Rule):
-    """One table: `data/<name>/YYYY-MM.csv` when `per_period`, else `data/<name>.csv`."""
+    """One table: `data/<name>/<period>.csv` when `per_period`, else `data/<name>.csv`."""
 
     per_period: bool
     columns: dict[str, Column]
@@ -75,7 +75,7 @@ class Table(_Rule):
     period: Period | None = None
     rows: Rows = Rows()
     references: dict[str, str] = Field(default={}, description="column -> 'table.column' it should be found "
-                                       "in; a gap is a warning (e.g. a plane missing from planes).")
+                                       "in; a gap is a warning (e.g. a key missing from its reference table).")
 
 
 class Target(_Rule):
@@ -157,7 +157,7 @@ def parse_times(values: pd.Series) -> pd.Series:
     """ISO 8601 text -> UTC timestamps, NaT where a value does not parse.
 
     Each distinct value is parsed once and spread back to its rows: timestamps repeat (hourly, ~700 distinct
-    in a month of 28,000 flights), and this is several times faster than pandas' own cache, which turns every
+    in a month of 28,000 rows), and this is several times faster than pandas' own cache, which turns every
     text value into a Python object first.
     """
     codes, distinct = pd.factorize(values)
@@ -192,12 +192,13 @@ def _missing_check(limit: float, kind: str, stack: Stack) -> pa.Check:
 
 
 def _period_check(period: Period, stack: Stack) -> pa.Check:
-    """Rows must fall in their file's own period, [start of month, start of next month) in local time.
+    """Rows must fall in their file's own period (month, quarter or year, by its name), in local time.
 
     Named `period`: `validate` adds the file's period to the rule when it reports a failure.
     """
-    starts = pd.DatetimeIndex([pd.Timestamp(f"{name}-01", tz=period.timezone) for name in stack.periods])
-    ends = starts + pd.offsets.MonthBegin(1)
+    bounds = [period_bounds(name, period.timezone) for name in stack.periods]
+    starts = pd.DatetimeIndex([start for start, _ in bounds])
+    ends = pd.DatetimeIndex([end for _, end in bounds])
 
     def inside(series: pd.Series) -> pd.Series:
         stamp, file = parse_times(series), stack.file_of(series.index)
@@ -283,7 +284,7 @@ def infer_contract(data: Path, batches: str, per_period: dict[str, bool], target
     Args:
         data: The raw data folder.
         batches: The folder of batch files (one per period).
-        per_period: Tables released one file per period (the batches and, e.g., weather).
+        per_period: Tables released one file per period (the batches and, e.g., hourly readings to join).
         target: The target column; it is listed as leakage (known only after the event).
         threshold: For a binary label, the target threshold: positive-rate bounds are proposed around it.
         leakage: Columns known only after the event.

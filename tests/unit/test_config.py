@@ -52,6 +52,23 @@ def test_bad_params_name_the_key(tmp_path, edit, message):
     assert str(info.value).startswith(f"{path}: ")
 
 
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda p: p["ingest"].update(period="week"), r"key 'ingest.period': .*'month', 'quarter' or 'year'"),
+        (lambda p: p["ingest"]["source"]["tables"]["planes"].update(cut_by="year"),
+         r"key 'ingest.source.tables.planes.cut_by': unknown key"),
+        (lambda p: p["ingest"]["source"]["tables"].pop("flights"),
+         r"params.yaml: prepare.batches is 'flights', which ingest.source.tables does not list \(airlines, "
+         r"airports, planes, weather\): the batches must come from a source$"),
+    ],
+    ids=["period-length", "source-table-key", "batches-not-a-source"],
+)
+def test_bad_ingest_params_name_the_key(tmp_path, edit, message):
+    with pytest.raises(PipelineError, match=message):
+        load_params(write_params(tmp_path, edit))
+
+
 def test_unreadable_and_invalid_yaml(tmp_path):
     with pytest.raises(PipelineError, match="missing.yaml: cannot read"):
         load_params(tmp_path / "missing.yaml")
