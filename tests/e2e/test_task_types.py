@@ -162,3 +162,17 @@ def test_regression_metrics_residuals_and_pages(cgm):
     assert drift["prediction"]["test"] == "ks" and drift["current"] == "2010-10"
     assert all(p["mae"] > 0 for p in drift["timeline"])
     assert "mean glucose" in page(cgm, "drift.md")
+
+
+def test_multiclass_predictions_name_the_class_and_its_probability(seattle, tmp_path):
+    rows = pd.read_csv(seattle / "data" / "days" / "2015-Q4.csv").drop(columns="weather")  # not known yet
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    run(sys.executable, "-m", "pipeline", "predict", "--input", str(tmp_path / "new.csv"), "--out",
+        str(tmp_path / "out.csv"), cwd=seattle)
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out.columns) == ["date", "score", "decision", "model_version"]
+    assert out["date"].tolist() == rows["date"].tolist()
+    classes = set(read_json(seattle / "outputs" / "metrics" / "evaluate.json")["per_class"])
+    assert set(out["decision"]) <= classes and out["score"].between(1 / len(classes), 1).all()
+    confusion = read_json(seattle / "outputs" / "plots" / "confusion.json")["confusion"]
+    assert out["decision"].tolist() == [r["predicted"] for r in confusion]  # what evaluate judged
