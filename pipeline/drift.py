@@ -166,14 +166,16 @@ def plot_timeline(points: list[dict], metric: str, path: Path, one_axis: bool = 
         ax.plot(periods, [p["label_rate"] for p in points], marker="s", label="label rate")
         ax.plot(periods, [p.get(metric) for p in points], marker="^", label=metric)
         ax.legend(fontsize=7)
+        title = "Drift, label rate and model metric per period (vs the reference window)"
     else:
         right = ax.twinx()
         right.plot(periods, [np.nan if p.get(metric) is None else p[metric] for p in points], marker="^",
                    color="tab:green", label=metric)
         right.set_ylabel(metric)
-        fig.legend(fontsize=7, loc="upper left")
+        right.legend(handles=[*ax.get_lines(), *right.get_lines()], fontsize=7)  # the top layer: above both
+        title = "Drift and model metric per period (vs the reference window)"
     ax.set_ylim(0, 1)
-    ax.set_title("Drift, label rate and model metric per period (vs the reference window)", fontsize=9)
+    ax.set_title(title, fontsize=9)
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path, metadata=PNG)

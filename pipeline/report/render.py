@@ -84,6 +84,13 @@ def headline_metrics(evaluate: dict | None, path: Path) -> dict | None:
     return {**headline, "intervals": any(x["low"] is not None for x in headline["model"].values())}
 
 
+def save(fig, path: Path) -> None:
+    """Write a figure without a version stamp (same bytes on every machine) and free it."""
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+
+
 def plot_calibration(points: list[dict], path: Path) -> None:
     """Observed rate against predicted probability per bin, with the diagonal of perfect calibration."""
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
@@ -92,9 +99,7 @@ def plot_calibration(points: list[dict], path: Path) -> None:
     ax.set_xlabel("predicted probability")
     ax.set_ylabel("observed rate")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_confusion(rows: list[dict], path: Path) -> None:
@@ -113,9 +118,7 @@ def plot_confusion(rows: list[dict], path: Path) -> None:
     ax.set_yticks(range(len(classes)), classes, fontsize=8)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("actual class")
-    fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_residuals(points: list[dict], path: Path) -> None:
@@ -126,9 +129,7 @@ def plot_residuals(points: list[dict], path: Path) -> None:
     ax.set_xlabel("predicted value (bin mean)")
     ax.set_ylabel("mean residual (actual - predicted)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
+    save(fig, path)
 
 
 # plots file (its stem, also its top-level key) -> the figure drawn from it. Only the files of the task type
