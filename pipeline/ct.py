@@ -10,7 +10,7 @@ schedule). The steps, each a project command a person can run alone:
    a pull request whose body is `pipeline pr-comment` of that branch (with a DVC remote, `dvc push` first, so
    the pull request's CI finds the new data); reject or no champion: no branch,
    the reasons go to the job summary.
-A second run for the same period finds `ct/<period>` on origin and only makes sure its pull request exists,
+A second run for the same period finds the branch `ct/<period>` on origin and only makes sure its pull request exists,
 so it never makes a duplicate branch or pull request. GitHub is reached only through `pipeline.github`.
 """
 

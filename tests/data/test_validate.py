@@ -204,3 +204,12 @@ def test_inferred_contract_rejects_what_a_schema_can_catch(data, params, inferre
     report, _ = validate(Path("data"), params, inferred)
     assert not report["passed"]
     assert any(c["severity"] == "failure" and "2013-02" in c["message"] for c in report["checks"])
+
+
+def test_the_inferred_missing_value_rule_holds_for_the_file_with_the_most_missing():
+    """The rule is checked per file, so it is proposed from the worst file, not the average of all of them."""
+    from pipeline.contract import infer_table
+
+    quiet, stormy = pd.DataFrame({"x": [1.0] * 98 + [None] * 2}), pd.DataFrame({"x": [1.0] * 80 + [None] * 20})
+    rule = infer_table([quiet, stormy], True, None, 50).columns["x"].missing
+    assert rule.max >= 0.2 and rule.usual >= 0.2

@@ -72,6 +72,20 @@ def test_plot_definitions_come_from_dvc_yaml_with_paths_resolved(params):
     found = pr_comment.plot_definitions(ROOT / "dvc.yaml", params)
     assert ("ROC", "fpr", params.paths.plots / "roc.json", "tpr") in found
     assert len(found) == 4
+    assert all(path.name != "confusion.json" for _, _, path, _ in found)  # a matrix of classes is no curve
+
+
+def test_multiclass_per_class_metrics_are_plain_rows_between_the_model_and_the_baseline():
+    """`dvc metrics diff --json` flattens evaluate.json's `per_class` into `per_class.<class>.<metric>` keys."""
+    keys = {"model.f1_macro.value": {"old": 0.5, "new": 0.6}, "model.f1_macro.low": {"old": 0.4, "new": 0.5},
+            "model.f1_macro.high": {"old": 0.6, "new": 0.7}, "per_class.rain.f1": {"old": 0.3, "new": 0.5},
+            "per_class.rain.support": {"old": 10, "new": 12}, "baseline.f1_macro.value": {"old": 0.1, "new": 0.1}}
+    lines = pr_comment.metrics_section({"evaluate.json": keys}, "evaluate.json", set())
+    rows = [line for line in lines if line.startswith("| ") and "---" not in line][1:]
+    assert [r.split(" | ")[0] for r in rows] == ["| model.f1\\_macro", "| per\\_class.rain.f1",
+                                                  "| per\\_class.rain.support", "| baseline.f1\\_macro"]
+    assert rows[0].endswith("| [0.4, 0.6] | [0.5, 0.7] |")
+    assert rows[1] == "| per\\_class.rain.f1 | 0.3 | 0.5 | +0.2 | – | – |"
 
 
 def test_the_models_metrics_come_first_the_baselines_last_and_the_format_key_is_not_a_metric():
