@@ -28,6 +28,7 @@ from pipeline import (
     gate,
     github,
     ingest,
+    init,
     pr_comment,
     predict,
     prepare,
@@ -84,6 +85,7 @@ app.command("predict", help=predict.main.__doc__)(guarded(predict.main))
 app.command("pr-comment", help=pr_comment.main.__doc__)(guarded(pr_comment.main))
 app.command("ct", help=ct.main.__doc__)(guarded(ct.main))
 app.command("check-setup", help=check_setup.main.__doc__)(guarded(check_setup.main))
+app.command("init", help=init.main.__doc__)(guarded(init.main))
 github_app = typer.Typer(help="The GitHub layer's commands for the workflows (see pipeline/github.py).",
                          no_args_is_help=True)
 github_app.command("comment", help=github.comment_main.__doc__)(guarded(github.comment_main))

@@ -7,6 +7,7 @@ rather than live objects, so any stage can be re-run, diffed and read on its own
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import io
 import json
@@ -20,6 +21,8 @@ import pandas as pd
 
 from pipeline.errors import PipelineError
 
+# Read as missing besides pandas' own markers (empty, NA, NaN, null, None, ...): sensor exports write `nil`.
+MISSING_MARKERS = ["nil"]
 PERIOD_FILE = re.compile(r"^(\d{4})-(\d{2})\.csv$")
 
 # Types a model file may contain beyond skops' built-in safe list. Loading refuses anything else, so a
@@ -66,9 +69,11 @@ def period_files(folder: Path) -> dict[str, Path]:
 def read_csv(path: Path, required: Iterable[str]) -> pd.DataFrame:
     """Read one raw CSV file as teams send them, and check it has rows and the required columns.
 
-    Accepted: UTF-8 with or without a byte-order mark, LF or CRLF line ends, quoted fields. Rejected, with
-    what and where: a missing or empty file, binary content, text that is not UTF-8, a delimiter other than
-    a comma, a truncated last line, a header without rows, a required column absent.
+    Accepted: UTF-8 with or without a byte-order mark, LF or CRLF line ends, quoted fields, gzip (`.gz`) or a
+    zip holding one file (`.zip`); missing values written empty or as one of pandas' markers (`NA`, `null`,
+    `NaN`, ...) or `nil`. Rejected, with what and where: a missing or empty file, binary content, text that
+    is not UTF-8, a delimiter other than a comma, a truncated last line, a header without rows, a required
+    column absent.
 
     Args:
         path: The file.
@@ -86,9 +91,10 @@ def read_csv(path: Path, required: Iterable[str]) -> pd.DataFrame:
         raise PipelineError(f"{path}: file not found") from exc
     except OSError as exc:
         raise PipelineError(f"{path}: cannot be read ({exc.strerror})") from exc
+    raw = _decompress(path, raw)
     _check_text(path, raw)
     try:
-        frame = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig", low_memory=False)
+        frame = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig", low_memory=False, na_values=MISSING_MARKERS)
     except UnicodeDecodeError as exc:
         raise PipelineError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start})") from exc
     except pd.errors.ParserError as exc:
@@ -100,6 +106,22 @@ def read_csv(path: Path, required: Iterable[str]) -> pd.DataFrame:
     if frame.empty:
         raise PipelineError(f"{path}: no rows (header only)")
     return frame
+
+
+def _decompress(path: Path, raw: bytes) -> bytes:
+    """The CSV text of a `.gz` file or of a `.zip` holding one file; other files as they are."""
+    try:
+        if path.suffix == ".gz":
+            return gzip.decompress(raw)
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+                names = [n for n in archive.namelist() if not n.endswith("/")]
+                if len(names) != 1:
+                    raise PipelineError(f"{path}: a zip must hold exactly one CSV file (holds {len(names)})")
+                return archive.read(names[0])
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise PipelineError(f"{path}: cannot be decompressed ({exc})") from exc
+    return raw
 
 
 def _check_text(path: Path, raw: bytes) -> None:
