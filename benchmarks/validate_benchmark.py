@@ -84,9 +84,10 @@ def make_data(dest: Path, copies: int) -> None:
     sys.path.insert(0, str(ROOT))
     import pandas as pd
 
-    from pipeline.ingest import nycflights13_periods, write_nycflights13
+    from pipeline.config import load_params
+    from pipeline.ingest import build
 
-    write_nycflights13(dest, nycflights13_periods())
+    build(load_params(ROOT / "params.yaml"), [f"2013-{month:02d}" for month in range(1, 13)], dest)
     if copies > 1:
         for path in sorted((dest / "flights").glob("*.csv")):
             month = pd.read_csv(path, dtype=str, keep_default_na=False)

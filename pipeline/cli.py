@@ -97,16 +97,13 @@ app.add_typer(github_app, name="github")
 @guarded
 def ingest_command(
     next_: Annotated[bool, typer.Option("--next", help="Release the next period and record it in data.dvc.")] = False,
-    through: Annotated[str | None, typer.Option(help="Release every period up to this one (YYYY-MM).")] = None,
+    through: Annotated[str | None, typer.Option(help="Release every period up to this one (2013-01, 2013-Q1, 2013).")]
+    = None,
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Make data/ match data.dvc (pull or rebuild), or release new periods with --next / --through."""
     params = load_params(params_file)
-    source, data, record = params.ingest.source, params.paths.data, params.paths.release
-    if next_ or through:
-        typer.echo(ingest.release(source, data, record, through))
-    else:
-        typer.echo(ingest.restore(source, data, record))
+    typer.echo(ingest.release(params, through) if next_ or through else ingest.restore(params))
 
 
 @app.command("run")
@@ -119,7 +116,7 @@ def run_command(
     params = load_params(params_file)  # a bad key fails here, before DVC touches anything
     train.check_hyperparameters(params.train, params.task.type, params_file)
     if not params.paths.data.exists():
-        typer.echo(ingest.restore(params.ingest.source, params.paths.data, params.paths.release))
+        typer.echo(ingest.restore(params))
     # Checked before `dvc repro` as well as in its first stage: repro records a changed data/ in data.dvc
     # before any stage runs, and bad data must leave data.dvc as it was.
     checked, _ = validate.validate(params.paths.data, params, load_contract(params.paths.contract))

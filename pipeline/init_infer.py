@@ -14,13 +14,13 @@ from typing import Literal
 import pandas as pd
 
 from pipeline.errors import PipelineError
-from pipeline.io import period_files, read_csv
+from pipeline.io import parse_csv, period_files, period_kind, period_of, period_range, read_csv
+from pipeline.sources import parse_times, read_source
 
 PeriodKind = Literal["month", "quarter", "year"]
 TaskType = Literal["binary", "multiclass", "regression"]
 MAX_CATEGORIES = 50  # text columns with more distinct values are free text or identifiers, not categories
 MIN_ROWS = 30  # fewest labelled rows in the evaluation period (and before it) for metrics to mean anything
-FREQ = {"month": "M", "quarter": "Q", "year": "Y"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Proposal:
     """What the data supports: the periods to release, the label, the features and why others are left out."""
 
     rows: int
+    kind: PeriodKind  # --period for a file; a folder's files say it by their names
     periods: dict[str, int]  # period name -> rows, in time order (the released ones)
     available: list[str]  # every period of the data
     labelled: int  # labelled rows of the evaluation period (the newest released)
@@ -39,79 +40,52 @@ class Proposal:
     excluded: dict[str, str] = field(default_factory=dict)  # column -> why it is not a feature
 
 
-def read_data(data: Path, required: list[str]) -> tuple[pd.DataFrame, dict[str, str] | None]:
-    """Read a file, or the batch files of a folder (stacked); for a folder also each row's period (its file).
+def read_data(data: Path, required: list[str]) -> tuple[pd.DataFrame, pd.Series | None]:
+    """Read a file (decompressed as ingest does), or the batch files of a folder stacked, with each row's period.
 
     Returns:
-        The rows, and for a folder the period of each file in order (None for a single file).
+        The rows, and for a folder the period (file name) of each row; None for a file.
     """
     if data.is_dir():
         files = period_files(data)
         frames = [read_csv(path, required) for path in files.values()]
-        periods = [name for name, frame in zip(files, frames, strict=True) for _ in range(len(frame))]
-        return pd.concat(frames, ignore_index=True), dict(enumerate(periods))
-    return read_csv(data, required), None
+        names = [name for name, frame in zip(files, frames, strict=True) for _ in range(len(frame))]
+        return pd.concat(frames, ignore_index=True), pd.Series(names)
+    return parse_csv(read_source(data), data, required), None
 
 
-def parse_times(values: pd.Series, timezone: str, source: str, column: str) -> pd.Series:
-    """The event times in `timezone`: naive times are read as local times there, zoned ones are converted.
-
-    Each distinct text is parsed once (times repeat). pandas infers one format from the first value; values
-    in another format are parsed one by one.
+def local_times(values: pd.Series, timezone: str, source: str, column: str) -> pd.Series:
+    """The event times in `timezone`, parsed exactly as ingest's cut parses them (naive times are local).
 
     Raises:
-        PipelineError: A value is missing or does not parse (one example named).
+        PipelineError: A time is missing or does not parse (one example named).
     """
     missing = values.isna()
     if missing.any():
         raise PipelineError(f"{source}: column {column!r}: {int(missing.sum())} row(s) have no time; every row "
                             "needs one to fall in a period")
     codes, distinct = pd.factorize(values.astype(str))
-    text = pd.Series(distinct)
-    parsed = pd.to_datetime(text, errors="coerce", utc=True)
-    if parsed.isna().any():
-        parsed = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
-    if parsed.isna().any():
-        bad = text[parsed.isna()].iloc[0]
-        raise PipelineError(f"{source}: column {column!r}: {int(parsed.isna().sum())} distinct value(s) do not "
+    instants = parse_times(pd.Index(distinct), timezone)
+    if instants.isna().any():
+        bad = distinct[int(instants.isna().argmax())]
+        raise PipelineError(f"{source}: column {column!r}: {int(instants.isna().sum())} distinct value(s) do not "
                             f"parse as times, e.g. {bad!r} (is --time the right column?)")
-    zoned = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).all()  # instants, not local times
-    local = (parsed.dt.tz_convert(timezone) if zoned else
-             parsed.dt.tz_localize(None).dt.tz_localize(timezone, ambiguous=False, nonexistent="shift_forward"))
-    return pd.Series(pd.DatetimeIndex(local).take(codes), index=values.index)
+    return pd.Series(instants.take(codes), index=values.index).dt.tz_convert(timezone)
 
 
-def period_names(times: pd.Series, kind: PeriodKind) -> pd.Series:
-    """Each local time's period name: `2013-01` (month), `2013-Q1` (quarter), `2013` (year)."""
-    periods = times.dt.tz_localize(None).dt.to_period(FREQ[kind])
-    if kind == "quarter":
-        return periods.dt.year.astype(str) + "-Q" + periods.dt.quarter.astype(str)
-    return periods.astype(str)
-
-
-def count_periods(names: pd.Series, kind: PeriodKind, source: str) -> dict[str, int]:
+def count_periods(names: pd.Series, source: str) -> dict[str, int]:
     """Rows per period, in time order, with no period missing between the first and the last.
 
     Raises:
         PipelineError: A period in the middle has no rows (the cut would leave a hole in the history).
     """
     counts = names.value_counts()
-    first, last = pd.Period(_pandas_name(counts.index.min()), FREQ[kind]), \
-        pd.Period(_pandas_name(counts.index.max()), FREQ[kind])
-    every = [_our_name(p, kind) for p in pd.period_range(first, last, freq=FREQ[kind])]
+    every = period_range(min(counts.index), max(counts.index))
     empty = [name for name in every if name not in counts.index]
     if empty:
         raise PipelineError(f"{source}: no rows in period(s) {', '.join(empty[:5])}: periods must follow each other "
                             "(use a longer --period)")
     return {name: int(counts[name]) for name in every}
-
-
-def _pandas_name(name: str) -> str:
-    return name.replace("-Q", "Q")
-
-
-def _our_name(period: pd.Period, kind: PeriodKind) -> str:
-    return f"{period.year}-Q{period.quarter}" if kind == "quarter" else str(period)
 
 
 def label_of(target: pd.Series, task: TaskType, threshold: float | None, source: str,
@@ -239,7 +213,7 @@ def propose(data: Path, target: str, task: TaskType, time: str, period: PeriodKi
         target: The column to predict.
         task: binary, multiclass or regression.
         time: The column holding each row's event time.
-        period: How a file is cut (a folder's periods are its files' names).
+        period: How a file is cut (a folder's files say it by their names, `2013-01.csv`, `2013-Q1.csv`, ...).
         timezone: The zone naive times are read in, and in which a row's period is decided.
         threshold: binary: the label is `target > threshold`.
         ids: Identifier columns: traced, never features.
@@ -254,14 +228,13 @@ def propose(data: Path, target: str, task: TaskType, time: str, period: PeriodKi
             value, too few periods or rows).
     """
     source = str(data)
-    frame, file_periods = read_data(data, list(dict.fromkeys([target, time, *ids, *leakage])))
-    times = parse_times(frame[time], timezone, source, time)
-    if file_periods is None:
-        names = period_names(times, period)
-        counts = count_periods(names, period, source)
+    frame, names = read_data(data, list(dict.fromkeys([target, time, *ids, *leakage])))
+    times = local_times(frame[time], timezone, source, time)
+    if names is None:
+        names = period_of(times, period, timezone)
     else:
-        names = pd.Series(file_periods)
-        counts = names.value_counts(sort=False).to_dict()
+        period = period_kind(names.iloc[0])
+    counts = count_periods(names, source)
     available = list(counts)
     released = _released(available, through, counts, source)
     kept = names.isin(released)
@@ -272,7 +245,7 @@ def propose(data: Path, target: str, task: TaskType, time: str, period: PeriodKi
     skip = {target: "the target", time: "the time column (calendar features are derived from it)"}
     skip |= {c: "an identifier (--id)" for c in ids} | {c: "known only after the event (--leakage)" for c in leakage}
     categorical, numeric, excluded = infer_features(frame, skip)
-    return Proposal(rows=len(frame), periods={p: counts[p] for p in released}, available=available,
+    return Proposal(rows=len(frame), kind=period, periods={p: counts[p] for p in released}, available=available,
                     labelled=int((label.notna() & evaluation).sum()), threshold=threshold,
                     classes=sorted(map(str, label.dropna().unique())) if task != "regression" else [],
                     categorical=categorical, numeric=numeric, calendar=calendar_features(times, list(frame.columns)),

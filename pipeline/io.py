@@ -7,7 +7,6 @@ rather than live objects, so any stage can be re-run, diffed and read on its own
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import io
 import json
@@ -17,13 +16,13 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline.errors import PipelineError
 
 # Read as missing besides pandas' own markers (empty, NA, NaN, null, None, ...): sensor exports write `nil`.
 MISSING_MARKERS = ["nil"]
-PERIOD_FILE = re.compile(r"^(\d{4})-(\d{2})\.csv$")
 
 # Types a model file may contain beyond skops' built-in safe list. Loading refuses anything else, so a
 # tampered model cannot run code on the machine that scores with it. FORK: extend when you change estimator.
@@ -42,38 +41,110 @@ TRUSTED_TYPES = [
 ]
 
 
-def period_files(folder: Path) -> dict[str, Path]:
-    """Map each period `YYYY-MM` to its batch file in `folder`, in time order.
+# A period is named by its batch file's stem; the name says its kind. FORK: another period length is one entry
+# here: a pattern for its names, the pandas frequency, and how pandas prints a period as a name.
+PERIOD_KINDS = {
+    "month": (re.compile(r"^\d{4}-(0[1-9]|1[0-2])$"), "M", "%Y-%m"),
+    "quarter": (re.compile(r"^\d{4}-Q[1-4]$"), "Q", "%Y-Q%q"),
+    "year": (re.compile(r"^\d{4}$"), "Y", "%Y"),
+}
+PERIOD_NAMES = "YYYY-MM (month), YYYY-Qn (quarter) or YYYY (year)"
+
+
+def period_kind(name: str) -> str:
+    """The kind of period (`month`, `quarter`, `year`) a name like `2013-01`, `2013-Q1` or `2013` is.
 
     Raises:
-        PipelineError: The folder is missing or holds no batch file, a file is named otherwise, or a period
-            between the first and the last is missing (a lost batch must not pass for a shorter history).
+        PipelineError: The name is none of them.
+    """
+    for kind, (pattern, _, _) in PERIOD_KINDS.items():
+        if pattern.match(name):
+            return kind
+    raise PipelineError(f"{name!r} is not a period name: expected {PERIOD_NAMES}")
+
+
+def _period(name: str) -> pd.Period:
+    _, freq, _ = PERIOD_KINDS[period_kind(name)]
+    return pd.Period(name.replace("-Q", "Q"), freq=freq)
+
+
+def period_bounds(name: str, timezone: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The instants a period spans in `timezone`: from local midnight of its first day to that of the next period.
+
+    Args:
+        name: A period name (`2013-01`, `2013-Q1`, `2013`).
+        timezone: The IANA time zone the period is counted in (`prepare.timezone`).
+
+    Returns:
+        (start, end), tz-aware; the end is exclusive.
+    """
+    period = _period(name)
+    # A midnight that DST skips starts the day at the first instant that exists; a doubled one at the first.
+    starts = pd.DatetimeIndex([period.start_time, (period + 1).start_time]).tz_localize(
+        timezone, ambiguous=np.array([True, True]), nonexistent="shift_forward")
+    return starts[0], starts[1]
+
+
+def period_range(first: str, last: str) -> list[str]:
+    """Every period name from `first` to `last` (of one kind), in time order."""
+    kind = period_kind(first)
+    _, freq, form = PERIOD_KINDS[kind]
+    return list(pd.period_range(_period(first), _period(last), freq=freq).strftime(form))
+
+
+def period_of(times: pd.Series, kind: str, timezone: str) -> pd.Series:
+    """The name of the period of `kind` each instant falls in, counted in `timezone`; NaT gives NaN.
+
+    Args:
+        times: tz-aware timestamps.
+        kind: `month`, `quarter` or `year`.
+        timezone: Where the calendar is read (a flight at 23:30 on 31 January in New York is January's).
+    """
+    _, freq, form = PERIOD_KINDS[kind]
+    local = times.dt.tz_convert(timezone).dt.tz_localize(None)
+    return local.dt.to_period(freq).dt.strftime(form).where(times.notna())
+
+
+def period_files(folder: Path) -> dict[str, Path]:
+    """Map each period to its batch file in `folder`, in time order.
+
+    Batch files are named by their period: `2013-01.csv` (month), `2013-Q1.csv` (quarter) or `2013.csv`
+    (year), one kind per folder.
+
+    Raises:
+        PipelineError: The folder is missing or holds no batch file, a file is named otherwise, kinds are mixed,
+            or a period between the first and the last is missing (a lost batch must not pass for a shorter
+            history).
     """
     if not folder.is_dir():
         raise PipelineError(f"{folder}: folder of batches not found (run `pipeline ingest`?)")
-    files = {}
+    kinds: dict[str, list[Path]] = {}
     for path in sorted(folder.iterdir()):
-        match = PERIOD_FILE.match(path.name)
-        if match is None:
-            raise PipelineError(f"{path}: unexpected file; batches are named YYYY-MM.csv")
-        files[f"{match[1]}-{match[2]}"] = path
-    if not files:
-        raise PipelineError(f"{folder}: no batch files (YYYY-MM.csv)")
-    expected = pd.period_range(min(files), max(files), freq="M").strftime("%Y-%m")
-    missing = [p for p in expected if p not in files]
+        kind = next((k for k, (pattern, _, _) in PERIOD_KINDS.items() if pattern.match(path.stem)), None)
+        if kind is None or path.suffix != ".csv":
+            raise PipelineError(f"{path}: unexpected file; batches are named {PERIOD_NAMES}, with .csv")
+        kinds.setdefault(kind, []).append(path)
+    if not kinds:
+        raise PipelineError(f"{folder}: no batch files ({PERIOD_NAMES}, with .csv)")
+    if len(kinds) > 1:
+        found = "; ".join(f"{kind}: {', '.join(p.name for p in paths[:3])}" for kind, paths in kinds.items())
+        raise PipelineError(f"{folder}: batch files of different period lengths ({found}); use one kind")
+    (kind, paths), = kinds.items()
+    files = {path.stem: path for path in sorted(paths, key=lambda p: _period(p.stem))}
+    names = list(files)
+    missing = [p for p in period_range(names[0], names[-1]) if p not in files]
     if missing:
-        raise PipelineError(f"{folder}: batches missing for {', '.join(missing)} (expected one file per month)")
+        raise PipelineError(f"{folder}: batches missing for {', '.join(missing)} (expected one file per {kind})")
     return files
 
 
 def read_csv(path: Path, required: Iterable[str]) -> pd.DataFrame:
     """Read one raw CSV file as teams send them, and check it has rows and the required columns.
 
-    Accepted: UTF-8 with or without a byte-order mark, LF or CRLF line ends, quoted fields, gzip (`.gz`) or a
-    zip holding one file (`.zip`); missing values written empty or as one of pandas' markers (`NA`, `null`,
-    `NaN`, ...) or `nil`. Rejected, with what and where: a missing or empty file, binary content, text that
-    is not UTF-8, a delimiter other than a comma, a truncated last line, a header without rows, a required
-    column absent.
+    Accepted: UTF-8 with or without a byte-order mark, LF or CRLF line ends, quoted fields; missing values
+    written empty, as one of pandas' markers (`NA`, `null`, `NaN`, ...) or as `nil`. Rejected, with what and
+    where: a missing or empty file, binary content, text that is not UTF-8, a delimiter other than a comma,
+    a truncated last line, a header without rows, a required column absent.
 
     Args:
         path: The file.
@@ -91,7 +162,11 @@ def read_csv(path: Path, required: Iterable[str]) -> pd.DataFrame:
         raise PipelineError(f"{path}: file not found") from exc
     except OSError as exc:
         raise PipelineError(f"{path}: cannot be read ({exc.strerror})") from exc
-    raw = _decompress(path, raw)
+    return parse_csv(raw, path, required)
+
+
+def parse_csv(raw: bytes, path: Path, required: Iterable[str]) -> pd.DataFrame:
+    """`read_csv` on bytes already read (e.g. decompressed by `pipeline.sources.read_source`); `path` names them."""
     _check_text(path, raw)
     try:
         frame = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig", low_memory=False, na_values=MISSING_MARKERS)
@@ -106,22 +181,6 @@ def read_csv(path: Path, required: Iterable[str]) -> pd.DataFrame:
     if frame.empty:
         raise PipelineError(f"{path}: no rows (header only)")
     return frame
-
-
-def _decompress(path: Path, raw: bytes) -> bytes:
-    """The CSV text of a `.gz` file or of a `.zip` holding one file; other files as they are."""
-    try:
-        if path.suffix == ".gz":
-            return gzip.decompress(raw)
-        if path.suffix == ".zip":
-            with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-                names = [n for n in archive.namelist() if not n.endswith("/")]
-                if len(names) != 1:
-                    raise PipelineError(f"{path}: a zip must hold exactly one CSV file (holds {len(names)})")
-                return archive.read(names[0])
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise PipelineError(f"{path}: cannot be decompressed ({exc})") from exc
-    return raw
 
 
 def _check_text(path: Path, raw: bytes) -> None:

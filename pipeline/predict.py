@@ -25,7 +25,7 @@ import typer
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.contract import Contract, Rows, Table, load_contract
 from pipeline.errors import PipelineError
-from pipeline.io import file_md5, load_model, read_csv
+from pipeline.io import file_md5, load_model, period_files, period_kind, period_of, read_csv
 from pipeline.metrics import TASKS, threshold_of
 from pipeline.prepare import feature_rows, raw_columns, read_tables
 from pipeline.validate import check_frames
@@ -54,7 +54,7 @@ def scoring_table(contract: Contract, params: Params) -> Table:
     """The batch table's contract as it applies to rows to score: the columns the features are built from.
 
     The target and the leakage columns are not known at scoring time; a file may span periods and hold any
-    number of rows, so the period and row-count rules of monthly batches do not apply.
+    number of rows, so the period and row-count rules of batches do not apply.
     """
     table = contract.tables[params.prepare.batches]
     wanted = [c for c in raw_columns(params) if c != params.task.target.column and c not in contract.leakage]
@@ -82,13 +82,13 @@ def check_input(frame: pd.DataFrame, path: Path, contract: Contract, params: Par
         log.warning("predict: warning: %s", warning["message"])
 
 
-def periods_of(frame: pd.DataFrame, params: Params, path: Path) -> list[str]:
-    """The periods (YYYY-MM, local time, as batch files are cut) the rows fall in: whose tables to join."""
+def periods_of(frame: pd.DataFrame, params: Params, path: Path, kind: str) -> list[str]:
+    """The periods of `kind` (in local time, as batch files are cut) the rows fall in: whose tables to join."""
     stamp = pd.to_datetime(frame[params.prepare.timestamp], utc=True, errors="coerce")
     if stamp.isna().any():
         raise PipelineError(f"{path}: column {params.prepare.timestamp!r}: {int(stamp.isna().sum())} value(s) "
                             "are not ISO 8601 timestamps")
-    return sorted(stamp.dt.tz_convert(params.prepare.timezone).dt.strftime("%Y-%m").unique())
+    return sorted(period_of(stamp, kind, params.prepare.timezone).unique())
 
 
 def model_version(model: Path) -> str:
@@ -99,7 +99,8 @@ def model_version(model: Path) -> str:
 def score_rows(frame: pd.DataFrame, model, params: Params, contract: Contract, data: Path, source: str,
                version: str) -> pd.DataFrame:
     """The predictions for `frame`, one row per input row, in order."""
-    tables = read_tables(data, params.prepare.joins, periods_of(frame, params, Path(source)))
+    length = period_kind(next(iter(period_files(data / params.prepare.batches))))  # month, quarter or year
+    tables = read_tables(data, params.prepare.joins, periods_of(frame, params, Path(source), length))
     rows = feature_rows(frame, tables, params, contract, source)
     kind = TASKS[params.task.type]
     score = kind.score(model, rows[params.features.inputs])

@@ -1,6 +1,6 @@
 """Stage `prepare`: join the raw batches with their reference tables, derive calendar features, label, split.
 
-Reads:   `data/<prepare.batches>/YYYY-MM.csv`, the tables of `prepare.joins`, and the data contract (for the
+Reads:   `data/<prepare.batches>/<period>.csv`, the tables of `prepare.joins`, and the data contract (for the
          allowed categories: under the warn policy, an unseen category becomes "other").
 Writes:  `<prepared>/train.parquet` (the reference periods), `<prepared>/test.parquet` (the evaluation period,
          the newest), and `<metrics>/prepare.json` (rows per split, unlabelled rows dropped).

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from pipeline.errors import PipelineError
 
 
@@ -60,3 +62,37 @@ def matches_dvc_file(path: Path, cwd: Path | None = None) -> bool:
     status = json.loads(dvc("data", "status", "--json", cwd=cwd) or "{}")
     changed = {entry.rstrip("/") for group in status.get("uncommitted", {}).values() for entry in group}
     return path.as_posix().rstrip("/") not in changed
+
+
+def dvc_file_of(path: Path) -> Path | None:
+    """The `<path>.dvc` file beside `path` when DVC tracks it (`dvc add` or `dvc import-url`), else None."""
+    dvc_file = path.with_name(path.name + ".dvc")
+    return dvc_file if dvc_file.is_file() else None
+
+
+def is_import(dvc_file: Path) -> bool:
+    """True when `dvc_file` records an import (`dvc import-url`: a dependency on a URL), not a `dvc add`."""
+    record = yaml.safe_load(dvc_file.read_text(encoding="utf-8")) or {}
+    return bool(record.get("deps"))
+
+
+def bring_tracked(path: Path, update: bool) -> str | None:
+    """Make a DVC-tracked source present, and current when `update`, before it is read.
+
+    An import is re-fetched from its URL with `dvc update` (the way new data in remote storage reaches a
+    release; it rewrites the `.dvc` file, which is then committed with the release); an added file or folder,
+    or an import when not updating, is pulled from the DVC remote when absent.
+
+    Returns:
+        What was done, in words, or None for an untracked path or one already in place.
+    """
+    dvc_file = dvc_file_of(path)
+    if dvc_file is None:
+        return None
+    if update and is_import(dvc_file):
+        dvc("update", "--quiet", str(dvc_file))
+        return f"updated {path} from its source URL (dvc update {dvc_file})"
+    if not path.exists():
+        dvc("pull", "--quiet", str(dvc_file))
+        return f"pulled {path} (dvc pull {dvc_file})"
+    return None

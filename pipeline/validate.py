@@ -1,6 +1,6 @@
 """Stage `validate`: check every raw file against the data contract before anything learns from it.
 
-Reads:   every table of the contract under `data/` (`<table>/YYYY-MM.csv` per period, else `<table>.csv`).
+Reads:   every table of the contract under `data/` (`<table>/<period>.csv` per period, else `<table>.csv`).
 Writes:  `<metrics>/validate.json` (the report: per check its file, column, rule, severity, failing rows and a
          few example values) and `<reports>/data_quality.json` (per column summary, newest period vs reference).
 Params:  `prepare.batches`, `task`, `features`; and the whole contract file (`paths.contract`).

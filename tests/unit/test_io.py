@@ -11,7 +11,16 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from pipeline.errors import PipelineError
-from pipeline.io import load_model, period_files, read_csv, save_model, write_json
+from pipeline.io import (
+    load_model,
+    period_bounds,
+    period_files,
+    period_of,
+    period_range,
+    read_csv,
+    save_model,
+    write_json,
+)
 
 
 def touch_batches(folder, names):
@@ -20,24 +29,90 @@ def touch_batches(folder, names):
         (folder / name).write_text("a\n1\n")
 
 
-def test_period_files_in_time_order(tmp_path):
-    touch_batches(tmp_path / "b", ["2013-02.csv", "2013-01.csv", "2012-12.csv"])
-    assert list(period_files(tmp_path / "b")) == ["2012-12", "2013-01", "2013-02"]
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["2013-02.csv", "2013-01.csv", "2012-12.csv"], ["2012-12", "2013-01", "2013-02"]),
+        (["2014-Q1.csv", "2013-Q3.csv", "2013-Q4.csv"], ["2013-Q3", "2013-Q4", "2014-Q1"]),
+        (["2015.csv", "2013.csv", "2014.csv"], ["2013", "2014", "2015"]),
+    ],
+    ids=["month", "quarter", "year"],
+)
+def test_period_files_in_time_order(tmp_path, names, expected):
+    touch_batches(tmp_path / "b", names)
+    assert list(period_files(tmp_path / "b")) == expected
 
 
 @pytest.mark.parametrize(
     ("names", "message"),
     [
-        (["2013-01.csv", "2013-03.csv"], r"batches missing for 2013-02"),
-        (["2013-01.csv", "notes.txt"], r"notes.txt: unexpected file; batches are named YYYY-MM.csv"),
+        (["2013-01.csv", "2013-03.csv"], r"batches missing for 2013-02 \(expected one file per month\)"),
+        (["2013-Q4.csv", "2014-Q3.csv"], r"batches missing for 2014-Q1, 2014-Q2 \(expected one file per quarter\)"),
+        (["2012.csv", "2014.csv"], r"batches missing for 2013 \(expected one file per year\)"),
+        (["2013-01.csv", "notes.txt"], r"notes.txt: unexpected file; batches are named YYYY-MM \(month\)"),
+        (["2013-13.csv"], r"2013-13.csv: unexpected file"),
+        (["2013-Q5.csv"], r"2013-Q5.csv: unexpected file"),
+        (["2013-01.csv", "2013-Q1.csv", "2013.csv"],
+         r"batch files of different period lengths \(month: 2013-01.csv; quarter: 2013-Q1.csv; year: 2013.csv\)"),
         ([], r"no batch files"),
     ],
-    ids=["gap", "stray-file", "empty-folder"],
+    ids=["month-gap", "quarter-gap", "year-gap", "stray-file", "month-13", "quarter-5", "mixed-kinds", "empty"],
 )
 def test_period_files_refuses(tmp_path, names, message):
     touch_batches(tmp_path / "b", names)
     with pytest.raises(PipelineError, match=message):
         period_files(tmp_path / "b")
+
+
+@pytest.mark.parametrize(
+    ("name", "timezone", "start", "end"),
+    [
+        ("2013-01", "UTC", "2013-01-01T00:00:00+00:00", "2013-02-01T00:00:00+00:00"),
+        ("2013-12", "UTC", "2013-12-01T00:00:00+00:00", "2014-01-01T00:00:00+00:00"),
+        ("2013-Q4", "UTC", "2013-10-01T00:00:00+00:00", "2014-01-01T00:00:00+00:00"),
+        ("2013", "UTC", "2013-01-01T00:00:00+00:00", "2014-01-01T00:00:00+00:00"),
+        # clocks go forward on 10 March 2013 in New York: the month starts at -05:00 and ends at -04:00
+        ("2013-03", "America/New_York", "2013-03-01T00:00:00-05:00", "2013-04-01T00:00:00-04:00"),
+        ("2013-Q1", "Europe/Paris", "2013-01-01T00:00:00+01:00", "2013-04-01T00:00:00+02:00"),
+        # Asuncion skipped the midnight of 1 October 1994: the month began at 01:00 (which ends Q3 there)
+        ("1994-10", "America/Asuncion", "1994-10-01T01:00:00-03:00", "1994-11-01T00:00:00-03:00"),
+        ("1994-Q3", "America/Asuncion", "1994-07-01T00:00:00-04:00", "1994-10-01T01:00:00-03:00"),
+        # Havana lived 00:00-01:00 twice on 1 November 2015: October ends at the first midnight
+        ("2015-10", "America/Havana", "2015-10-01T00:00:00-04:00", "2015-11-01T00:00:00-04:00"),
+    ],
+    ids=["month", "december", "quarter", "year", "dst-month", "dst-quarter", "skipped-midnight",
+         "skipped-midnight-end", "doubled-midnight"],
+)
+def test_period_bounds(name, timezone, start, end):
+    bounds = period_bounds(name, timezone)
+    assert bounds == (pd.Timestamp(start), pd.Timestamp(end))
+    assert all(str(b.tz) == timezone for b in bounds)
+
+
+def test_period_bounds_refuses_a_name_that_is_no_period():
+    with pytest.raises(PipelineError, match=r"'2013-1' is not a period name: expected YYYY-MM \(month\)"):
+        period_bounds("2013-1", "UTC")
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [("month", ["2013-03", "2013-03", "2013-04", "2013-12", "2014-01", "none"]),
+     ("quarter", ["2013-Q1", "2013-Q1", "2013-Q2", "2013-Q4", "2014-Q1", "none"]),
+     ("year", ["2013", "2013", "2013", "2013", "2014", "none"])],
+    ids=["month", "quarter", "year"],
+)
+def test_period_of_counts_in_local_time(kind, expected):
+    # 03:30 UTC on 1 April is still 31 March in New York; 04:30 UTC on 1 January 2014 is still 2013 there
+    times = pd.Series(pd.to_datetime(["2013-03-31T23:00:00Z", "2013-04-01T03:30:00Z", "2013-04-01T04:00:00Z",
+                                      "2014-01-01T04:30:00Z", "2014-01-01T05:00:00Z", None], utc=True))
+    found = period_of(times, kind, "America/New_York")
+    assert found[:-1].tolist() == expected[:-1]
+    assert pd.isna(found.iloc[-1])  # no time, no period
+
+
+def test_period_range_spans_years():
+    assert period_range("2013-Q3", "2014-Q2") == ["2013-Q3", "2013-Q4", "2014-Q1", "2014-Q2"]
+    assert period_range("2012-11", "2013-02") == ["2012-11", "2012-12", "2013-01", "2013-02"]
 
 
 def test_period_files_missing_folder(tmp_path):
