@@ -299,7 +299,7 @@ def main(
     if dry_run:
         typer.echo("dry run: nothing written")
         return
-    if not yes and sys.stdin.isatty() and not typer.confirm("Make these changes?"):
+    if not yes and interactive() and not typer.confirm("Make these changes?"):
         typer.echo("nothing written")
         return
     released = list(proposal.periods)
@@ -310,6 +310,11 @@ def main(
                  leakage=leakage)
     typer.echo(f"{done}\nnext: review params.yaml, contract.yaml and site/model_card.md, then `pipeline run`; "
                "`git add -A && git commit` to keep it, or `git checkout -- . && git clean -fd` to undo")
+
+
+def interactive() -> bool:
+    """True when a person can answer on the terminal; CI and scripts (no TTY) are never asked."""
+    return sys.stdin.isatty()
 
 
 def _fetch(url: str, scratch: Path) -> Path:

@@ -6,6 +6,7 @@ Each command runs in a small git repository holding the template's configuration
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
@@ -99,7 +100,7 @@ def test_bad_input_names_the_file_and_writes_nothing(repo, tmp_path, change, arg
 def test_a_missing_file_is_named(repo, tmp_path):
     result = run("--data", str(tmp_path / "absent.csv"), *BASE)
     assert result.exit_code == 1
-    assert "absent.csv: file not found" in result.output
+    assert "absent.csv: source file not found" in result.output
     assert status(repo) == ""
 
 
@@ -148,7 +149,7 @@ def test_refuses_to_replace_an_untracked_file(repo, tmp_path):
 def test_asks_only_on_a_terminal(repo, tmp_path, monkeypatch, tty, args, stdin, asked, applied):
     data = csv_file(tmp_path, rows())
     calls = []
-    monkeypatch.setattr("sys.stdin.isatty", lambda: tty)
+    monkeypatch.setattr(init, "interactive", lambda: tty)
     monkeypatch.setattr(init, "apply", lambda *a, **k: calls.append(k) or "released")
     result = run("--data", str(data), *BASE, *args, stdin=stdin)
     assert result.exit_code == 0, result.output
@@ -218,3 +219,8 @@ def test_table_name_is_an_identifier(given, expected):
 def test_table_name_needs_a_letter_first():
     with pytest.raises(PipelineError, match="--name '2013': a table name needs a letter first"):
         init.table_name("x.csv", "2013")
+
+
+def test_without_a_terminal_nothing_is_asked(monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO())  # a pipe or /dev/null: not a terminal
+    assert init.interactive() is False
