@@ -309,7 +309,8 @@ def main(
                  title=title or f"{table}: {target} model report", card=card, through=released[-1],
                  leakage=leakage)
     typer.echo(f"{done}\nnext: review params.yaml, contract.yaml and site/model_card.md, then `pipeline run`; "
-               "`git add -A && git commit` to keep it, or `git checkout -- . && git clean -fd` to undo")
+               f"`git add -A && git commit` to keep it; to undo: `git checkout -- . && git clean -fd && "
+               f"rm -rf {dest} && pipeline ingest`")
 
 
 def interactive() -> bool:
