@@ -97,20 +97,28 @@ class Target(_Section):
 
     column: str
     threshold: float | None = Field(
-        default=None, description="binary: the label is `column > threshold`; regression: unused."
-    )
+        default=None, description="binary: the label is `column > threshold`; regression: unused; "
+        "multiclass: not allowed (the classes are the column's values).")
 
 
 class Task(_Section):
-    """What is predicted."""
+    """What is predicted: the task type decides the label, the metrics, the plots and the gate's rule.
 
-    type: Literal["binary", "regression"]
+    binary: a numeric target cut at `threshold` (label 1 above it). multiclass: the target's values are the
+    classes (text or integers, read as text); two classes work, but binary adds a tuned decision threshold
+    and the calibration guard-rail, so prefer it then. regression: the target itself.
+    """
+
+    type: Literal["binary", "multiclass", "regression"]
     target: Target
 
     @model_validator(mode="after")
-    def _binary_needs_threshold(self) -> Task:
+    def _threshold_only_for_binary(self) -> Task:
         if self.type == "binary" and self.target.threshold is None:
             raise ValueError("task.target.threshold is required when task.type is 'binary'")
+        if self.type == "multiclass" and self.target.threshold is not None:
+            raise ValueError("task.target.threshold is for binary tasks only: a multiclass label is the "
+                             "target's own value; remove the threshold")
         return self
 
 

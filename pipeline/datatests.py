@@ -4,6 +4,7 @@ Each test names the risk it guards:
 - a feature the contract does not describe, or lists as leakage (a model reading the future);
 - the same row in two periods (training and evaluation overlap, so metrics would flatter the model);
 - a label whose positive rate leaves its bounds (a broken target, or a definition that changed);
+- (multiclass) a class in the newest period that no earlier period holds (the model cannot predict it);
 - a column that ranks the label almost perfectly on its own, or is a monotone transform of the target
   (leakage the contract does not list yet);
 - a key missing from the table it refers to (a referential gap: joined columns will be empty).
@@ -19,6 +20,7 @@ from scipy.stats import mannwhitneyu
 
 from pipeline.config import Params
 from pipeline.contract import Contract
+from pipeline.prepare import class_names
 
 LEAKAGE_SAMPLE = 50_000  # rows scored per column: enough to see a near-perfect ranking, bounded in time
 TOP = 5
@@ -82,6 +84,7 @@ def run(frames: dict[str, dict], params: Params, contract: Contract, data: Path)
     batches = frames.get(params.prepare.batches, {})
     if batches:
         found += label_sanity(batches, params, contract, data / params.prepare.batches)
+        found += new_classes(batches, params, data / params.prepare.batches)
         found += leakage(pd.concat(batches.values(), ignore_index=True), params, contract,
                          (data / params.prepare.batches).as_posix())
     return found
@@ -140,6 +143,26 @@ def label_sanity(batches: dict[str, pd.DataFrame], params: Params, contract: Con
             found.append(finding(file, column, f"positive rate in {list(bounds)}", "failure", len(labelled), [],
                                  f"labelled, positive rate {rate:.3f} outside the bounds"))
     return found
+
+
+def new_classes(batches: dict[str, pd.DataFrame], params: Params, folder: Path) -> list[dict]:
+    """Classes of the newest period that no earlier period holds: a warning (multiclass tasks).
+
+    A model trained on the earlier periods has never seen them, so it cannot predict them: their rows count
+    as errors in the evaluation, and the class's recall is 0 until it has been trained on.
+    """
+    column = params.task.target.column
+    periods = sorted(batches)
+    if params.task.type != "multiclass" or len(periods) < 2 or any(column not in f for f in batches.values()):
+        return []  # the schema reports an absent target column
+    newest = class_names(batches[periods[-1]][column]).dropna()
+    seen = set(pd.concat([class_names(batches[p][column]) for p in periods[:-1]]).dropna())
+    unseen = newest[~newest.isin(seen)]
+    if unseen.empty:
+        return []
+    file = (folder / f"{periods[-1]}.csv").as_posix()
+    return [finding(file, column, "classes seen before", "warning", len(unseen), sorted(unseen.unique()),
+                    "hold a class no earlier period has; the model cannot predict it")]
 
 
 def leakage(rows: pd.DataFrame, params: Params, contract: Contract, where: str) -> list[dict]:

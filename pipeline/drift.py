@@ -5,13 +5,17 @@ Reads:   `<prepared>/train.parquet` (the reference window) and `<prepared>/test.
 Writes:  `<metrics>/drift.json` (per column: test, statistic, p-value, effect sizes, decision and why; the
          dataset verdict; prediction drift; the per-period timeline), `<reports>/drift_alert.md` (the body of
          the alert issue the scheduled workflow opens) and figures in `<reports>/drift/`.
-Params:  `drift`, `features.categorical`, `features.numeric`.
+Params:  `drift`, `task.type`, `features.categorical`, `features.numeric`.
 Metrics: `drifted`, `share_drifted`, `n_columns_drifted`, `prediction.drifted`.
 
 The statistics live in `pipeline.drift_stats`; this module picks the columns, runs them per period, and
 writes what people read. The timeline compares each period with the reference window (for a period inside
 that window the comparison is with data that contains it, so it reads as a baseline) and carries the label
-rate and the model's metric per period, so the report shows whether drift hurt the model.
+rate (binary: the positive share; regression: the mean target; multiclass: none) and the model's primary
+metric per period, so the report shows whether drift hurt the model.
+
+Prediction drift compares the model's outputs like any column: the probability of the positive class
+(binary) or the prediction (regression) as numbers, the predicted class (multiclass) as a category.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import typer  # noqa: E402
-from sklearn.metrics import mean_absolute_error, roc_auc_score  # noqa: E402
+from sklearn.metrics import f1_score, mean_absolute_error, roc_auc_score  # noqa: E402
 
 from pipeline import drift_stats  # noqa: E402
 from pipeline.config import Drift, Params, ParamsFile, load_params  # noqa: E402
@@ -54,16 +58,30 @@ def compare(reference: pd.DataFrame, current: pd.DataFrame, kinds: dict, setting
 
 
 def scores(model, rows: pd.DataFrame, inputs: list[str], task_type: str) -> np.ndarray:
-    """The model's score per row: the probability of the positive class, or the predicted value."""
+    """The model's output per row: the positive class's probability, the predicted class, or the value."""
     x = rows[inputs]
     return model.predict_proba(x)[:, 1] if task_type == "binary" else model.predict(x)
 
 
+# task type -> (how its outputs are tested for drift, its primary metric's name and value for one period from
+# the labels and those outputs; None where undefined). The names are those of `pipeline.metrics.TASKS`.
+PERIOD_METRIC = {
+    "binary": ("numeric", "roc_auc", lambda y, p: float(roc_auc_score(y, p)) if y.nunique() == 2 else None),
+    "multiclass": ("categorical", "f1_macro",
+                   lambda y, p: float(f1_score(y, p, average="macro", zero_division=0))),
+    "regression": ("numeric", "mae", lambda y, p: float(mean_absolute_error(y, p))),
+}
+
+
 def performance(y: pd.Series, score: np.ndarray, task_type: str) -> dict:
-    """The headline metric of one period (ROC AUC, or MAE for regression); None when undefined."""
-    if task_type == "binary":
-        return {"roc_auc": float(roc_auc_score(y, score)) if y.nunique() == 2 else None}
-    return {"mae": float(mean_absolute_error(y, score))}
+    """The primary metric of one period (ROC AUC, macro F1 or MAE); None when undefined."""
+    _, name, metric = PERIOD_METRIC[task_type]
+    return {name: metric(y, score)}
+
+
+def label_rate(y: pd.Series, task_type: str) -> float | None:
+    """The positive share (binary) or mean target (regression) of a period; a multiclass label has no rate."""
+    return None if task_type == "multiclass" else float(y.mean())
 
 
 def timeline(rows: pd.DataFrame, reference: pd.DataFrame, kinds: dict, settings: Drift, task_type: str) -> list:
@@ -72,7 +90,7 @@ def timeline(rows: pd.DataFrame, reference: pd.DataFrame, kinds: dict, settings:
     for period, group in rows.groupby(PERIOD, sort=True):
         report = compare(reference, group, kinds, settings)
         effects = [c["effect_size"] for c in report["columns"].values() if c["effect_size"] is not None]
-        out.append({"period": period, "rows": len(group), "label_rate": float(group[LABEL].mean()),
+        out.append({"period": period, "rows": len(group), "label_rate": label_rate(group[LABEL], task_type),
                     "share_drifted": report["share_drifted"], "mean_effect": float(np.mean(effects)) if effects
                     else None, "drifted_columns": report["drifted_columns"], "in_reference": bool(
                         period in set(reference[PERIOD])), **performance(group[LABEL], group[PREDICTION].to_numpy(),
@@ -93,8 +111,9 @@ def alert_body(report: dict, current: str, reference: list[str], report_url: str
         lines.append(f"| `{name}` | {c['test'] or c['status']} | {_number(c['effect_size'], '.3f')} | "
                      f"{_number(c['adjusted_p_value'], '.2g')} | {_cell(c['reason'])} |")
     prediction = report["prediction"]
+    effect = "normalized Wasserstein" if prediction.get("test") != "chi2" else "Jensen-Shannon distance"
     lines += ["", f"Prediction drift: {'yes' if prediction['drifted'] else 'no'} "
-                  f"(normalized Wasserstein {_number(prediction['effect_size'], '.3f')}).", "",
+                  f"({effect} {_number(prediction['effect_size'], '.3f')}).", "",
               f"Details, distributions and the per-period timeline: [the drift report]({report_url}).", "",
               "<!-- drift-alert -->"]
     return "\n".join(lines) + "\n"
@@ -133,16 +152,28 @@ def plot_column(reference: pd.Series, current: pd.Series, kind: str, title: str,
     plt.close(fig)
 
 
-def plot_timeline(points: list[dict], metric: str, path: Path) -> None:
-    """Share of drifted columns, label rate and the model's metric, per period."""
+def plot_timeline(points: list[dict], metric: str, path: Path, one_axis: bool = True) -> None:
+    """Share of drifted columns, label rate (binary) and the model's metric, per period.
+
+    `one_axis` (binary): the three lines are shares in [0, 1] and share one axis. Otherwise the metric (MAE in
+    the target's units, or macro F1) gets its own axis on the right, and no label rate is drawn (a mean
+    target has the target's units; a multiclass label has no rate).
+    """
     periods = [p["period"] for p in points]
     fig, ax = plt.subplots(figsize=(6, 3), dpi=100)
     ax.plot(periods, [p["share_drifted"] for p in points], marker="o", label="share of columns drifted")
-    ax.plot(periods, [p["label_rate"] for p in points], marker="s", label="label rate")
-    ax.plot(periods, [p.get(metric) for p in points], marker="^", label=metric)
+    if one_axis:
+        ax.plot(periods, [p["label_rate"] for p in points], marker="s", label="label rate")
+        ax.plot(periods, [p.get(metric) for p in points], marker="^", label=metric)
+        ax.legend(fontsize=7)
+    else:
+        right = ax.twinx()
+        right.plot(periods, [np.nan if p.get(metric) is None else p[metric] for p in points], marker="^",
+                   color="tab:green", label=metric)
+        right.set_ylabel(metric)
+        fig.legend(fontsize=7, loc="upper left")
     ax.set_ylim(0, 1)
     ax.set_title("Drift, label rate and model metric per period (vs the reference window)", fontsize=9)
-    ax.legend(fontsize=7)
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path, metadata=PNG)
@@ -167,7 +198,8 @@ def main(
     reference[PREDICTION] = scores(fitted, reference, params.features.inputs, task)
     current[PREDICTION] = scores(fitted, current, params.features.inputs, task)
     report = compare(reference, current, kinds, settings)
-    prediction = drift_stats.drift_report(reference[[PREDICTION]], current[[PREDICTION]], {PREDICTION: "numeric"},
+    output_kind, metric, _ = PERIOD_METRIC[task]
+    prediction = drift_stats.drift_report(reference[[PREDICTION]], current[[PREDICTION]], {PREDICTION: output_kind},
                                           alpha=settings.alpha, effect_thresholds=settings.effect_thresholds,
                                           min_rows=settings.min_rows, bins=settings.bins)["columns"][PREDICTION]
     periods = sorted(reference[PERIOD].unique())
@@ -177,10 +209,10 @@ def main(
     alert.write_text(alert_body(report, report["current"], periods, settings.report_url), encoding="utf-8")
     figures.mkdir(parents=True, exist_ok=True)
     for name in [*report["drifted_columns"], PREDICTION]:
-        kind = kinds.get(name, "numeric")
+        kind = kinds.get(name, output_kind)
         plot_column(reference[name], current[name], kind, f"{name}: reference vs {report['current']}",
                     figures / f"{name}.png")
-    plot_timeline(report["timeline"], "roc_auc" if task == "binary" else "mae", figures / "timeline.png")
+    plot_timeline(report["timeline"], metric, figures / "timeline.png", one_axis=task == "binary")
     log.info("drift: %s (%d of %d columns drifted)", "DRIFT" if report["drifted"] else "no drift",
              report["n_columns_drifted"], report["n_columns_decided"])
 

@@ -1,16 +1,21 @@
 """Stage `evaluate`: score the evaluation period with the model and with a trivial baseline.
 
 Reads:   the model file, `<prepared>/train.parquet` (labels only, to fit the baseline), `<prepared>/test.parquet`.
-Writes:  `<metrics>/evaluate.json`, `<metrics>/slices.json` and the curve files for `dvc plots` in `<plots>/`.
+Writes:  `<metrics>/evaluate.json`, `<metrics>/slices.json` and the plots files for `dvc plots` in `<plots>/`
+         (binary: `roc.json`, `precision_recall.json`, `calibration.json`; multiclass: `confusion.json`, one
+         `{actual, predicted}` record per row; regression: `residuals.json`).
 Params:  `base.seed`, `task.type`, `features`, `evaluate`.
 Metrics: `model.<metric>.{value,low,high}` and `baseline.<metric>...`: binary `roc_auc`, `average_precision`,
          `log_loss`, `brier`, `ece` (expected calibration error), `f1`, `recall`, `precision`, `base_rate`;
-         regression `mae`, `rmse`, `r2`; plus `rows`, `threshold` (the model's own, chosen in `train`) and
-         `primary`. `slices.json`: per slice column, each group's rows and primary metric, the gap and ratio.
+         multiclass `accuracy`, `balanced_accuracy`, `f1_macro`, `precision_macro`, `recall_macro`,
+         `roc_auc_ovr` (macro one-vs-rest), `log_loss`, and `per_class.<class>.{precision,recall,f1,support}`;
+         regression `mae`, `rmse`, `r2`; plus `rows`, `threshold` (binary: the model's own, chosen in `train`)
+         and `primary`. `slices.json`: per slice column, each group's rows and primary metric, gap and ratio.
 
-The baseline predicts the training base rate (binary) or mean (regression) for every row: a model that does
-not beat it has learned nothing worth deploying. Intervals are seeded bootstrap percentiles over the rows of
-the evaluation period (see pipeline.metrics), so the same inputs give the same bytes.
+The baseline predicts the training base rate (binary), the training class shares (multiclass) or the mean
+(regression) for every row: a model that does not beat it has learned nothing worth deploying. Intervals are
+seeded bootstrap percentiles over the rows of the evaluation period (see pipeline.metrics), so the same inputs
+give the same bytes.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from sklearn.calibration import calibration_curve
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
 from pipeline.io import load_model, write_json
-from pipeline.metrics import TASKS, slice_metrics, threshold_of, with_intervals
+from pipeline.metrics import TASKS, per_class, predicted_class, slice_metrics, threshold_of, with_intervals
 from pipeline.prepare import LABEL
 
 log = logging.getLogger(__name__)
@@ -57,7 +62,18 @@ def regression_curves(y: np.ndarray, predicted: np.ndarray, points: int) -> dict
     return {"residuals": means.to_dict(orient="records")}
 
 
-CURVES = {"binary": binary_curves, "regression": regression_curves}  # FORK: a new task type's curves
+def confusion_rows(y: np.ndarray, score: np.ndarray, classes) -> dict[str, list[dict]]:
+    """One {actual, predicted} record per row: DVC's `confusion` template counts them into the matrix."""
+    predicted = predicted_class(score, classes)
+    return {"confusion": [{"actual": str(a), "predicted": str(p)} for a, p in zip(y, predicted, strict=True)]}
+
+
+# task type -> plots files, from (y, score, the model's setting, points). FORK: a new task type's plots.
+CURVES = {
+    "binary": lambda y, score, _setting, points: binary_curves(y, score, points),
+    "multiclass": lambda y, score, classes, _points: confusion_rows(y, score, classes),
+    "regression": lambda y, score, _setting, points: regression_curves(y, score, points),
+}
 
 
 def evaluate(model, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> tuple[dict, dict, dict]:
@@ -71,21 +87,26 @@ def evaluate(model, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> 
     if params.task.type == "binary" and test[LABEL].nunique() < 2:
         raise PipelineError("evaluate: the evaluation period has one class only; ROC AUC is undefined")
     kind, inputs = TASKS[params.task.type], params.features.inputs
-    y, threshold = test[LABEL].to_numpy(), threshold_of(model)
+    y, setting = test[LABEL].to_numpy(), kind.setting(model)
     score = kind.score(model, test[inputs])
     baseline = kind.baseline().fit(train[inputs], train[LABEL])
+    # The baseline decides as the model does (binary: at the model's threshold); a multiclass baseline scores
+    # the classes it was fitted on.
+    baseline_setting = kind.setting(baseline) if params.task.type == "multiclass" else setting
     bootstrap, seed = params.evaluate.bootstrap, params.base.seed
     results = {
         "format": FORMAT,
         "task": params.task.type,
         "primary": kind.primary,
         "rows": len(test),
-        "threshold": threshold,
-        "model": with_intervals(kind, y, score, threshold, bootstrap, seed),
-        "baseline": with_intervals(kind, y, kind.score(baseline, test[inputs]), threshold, bootstrap, seed),
+        "threshold": threshold_of(model),
+        "model": with_intervals(kind, y, score, setting, bootstrap, seed),
+        "baseline": with_intervals(kind, y, kind.score(baseline, test[inputs]), baseline_setting, bootstrap, seed),
     }
-    slices = slice_metrics(kind, test, y, score, threshold, params.evaluate.slices)
-    return results, slices, CURVES[params.task.type](y, score, params.evaluate.curve_points)
+    if params.task.type == "multiclass":
+        results["per_class"] = per_class(y, score, setting)
+    slices = slice_metrics(kind, test, y, score, setting, params.evaluate.slices)
+    return results, slices, CURVES[params.task.type](y, score, setting, params.evaluate.curve_points)
 
 
 def main(

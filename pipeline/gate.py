@@ -10,10 +10,10 @@ Exit:    0 promote, 3 reject, 4 no-champion (the base pins no model yet), 1 an e
 Both models score the same rows, the newest labelled period, so the comparison is paired: the interval of
 the difference comes from resampling those rows, and both models face the same resample each time. The rule
 (all in `params.yaml`): the primary metric improves by at least `min_delta` and the interval's lower bound is
-above `-margin`; and the guard-rails hold: no judged slice loses more than `max_slice_drop`, calibration error
-does not grow by more than `max_calibration_increase`. Anything that prevents a fair comparison (too few rows,
-a champion that cannot be found or rebuilt, a metrics file from an older format) is a `reject` with the
-reason: a worse model must never be promoted by default.
+above `-margin`; and the guard-rails hold: no judged slice loses more than `max_slice_drop`, and (binary)
+calibration error does not grow by more than `max_calibration_increase`. Anything that prevents a fair
+comparison (too few rows, a champion that cannot be found or rebuilt, a metrics file from an older format)
+is a `reject` with the reason: a worse model must never be promoted by default.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pipeline.errors import PipelineError
 from pipeline.evaluate import FORMAT
 from pipeline.io import file_md5, load_model, read_json, write_json
 from pipeline.markdown import code, escape
-from pipeline.metrics import TASKS, TaskKind, paired_difference, slice_metrics, threshold_of
+from pipeline.metrics import TASKS, TaskKind, paired_difference, slice_metrics
 from pipeline.prepare import LABEL
 from pipeline.registry import committed_json, model_md5, pinned_md5
 from pipeline.repo import dvc, git, python
@@ -116,9 +116,9 @@ def compare(params: Params, kind: TaskKind, rows: pd.DataFrame, challenger, cham
         return
     scores = {name: kind.score(m, rows[list(m.feature_names_in_)])
               for name, m in (("challenger", challenger), ("champion", champion))}
-    thresholds = {"challenger": threshold_of(challenger), "champion": threshold_of(champion)}
-    diff = paired_difference(kind, metric, y, scores["challenger"], scores["champion"], thresholds["challenger"],
-                             thresholds["champion"], params.evaluate.bootstrap, params.base.seed)
+    settings = {"challenger": kind.setting(challenger), "champion": kind.setting(champion)}
+    diff = paired_difference(kind, metric, y, scores["challenger"], scores["champion"], settings["challenger"],
+                             settings["champion"], params.evaluate.bootstrap, params.base.seed)
     decision.primary = {"metric": metric, "challenger": diff.a, "champion": diff.b, "delta": diff.delta,
                         "low": diff.low, "high": diff.high}
     level = f"{params.evaluate.bootstrap.confidence:.0%}"
@@ -127,8 +127,8 @@ def compare(params: Params, kind: TaskKind, rows: pd.DataFrame, challenger, cham
         f"{metric} {diff.a:.4f} (challenger) vs {diff.b:.4f} (champion): better by {diff.delta:+.4f}, "
         f"{level} paired interval {diff.low:+.4f} to {diff.high:+.4f}; the rule asks at least {gate.min_delta:+.4f} "
         f"with the lower bound above {0.0 - gate.margin + 0.0:+.4f}")
-    slice_guard(params, kind, rows, y, scores, thresholds, decision)
-    if "ece" in kind.metrics:
+    slice_guard(params, kind, rows, y, scores, settings, decision)
+    if "ece" in kind.metrics:  # binary only: a calibration error of one probability per row
         ece = {name: kind.metrics["ece"](y, scores[name], None) for name in scores}
         growth = ece["challenger"] - ece["champion"]
         decision.check("calibration", growth <= gate.max_calibration_increase,
@@ -136,9 +136,9 @@ def compare(params: Params, kind: TaskKind, rows: pd.DataFrame, challenger, cham
                        f"({growth:+.4f}; at most {gate.max_calibration_increase:+.4f} allowed)")
 
 
-def slice_guard(params: Params, kind: TaskKind, rows, y, scores: dict, thresholds: dict, decision: Decision) -> None:
+def slice_guard(params: Params, kind: TaskKind, rows, y, scores: dict, settings: dict, decision: Decision) -> None:
     """No slice judged on both sides may lose more than `gate.max_slice_drop` of the primary metric."""
-    by = {name: slice_metrics(kind, rows, y, scores[name], thresholds[name], params.evaluate.slices)
+    by = {name: slice_metrics(kind, rows, y, scores[name], settings[name], params.evaluate.slices)
           for name in scores}
     metric, worst = by["champion"]["metric"], None
     for column, summary in by["champion"]["columns"].items():
@@ -162,6 +162,9 @@ def slice_guard(params: Params, kind: TaskKind, rows, y, scores: dict, threshold
 def decide(params: Params, base: str, work: Path) -> Decision:
     """The whole gate: find the champion, then compare; every way to fail is a recorded reason."""
     decision, kind = Decision("reject", base), TASKS[params.task.type]
+    if params.gate.metric is not None and params.gate.metric not in kind.metrics:
+        raise PipelineError(f"key 'gate.metric': {params.gate.metric!r} is not a {params.task.type} metric; "
+                            f"known: {', '.join(kind.metrics)}")
     model_path = params.paths.model
     try:  # an unknown base is an error, not "no champion"
         git("rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")

@@ -38,6 +38,9 @@ TRUSTED_TYPES = [
     "sklearn._loss.loss.HalfBinomialLoss",
     "sklearn._loss.loss.HalfSquaredError",
     "sklearn.utils._bunch.Bunch",
+    # The linear family's SimpleImputer stores the dtype it was fitted on (`_fit_dtype`); skops rebuilds it
+    # with `numpy.dtype(<name>)`, which runs no code.
+    "numpy.dtype",
 ]
 
 

@@ -4,14 +4,20 @@ One place defines, per task type, which metrics exist, which direction is better
 and what the trivial baseline is; so the evaluation, the champion/challenger gate and the model tests can
 never disagree about what "better" means.
 
+Every metric takes `(y, score, setting)`: the labels, the model's score per row (binary: the probability of
+the positive class; multiclass: the `predict_proba` matrix, one column per class; regression: the prediction)
+and the model's own decision setting (binary: its threshold; multiclass: its classes, the names of the score
+columns; regression: None), taken from the model by `TaskKind.setting`.
+
 Uncertainty comes from a seeded percentile bootstrap over the rows of the evaluation period (scipy's
-`bootstrap`): an interval per metric, and, for two models scored on the same rows, a *paired* interval of
-their difference, which is far narrower than two separate intervals because both models face the same hard
-and easy rows in every resample.
+`bootstrap` over the row indices, so a score matrix resamples by rows like a vector): an interval per
+metric, and, for two models scored on the same rows, a *paired* interval of their difference, which is far
+narrower than two separate intervals because both models face the same hard and easy rows in every resample.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,7 +51,7 @@ def _both_classes(y: np.ndarray) -> bool:
     return 0 < y.sum() < len(y)
 
 
-# name -> metric(y, score, threshold). Each is a scikit-learn metric, so its definition is the documented one.
+# name -> metric(y, score, setting). Each is a scikit-learn metric, so its definition is the documented one.
 BINARY = {
     "roc_auc": lambda y, s, _t: skm.roc_auc_score(y, s) if _both_classes(y) else np.nan,
     "average_precision": lambda y, s, _t: skm.average_precision_score(y, s) if y.sum() else np.nan,
@@ -56,6 +62,45 @@ BINARY = {
     "recall": lambda y, s, t: skm.recall_score(y, _decided(s, t), zero_division=0),
     "precision": lambda y, s, t: skm.precision_score(y, _decided(s, t), zero_division=0),
     "base_rate": lambda y, _s, _t: float(np.mean(y)),
+}
+
+
+def predicted_class(score: np.ndarray, classes) -> np.ndarray:
+    """The class of highest probability per row (ties: the first class, as `predict` decides)."""
+    return np.asarray(classes)[np.argmax(score, axis=1)]
+
+
+def roc_auc_ovr(y: np.ndarray, score: np.ndarray, classes) -> float:
+    """Macro one-vs-rest ROC AUC over the model's classes that the rows hold both in and out of.
+
+    A class absent from the rows (or the only one present) has no ROC curve, so it is left out rather than
+    failing the whole metric; a class the model does not know has no score column, and its rows count as
+    negatives of every known class. NaN when no class qualifies.
+    """
+    members = y[:, None] == np.asarray(classes)[None, :]  # one indicator column per class: one-vs-rest
+    scored = (members.sum(axis=0) > 0) & (members.sum(axis=0) < len(y))
+    return skm.roc_auc_score(members[:, scored], score[:, scored], average="macro") if scored.any() else np.nan
+
+
+def multiclass_log_loss(y: np.ndarray, score: np.ndarray, classes) -> float:
+    """Log loss on the rows of a class the model knows (others have no probability to score); NaN if none."""
+    known = np.isin(y, classes)
+    return skm.log_loss(y[known], score[known], labels=list(classes)) if known.any() else np.nan
+
+
+def _macro(metric):
+    # Averaged over the classes present in the rows or predicted (scikit-learn's default label set).
+    return lambda y, s, c: metric(y, predicted_class(s, c), average="macro", zero_division=0)
+
+
+MULTICLASS = {
+    "accuracy": lambda y, s, c: skm.accuracy_score(y, predicted_class(s, c)),
+    "balanced_accuracy": lambda y, s, c: skm.balanced_accuracy_score(y, predicted_class(s, c)),
+    "f1_macro": _macro(skm.f1_score),
+    "precision_macro": _macro(skm.precision_score),
+    "recall_macro": _macro(skm.recall_score),
+    "roc_auc_ovr": roc_auc_ovr,
+    "log_loss": multiclass_log_loss,
 }
 REGRESSION = {
     "mae": lambda y, p, _t: skm.mean_absolute_error(y, p),
@@ -68,17 +113,19 @@ REGRESSION = {
 class TaskKind:
     """What a task type means for evaluation. FORK: add a task type by adding one of these to TASKS."""
 
-    metrics: dict[str, Callable[[np.ndarray, np.ndarray, float | None], float]]
+    metrics: dict[str, Callable[[np.ndarray, np.ndarray, object], float]]
     baseline: Callable[[], object]
     score: Callable[[object, pd.DataFrame], np.ndarray]
+    setting: Callable[[object], object]
     primary: str
     higher_is_better: frozenset[str]
     interval_metrics: tuple[str, ...]
 
-    def compute(self, y: np.ndarray, score: np.ndarray, threshold: float | None,
-                names: list[str] | None = None) -> dict[str, float]:
+    def compute(self, y: np.ndarray, score: np.ndarray, setting, names: list[str] | None = None) -> dict[str, float]:
         """The named metrics (all by default) of predictions `score` for targets `y`."""
-        return {name: float(self.metrics[name](y, score, threshold)) for name in names or self.metrics}
+        with warnings.catch_warnings():  # a bootstrap resample may miss a class: the metric says so by its value
+            warnings.simplefilter("ignore", UserWarning)
+            return {name: float(self.metrics[name](y, score, setting)) for name in names or self.metrics}
 
     def better(self, metric: str) -> int:
         """+1 when a larger value of `metric` is better, -1 when a smaller one is."""
@@ -90,14 +137,26 @@ TASKS = {
         metrics=BINARY,
         baseline=lambda: DummyClassifier(strategy="prior"),
         score=lambda model, x: model.predict_proba(x)[:, 1],
+        setting=lambda model: threshold_of(model),
         primary="roc_auc",
         higher_is_better=frozenset({"roc_auc", "average_precision", "f1", "recall", "precision"}),
         interval_metrics=("roc_auc", "average_precision", "brier", "ece", "f1"),
+    ),
+    "multiclass": TaskKind(
+        metrics=MULTICLASS,
+        baseline=lambda: DummyClassifier(strategy="prior"),
+        score=lambda model, x: model.predict_proba(x),
+        setting=lambda model: tuple(str(c) for c in model.classes_),
+        primary="f1_macro",
+        higher_is_better=frozenset({"accuracy", "balanced_accuracy", "f1_macro", "precision_macro",
+                                    "recall_macro", "roc_auc_ovr"}),
+        interval_metrics=("accuracy", "balanced_accuracy", "f1_macro", "roc_auc_ovr", "log_loss"),
     ),
     "regression": TaskKind(
         metrics=REGRESSION,
         baseline=lambda: DummyRegressor(strategy="mean"),
         score=lambda model, x: model.predict(x),
+        setting=lambda _model: None,
         primary="mae",
         higher_is_better=frozenset({"r2"}),
         interval_metrics=("mae", "rmse", "r2"),
@@ -111,23 +170,35 @@ def threshold_of(model) -> float | None:
 
 
 def _percentile_interval(statistic, samples: tuple[np.ndarray, ...], bootstrap: Bootstrap, seed: int) -> tuple:
-    result = stats.bootstrap(samples, statistic, paired=True, vectorized=False, method="percentile",
-                             n_resamples=bootstrap.resamples, confidence_level=bootstrap.confidence,
-                             rng=np.random.default_rng(seed))
+    # The row indices are resampled, exactly as scipy's `paired=True` does it (same draws, same intervals),
+    # but each sample is then indexed by rows: a 2-D score matrix keeps its class columns together.
+    result = stats.bootstrap((np.arange(len(samples[0])),), lambda rows: statistic(*(s[rows] for s in samples)),
+                             vectorized=False, method="percentile", n_resamples=bootstrap.resamples,
+                             confidence_level=bootstrap.confidence, rng=np.random.default_rng(seed))
     return result.confidence_interval.low, result.confidence_interval.high
 
 
-def with_intervals(kind: TaskKind, y: np.ndarray, score: np.ndarray, threshold: float | None,
-                   bootstrap: Bootstrap, seed: int) -> dict[str, dict[str, float]]:
+def with_intervals(kind: TaskKind, y: np.ndarray, score: np.ndarray, setting, bootstrap: Bootstrap,
+                   seed: int) -> dict[str, dict[str, float]]:
     """Every metric as {value, low, high}; low/high only for `kind.interval_metrics` (the rest are exact)."""
-    values = kind.compute(y, score, threshold)
+    values = kind.compute(y, score, setting)
     names = list(kind.interval_metrics)
     low, high = _percentile_interval(
-        lambda y_, s_: np.array(list(kind.compute(y_, s_, threshold, names).values())), (y, score), bootstrap, seed)
+        lambda y_, s_: np.array(list(kind.compute(y_, s_, setting, names).values())), (y, score), bootstrap, seed)
     out = {name: {"value": value} for name, value in values.items()}
     for name, lo, hi in zip(names, np.atleast_1d(low), np.atleast_1d(high), strict=True):
         out[name] |= {"low": float(lo), "high": float(hi)}
     return out
+
+
+def per_class(y: np.ndarray, score: np.ndarray, classes) -> dict[str, dict[str, float]]:
+    """Precision, recall, f1 and support (rows) of every class present in the rows or predicted."""
+    predicted = predicted_class(score, classes)
+    labels = sorted(set(y) | set(predicted))
+    precision, recall, f1, support = skm.precision_recall_fscore_support(y, predicted, labels=labels,
+                                                                         zero_division=0)
+    return {str(c): {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
+            for c, p, r, f, n in zip(labels, precision, recall, f1, support, strict=True)}
 
 
 @dataclass(frozen=True)
@@ -143,18 +214,21 @@ class Difference:
 
 
 def paired_difference(kind: TaskKind, metric: str, y: np.ndarray, score_a: np.ndarray, score_b: np.ndarray,
-                      threshold_a: float | None, threshold_b: float | None, bootstrap: Bootstrap,
-                      seed: int) -> Difference:
-    """How much better model a is than b on `metric`, signed so that positive always means a is better."""
+                      setting_a, setting_b, bootstrap: Bootstrap, seed: int) -> Difference:
+    """How much better model a is than b on `metric`, signed so that positive always means a is better.
+
+    Each model keeps its own setting: two multiclass models may know different classes (trained on different
+    windows), so their score matrices need not have the same columns.
+    """
     sign = kind.better(metric)
 
-    def value(y_, s_, t_):
-        return kind.metrics[metric](y_, s_, t_)
+    def value(y_, s_, setting):
+        return kind.compute(y_, s_, setting, [metric])[metric]
 
     def delta(y_, a_, b_):
-        return sign * (value(y_, a_, threshold_a) - value(y_, b_, threshold_b))
+        return sign * (value(y_, a_, setting_a) - value(y_, b_, setting_b))
 
-    a, b = value(y, score_a, threshold_a), value(y, score_b, threshold_b)
+    a, b = value(y, score_a, setting_a), value(y, score_b, setting_b)
     low, high = _percentile_interval(delta, (y, score_a, score_b), bootstrap, seed)
     return Difference(metric, float(a), float(b), float(sign * (a - b)), float(low), float(high))
 
@@ -180,8 +254,8 @@ def _judged(kind: TaskKind, y: np.ndarray, min_rows: int) -> bool:
     return kind is not TASKS["binary"] or min(y.sum(), len(y) - y.sum()) >= 10
 
 
-def slice_metrics(kind: TaskKind, rows: pd.DataFrame, y: np.ndarray, score: np.ndarray,
-                  threshold: float | None, slices: Slices) -> dict:
+def slice_metrics(kind: TaskKind, rows: pd.DataFrame, y: np.ndarray, score: np.ndarray, setting,
+                  slices: Slices) -> dict:
     """Per slice column: each group's rows and primary metric, and the gap and ratio between judged groups.
 
     A group too small to judge is marked `judged: false`, never hidden, and left out of the gap.
@@ -189,7 +263,7 @@ def slice_metrics(kind: TaskKind, rows: pd.DataFrame, y: np.ndarray, score: np.n
     metric = kind.primary
     measures = {"rows": lambda y_, _s: len(y_),
                 "judged": lambda y_, _s: _judged(kind, np.asarray(y_), slices.min_rows),
-                metric: lambda y_, s_: kind.metrics[metric](np.asarray(y_), np.asarray(s_), threshold)}
+                metric: lambda y_, s_: kind.compute(np.asarray(y_), np.asarray(s_), setting, [metric])[metric]}
     groups = slice_columns(rows, slices)
     # One frame per column: each column's groups on their own (carrier, then origin), not their crossing.
     out = {}

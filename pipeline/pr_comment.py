@@ -169,12 +169,17 @@ def drift_section(head: dict | None, base: dict | None) -> list[str]:
 
 
 def plot_definitions(dvc_yaml: Path, params: Params) -> list[tuple[str, str, Path, str]]:
-    """(title, x column, file, y column) for each curve of `dvc.yaml`'s top-level `plots:`."""
+    """(title, x column, file, y column) for each curve of `dvc.yaml`'s top-level `plots:`.
+
+    A confusion matrix (template `confusion`) is not a curve: its change shows in the per-class metrics.
+    """
     spec = yaml.safe_load(dvc_yaml.read_text(encoding="utf-8")) or {}
     paths = params.paths.model_dump(mode="json")
     found = []
     for entry in spec.get("plots") or []:
         for title, plot in (entry.items() if isinstance(entry, dict) else []):
+            if plot.get("template") == "confusion":
+                continue
             for file, y in (plot.get("y") or {}).items():
                 path = re.sub(r"\$\{paths\.(\w+)\}", lambda m: str(paths[m[1]]), file)
                 found.append((title, plot["x"], Path(path), y))

@@ -1,14 +1,16 @@
-"""Command `predict`: score a file of flights with the champion model (the template's batch deployment).
+"""Command `predict`: score a file of rows with the champion model (the template's batch deployment).
 
 Reads:   a CSV or Parquet file of rows to score (batch rows as `data/<prepare.batches>/` holds them, without the
          target), the tables `prepare.joins` names under `data/` for the rows' periods, the model, the contract.
-Writes:  one CSV: the identifiers and timestamp of every input row, in order, its score (binary: probability;
-         regression: prediction), the decision (binary) and the version of the model that scored it.
+Writes:  one CSV: the identifiers and timestamp of every input row, in order, its `score` (binary: probability
+         of the positive class; multiclass: probability of the predicted class; regression: the prediction),
+         its `decision` (binary: 0/1 at the model's threshold; multiclass: the predicted class; regression: no
+         such column) and the version of the model that scored it.
 Params:  `prepare`, `task`, `features`, `paths`.
 
 The input is checked against the contract first, with the very messages `validate` gives, and a column the
-contract lists as leakage (known only after the event) is refused: a file that carries the arrival delay was
-not built at scheduling time, and scoring it would hide that mistake. Rows go through the same feature code
+contract lists as leakage (known only after the event) is refused: a file that carries an outcome was not
+built at prediction time, and scoring it would hide that mistake. Rows go through the same feature code
 as training (`prepare.feature_rows`), then the saved Pipeline. Nothing is written unless every row scored.
 """
 
@@ -26,7 +28,7 @@ from pipeline.config import Params, ParamsFile, load_params
 from pipeline.contract import Contract, Rows, Table, load_contract
 from pipeline.errors import PipelineError
 from pipeline.io import file_md5, load_model, period_files, period_kind, period_of, read_csv
-from pipeline.metrics import TASKS, threshold_of
+from pipeline.metrics import TASKS, predicted_class, threshold_of
 from pipeline.prepare import feature_rows, raw_columns, read_tables
 from pipeline.validate import check_frames
 
@@ -104,7 +106,11 @@ def score_rows(frame: pd.DataFrame, model, params: Params, contract: Contract, d
     rows = feature_rows(frame, tables, params, contract, source)
     kind = TASKS[params.task.type]
     score = kind.score(model, rows[params.features.inputs])
-    out = rows[[*params.features.identifiers, params.prepare.timestamp]].assign(score=score)
+    out = rows[[*params.features.identifiers, params.prepare.timestamp]]
+    if params.task.type == "multiclass":  # one score column however many classes: the predicted one's chance
+        return out.assign(score=score.max(axis=1), decision=predicted_class(score, kind.setting(model)),
+                          model_version=version)
+    out = out.assign(score=score)
     threshold = threshold_of(model)
     if threshold is not None:
         out["decision"] = (score >= threshold).astype("int64")

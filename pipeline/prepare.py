@@ -84,19 +84,32 @@ def add_calendar(rows: pd.DataFrame, prepare: Prepare, source: str) -> pd.DataFr
     return rows.assign(**{name: parts[name] for name in prepare.calendar})
 
 
+def class_names(values: pd.Series) -> pd.Series:
+    """Class names as text, the way a multiclass label is stored: `3.0` read from a CSV becomes "3", not "3.0"."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    whole = numbers.notna() & (numbers == numbers.round())
+    text = values.astype("string").str.strip()
+    return text.where(~whole, numbers.round().astype("Int64").astype("string")).replace("", pd.NA)
+
+
 def add_label(rows: pd.DataFrame, task: Task) -> tuple[pd.DataFrame, int]:
     """Add the label and drop rows without one; the only place the label policy lives.
 
-    Rows whose target is missing (for flights: cancelled or diverted, so no arrival delay) cannot be scored
-    against an outcome; they are dropped from training and evaluation and counted.
+    binary: 1 when the target is above `task.target.threshold`, else 0; multiclass: the class name as text
+    (classes written as integers and as words are handled alike); regression: the target itself. Rows whose
+    target is missing (the outcome never happened or was not recorded) cannot be scored against an outcome;
+    they are dropped from training and evaluation and counted.
 
     Returns:
         The labelled rows and the number of rows dropped.
     """
-    target = pd.to_numeric(rows[task.target.column], errors="coerce")
-    known = target.notna()
-    label = (target > task.target.threshold).astype("int64") if task.type == "binary" else target
-    return rows.loc[known].assign(**{LABEL: label[known]}), int((~known).sum())
+    target = rows[task.target.column]
+    label = class_names(target) if task.type == "multiclass" else pd.to_numeric(target, errors="coerce")
+    known = label.notna()
+    if task.type == "binary":
+        label = (label > task.target.threshold).astype("int64")
+    return rows.loc[known].assign(**{LABEL: label[known].astype(str) if task.type == "multiclass"
+                                     else label[known]}), int((~known).sum())
 
 
 def map_unseen(frame: pd.DataFrame, table: Table | None) -> pd.DataFrame:

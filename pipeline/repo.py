@@ -79,9 +79,10 @@ def is_import(dvc_file: Path) -> bool:
 def bring_tracked(path: Path, update: bool) -> str | None:
     """Make a DVC-tracked source present, and current when `update`, before it is read.
 
-    An import is re-fetched from its URL with `dvc update` (the way new data in remote storage reaches a
-    release; it rewrites the `.dvc` file, which is then committed with the release); an added file or folder,
-    or an import when not updating, is pulled from the DVC remote when absent.
+    An import comes from its URL: `dvc update` re-fetches it when `update` is asked for (new data in remote
+    storage becomes the next release; the `.dvc` file changes and is committed with the release) or when it is
+    absent (a fresh clone: `dvc pull` would need a DVC remote holding a copy). An added file or folder is pulled
+    from the DVC remote when absent.
 
     Returns:
         What was done, in words, or None for an untracked path or one already in place.
@@ -89,7 +90,7 @@ def bring_tracked(path: Path, update: bool) -> str | None:
     dvc_file = dvc_file_of(path)
     if dvc_file is None:
         return None
-    if update and is_import(dvc_file):
+    if is_import(dvc_file) and (update or not path.exists()):
         dvc("update", "--quiet", str(dvc_file))
         return f"updated {path} from its source URL (dvc update {dvc_file})"
     if not path.exists():

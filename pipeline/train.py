@@ -7,6 +7,7 @@ Params:  `base.seed`, `task.type`, `features.categorical`, `features.numeric`, `
 The learned feature transforms are steps of the saved Pipeline, so scoring one row later runs exactly the
 code that training ran: there is no separate preprocessing to drift out of step (training/serving skew).
 
+A multiclass model is the same Pipeline with a multiclass classifier (it predicts the most probable class).
 A binary model also carries its decision threshold (a `FixedThresholdClassifier` around the Pipeline). The
 threshold is chosen on a validation slice, the newest rows of the reference window, by a probe model fitted
 on the older rows; then the model is refitted on the whole window. The evaluation month is never looked at,
@@ -61,7 +62,7 @@ ESTIMATORS = {
 
 def _estimator_class(name: str, task_type: str):
     _, classifier, regressor = ESTIMATORS[name]
-    return classifier if task_type == "binary" else regressor
+    return regressor if task_type == "regression" else classifier
 
 
 def check_hyperparameters(train: Train, task_type: str, source: Path) -> None:
@@ -78,6 +79,9 @@ def check_hyperparameters(train: Train, task_type: str, source: Path) -> None:
     if train.monotonic and train.estimator != "hist_gradient_boosting":
         raise PipelineError(f"{source}: key 'train.monotonic': only hist_gradient_boosting takes monotonic "
                             f"constraints, not {train.estimator}; empty it or change the estimator")
+    if train.monotonic and task_type == "multiclass":
+        raise PipelineError(f"{source}: key 'train.monotonic': monotonic constraints do not apply to a multiclass "
+                            "model (a feature cannot raise every class at once); empty it")
     if train.threshold_objective not in get_scorer_names():
         raise PipelineError(f"{source}: key 'train.threshold_objective': {train.threshold_objective!r} is not a "
                             "scikit-learn scorer (see sklearn.metrics.get_scorer_names())")
@@ -91,8 +95,9 @@ def build_model(params: Params) -> Pipeline:
     if "random_state" in estimator.get_params():
         estimator.set_params(random_state=params.base.seed)
     if params.train.estimator == "hist_gradient_boosting":
-        estimator.set_params(categorical_features=list(range(len(params.features.categorical))),
-                             monotonic_cst=[params.train.monotonic.get(c, 0) for c in params.features.inputs])
+        estimator.set_params(categorical_features=list(range(len(params.features.categorical))))
+        if params.train.monotonic:  # scikit-learn refuses even all-zero constraints for a multiclass model
+            estimator.set_params(monotonic_cst=[params.train.monotonic.get(c, 0) for c in params.features.inputs])
     return Pipeline([
         ("features", features(params.features.categorical, params.features.numeric)),
         ("model", estimator),
@@ -123,16 +128,18 @@ def choose_threshold(rows: pd.DataFrame, params: Params) -> float:
 def train_model(rows: pd.DataFrame, params: Params):
     """Fit the model on the inputs named in `features` and the label; a binary model with its threshold.
 
+    A multiclass model predicts the class of highest probability: there is no threshold to tune.
+
     Raises:
-        PipelineError: No rows to learn from, or (binary) only one class present.
+        PipelineError: No rows to learn from, or (classification) only one class present.
     """
     if rows.empty:
         raise PipelineError("train: no labelled rows in the reference periods")
     x, y = rows[params.features.inputs], rows[LABEL]
+    if params.task.type != "regression" and y.nunique() < 2:
+        raise PipelineError(f"train: the label has one class only ({y.iloc[0]}) in the reference periods")
     if params.task.type != "binary":
         return build_model(params).fit(x, y)
-    if y.nunique() < 2:
-        raise PipelineError(f"train: the label has one class only ({y.iloc[0]}) in the reference periods")
     threshold = choose_threshold(rows, params)
     log.info("train: decision threshold %.4f (%s on the validation slice)", threshold,
              params.train.threshold_objective)

@@ -1,9 +1,11 @@
 """Stage `report`: render the report site's pages from the pipeline's outputs, with jinja2 and matplotlib.
 
 Reads:   the metrics files (`evaluate.json`, `slices.json`, `prepare.json`, `validate.json`, `drift.json`), the
-         data-quality summary, the drift figures, the curve files, the contract, `data.dvc` and the team's own
+         data-quality summary, the drift figures, the plots files, the contract, `data.dvc` and the team's own
          model-card text (`site/model_card.md`).
-Writes:  `site/docs/` (Markdown pages and figures) for `mkdocs build` with `site/mkdocs.yml`.
+Writes:  `site/docs/` (Markdown pages and figures) for `mkdocs build` with `site/mkdocs.yml`. The figures of
+         the model card follow the task type through the plots files that exist: calibration (binary),
+         confusion matrix (multiclass), residuals (regression).
 Params:  `task`, `features`, `train`.
 
 A page shows what exists: a missing input gives an honest "not available yet" section, never an invented
@@ -26,6 +28,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import typer  # noqa: E402
 import yaml  # noqa: E402
 from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: E402
@@ -34,6 +37,7 @@ from markupsafe import Markup  # noqa: E402
 from pipeline import metrics_format  # noqa: E402
 from pipeline.config import ParamsFile, load_params  # noqa: E402
 from pipeline.contract import load_contract  # noqa: E402
+from pipeline.drift import PERIOD_METRIC  # noqa: E402
 from pipeline.io import read_json  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -93,6 +97,56 @@ def plot_calibration(points: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def plot_confusion(rows: list[dict], path: Path) -> None:
+    """The confusion matrix of the evaluation period: rows per actual and predicted class, shaded by share."""
+    classes = sorted({r["actual"] for r in rows} | {r["predicted"] for r in rows})
+    index = {c: i for i, c in enumerate(classes)}
+    counts = np.zeros((len(classes), len(classes)), dtype=int)
+    np.add.at(counts, ([index[r["actual"]] for r in rows], [index[r["predicted"]] for r in rows]), 1)
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)  # per actual class: recall on the diagonal
+    size = 2 + 0.6 * len(classes)
+    fig, ax = plt.subplots(figsize=(size, size), dpi=100)
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for (i, j), n in np.ndenumerate(counts):
+        ax.text(j, i, str(n), ha="center", va="center", fontsize=8, color="white" if shares[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(classes)), classes, fontsize=8)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("actual class")
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+
+
+def plot_residuals(points: list[dict], path: Path) -> None:
+    """Mean residual (actual - predicted) per bin of the prediction, with the zero line of an unbiased model."""
+    fig, ax = plt.subplots(figsize=(5, 3.5), dpi=100)
+    ax.axhline(0, linestyle="--", color="grey", label="unbiased")
+    ax.plot([p["predicted"] for p in points], [p["residual"] for p in points], marker="o", label="model")
+    ax.set_xlabel("predicted value (bin mean)")
+    ax.set_ylabel("mean residual (actual - predicted)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+
+
+# plots file (its stem, also its top-level key) -> the figure drawn from it. Only the files of the task type
+# that ran exist, so the model card shows that task's figure. FORK: a new task type's figure.
+FIGURES = {"calibration": plot_calibration, "confusion": plot_confusion, "residuals": plot_residuals}
+
+
+def draw_figures(plots: Path, dest: Path) -> dict[str, str | None]:
+    """Each figure of FIGURES whose plots file exists, drawn into `dest`; name -> path relative to the pages."""
+    drawn = {}
+    for name, draw in FIGURES.items():
+        data = optional_json(plots / f"{name}.json")
+        drawn[name] = f"figures/{name}.png" if data else None
+        if data:
+            draw(data[name], dest / f"{name}.png")
+    return drawn
+
+
 def copy_figures(source: Path, dest: Path) -> dict[str, str]:
     """Copy the drift figures next to the pages; name -> path relative to the pages."""
     if not source.is_dir():
@@ -122,12 +176,10 @@ def main(
     (out / "figures").mkdir(parents=True)
     figures = copy_figures(reports / "drift", out / "figures" / "drift")
     evaluate = optional_json(metrics / "evaluate.json")
-    calibration = optional_json(plots / "calibration.json")
-    if calibration:
-        plot_calibration(calibration["calibration"], out / "figures" / "calibration.png")
     hash_of_data = (yaml.safe_load(data_dvc.read_text())["outs"][0]["md5"] if data_dvc.exists() else "unknown")
     context = {
         "title": "Model report", "task": params.task.type, "target": params.task.target.column,
+        "threshold": params.task.target.threshold, "period_metric": PERIOD_METRIC[params.task.type][1],
         "estimator": params.train.estimator, "hyperparameters": params.train.hyperparameters,
         "categorical": params.features.categorical, "numeric": params.features.numeric,
         "leakage": load_contract(contract).leakage,
@@ -139,8 +191,9 @@ def main(
         "validate": optional_json(metrics / "validate.json"), "drift": optional_json(metrics / "drift.json"),
         "quality": optional_json(reports / "data_quality.json"),
         "hand_written": Markup(card.read_text(encoding="utf-8")) if card.exists() else "",
-        "figures": {"calibration": "figures/calibration.png" if calibration else None,
-                    "timeline": figures.pop("timeline", None), "columns": figures},
+        "per_class": (evaluate or {}).get("per_class"),
+        "figures": {**draw_figures(plots, out / "figures"), "timeline": figures.pop("timeline", None),
+                    "columns": figures},
         "data_hash": hash_of_data,
         "versions": {name: importlib.metadata.version(name) for name in LIBRARIES},
     }

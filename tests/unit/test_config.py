@@ -34,7 +34,7 @@ def test_params_are_frozen(params):
         (lambda p: p.update(extra_section={}), r"key 'extra_section': unknown key"),
         (lambda p: p["base"].pop("seed"), r"key 'base.seed': missing"),
         (lambda p: p["base"].update(seed="abc"), r"key 'base.seed': .*integer"),
-        (lambda p: p["task"].update(type="ranking"), r"key 'task.type': .*'binary' or 'regression'"),
+        (lambda p: p["task"].update(type="ranking"), r"key 'task.type': .*'binary', 'multiclass' or 'regression'"),
         (lambda p: p["features"]["categorical"].append("tailnum"), r"identifier columns: \['tailnum'\]"),
         (lambda p: p["features"]["numeric"].append("distance"), r"list these columns twice: \['distance'\]"),
         (lambda p: p["features"]["numeric"].append("arr_delay"), r"the target 'arr_delay' is listed as a feature"),
