@@ -75,7 +75,7 @@ class Table(_Rule):
     period: Period | None = None
     rows: Rows = Rows()
     references: dict[str, str] = Field(default={}, description="column -> 'table.column' it should be found "
-                                       "in; a gap is a warning (e.g. a plane missing from planes).")
+                                       "in; a gap is a warning (e.g. a key missing from its reference table).")
 
 
 class Target(_Rule):
@@ -157,7 +157,7 @@ def parse_times(values: pd.Series) -> pd.Series:
     """ISO 8601 text -> UTC timestamps, NaT where a value does not parse.
 
     Each distinct value is parsed once and spread back to its rows: timestamps repeat (hourly, ~700 distinct
-    in a month of 28,000 flights), and this is several times faster than pandas' own cache, which turns every
+    in a month of 28,000 rows), and this is several times faster than pandas' own cache, which turns every
     text value into a Python object first.
     """
     codes, distinct = pd.factorize(values)
@@ -284,7 +284,7 @@ def infer_contract(data: Path, batches: str, per_period: dict[str, bool], target
     Args:
         data: The raw data folder.
         batches: The folder of batch files (one per period).
-        per_period: Tables released one file per period (the batches and, e.g., weather).
+        per_period: Tables released one file per period (the batches and, e.g., hourly readings to join).
         target: The target column; it is listed as leakage (known only after the event).
         threshold: For a binary label, the target threshold: positive-rate bounds are proposed around it.
         leakage: Columns known only after the event.

