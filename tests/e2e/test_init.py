@@ -55,3 +55,20 @@ def test_cgm_regression_adopted_runs_green_and_is_undone_by_git(origin, tmp_path
     pipeline("ingest", cwd=repo)
     assert sh("git", "status", "--porcelain", cwd=repo).stdout == ""
     assert digest(repo / "data") == example
+
+
+def test_seattle_weather_multiclass_by_year_runs_green(origin, tmp_path):
+    """vega_datasets' Seattle weather (daily, 2012-2015, dates like 2012/01/01): five classes, cut by year."""
+    data = Path(shutil.copyfile(package_file("vega_datasets", "seattle-weather.csv"), tmp_path / "seattle-weather.csv"))
+    repo = clone(origin, tmp_path / "repo")
+    adopted = pipeline("init", "--data", str(data), "--target", "weather", "--task", "multiclass", "--time", "date",
+                       "--period", "year", "--through", "2014", cwd=repo)
+    assert "1096 rows in 3 periods (year) 2012..2014 released as table 'seattle_weather' (of 4 available)" in adopted.stdout
+    assert "(5 classes: drizzle, fog, rain, snow, sun)" in adopted.stdout
+    assert "calendar weekday, month" in adopted.stdout  # daily dates: no hour; over a year: months recur
+    pipeline("run", cwd=repo)
+    metrics = json.loads((repo / "outputs" / "metrics" / "evaluate.json").read_text())
+    assert (metrics["task"], metrics["rows"]) == ("multiclass", 365)
+    assert sorted(metrics["per_class"]) == ["drizzle", "fog", "rain", "snow", "sun"]
+    assert metrics["model"]["f1_macro"]["value"] > metrics["baseline"]["f1_macro"]["value"]
+    assert (repo / "site" / "build" / "index.html").exists()

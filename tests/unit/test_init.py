@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from pipeline import init
 from pipeline.cli import app
 from pipeline.errors import PipelineError
-from pipeline.init_infer import calendar_features, count_periods, infer_features, label_of, local_times
+from pipeline.init_infer import calendar_features, count_periods, infer_features, label_of, local_times, propose
 from tests.conftest import ROOT, command_env
 from tests.repos import digest
 
@@ -224,3 +224,13 @@ def test_table_name_needs_a_letter_first():
 def test_without_a_terminal_nothing_is_asked(monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO())  # a pipe or /dev/null: not a terminal
     assert init.interactive() is False
+
+
+def test_a_folder_of_quarter_files_brings_its_own_periods(tmp_path):
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    frame = rows(months=3)
+    for number, (_, part) in enumerate(frame.groupby(frame["when"].str[:7])):
+        part.to_csv(folder / f"2020-Q{number + 2}.csv", index=False)  # names, not times, say the period
+    proposal = propose(folder, "y", "regression", "when", "month", "UTC", None, ["row"], [], None)
+    assert (proposal.kind, proposal.periods) == ("quarter", {"2020-Q2": 40, "2020-Q3": 40, "2020-Q4": 40})
