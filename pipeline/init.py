@@ -30,7 +30,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from pipeline import ingest
 from pipeline.config import Params, load_params
-from pipeline.contract import Period, dump_contract, infer_contract
+from pipeline.contract import dump_contract, propose_contract
 from pipeline.errors import PipelineError
 from pipeline.init_infer import MAX_CATEGORIES, PeriodKind, Proposal, TaskType, propose
 from pipeline.repo import dvc, git
@@ -78,17 +78,16 @@ def planned_changes(params: Params, dest: Path) -> list[Change]:
     ]
     out = [Change(path, "replace" if path.exists() else "create", what) for path, what in changes]
     out.append(Change(p.data, "replace" if p.data.exists() else "create", "the released periods", True))
-    stale = [(p.metrics, False), (p.reports, False), (p.plots, False), (p.gate, False), (Path("dvc.lock"), False),
-             (p.site / "docs", True)]
-    out += [Change(path, "remove", "the example's results (`pipeline run` rebuilds them)", generated)
-            for path, generated in stale if path.exists()]
+    stale = [p.metrics, p.reports, p.plots, p.gate, Path("dvc.lock"), p.site / "docs"]
+    out += [Change(path, "remove", "the example's results (`pipeline run` rebuilds them)", True)
+            for path in stale if path.exists()]  # what git ignores there is DVC's (drift figures, site/docs)
     return out
 
 
 def unrecoverable(changes: list[Change]) -> list[str]:
     """The replaced or removed paths git cannot bring back: untracked, or changed since the last commit.
 
-    Paths git ignores because DVC tracks them (data/, site/docs) are rebuilt from data.dvc and dvc.lock.
+    What git ignores under data/ and the example's outputs is DVC's, rebuilt from data.dvc and dvc.lock.
     """
     touched = [c for c in changes if c.action != "create"]
     if not touched:
@@ -229,11 +228,7 @@ def apply(changes: list[Change], *, data: str, dest: Path, folder: bool, import_
     mkdocs.write_text(retitle(mkdocs.read_text(encoding="utf-8"), title), encoding="utf-8")
     (new.paths.site / "model_card.md").write_text(card, encoding="utf-8")
     released = release(new, through)
-    prepare = new.prepare
-    contract = infer_contract(new.paths.data, prepare.batches, {prepare.batches: True}, new.task.target.column,
-                              new.task.target.threshold if new.task.type == "binary" else None, leakage,
-                              Period(column=prepare.timestamp, timezone=prepare.timezone), MAX_CATEGORIES)
-    new.paths.contract.write_text(dump_contract(contract), encoding="utf-8")
+    new.paths.contract.write_text(dump_contract(propose_contract(new, leakage, MAX_CATEGORIES)), encoding="utf-8")
     return released
 
 
