@@ -231,9 +231,13 @@ def table_schemas(table: Table, stack: Stack) -> tuple[pa.DataFrameSchema, pa.Da
 
 # ---- infer-contract ---------------------------------------------------------------------------------------
 
-def infer_column(values: pd.Series, max_categories: int) -> Column:
-    """Propose a rule for one column from accepted values: type, range with a margin, categories, missing."""
-    share = float(values.isna().mean())
+def infer_column(values: pd.Series, max_categories: int, missing_share: float | None = None) -> Column:
+    """Propose a rule for one column from accepted values: type, range with a margin, categories, missing.
+
+    `missing_share` is the largest share of missing values in one file (the rule holds per file); by default
+    the share in `values`.
+    """
+    share = float(values.isna().mean()) if missing_share is None else missing_share
     missing = Missing(usual=_round_up(share * 1.5), max=_round_up(max(share * 3, share + 0.05))) if share else Missing()
     present = values.dropna()
     if pd.api.types.is_numeric_dtype(values):
@@ -261,7 +265,10 @@ def infer_table(frames: list[pd.DataFrame], per_period: bool, period: Period | N
                 max_categories: int) -> Table:
     """Propose a table's contract from its accepted files (rows bounds: half the smallest, twice the largest)."""
     whole = pd.concat(frames, ignore_index=True)
-    columns = {name: infer_column(whole[name], max_categories) for name in whole.columns}
+    # The missing-value rule is checked file by file, so it is proposed from the file with the most missing.
+    columns = {name: infer_column(whole[name], max_categories,
+                                  max(float(f[name].isna().mean()) for f in frames if name in f))
+               for name in whole.columns}
     sizes = [len(f) for f in frames]
     unique = [[name] for name in whole.columns if whole[name].notna().all() and whole[name].is_unique
               and not pd.api.types.is_float_dtype(whole[name])][:1]

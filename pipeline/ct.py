@@ -9,7 +9,7 @@ schedule). The steps, each a project command a person can run alone:
 5. promote: commit exactly what the run changed among `produced()` on branch `ct/<period>`, push it and open
    a pull request whose body is `pipeline pr-comment` of that branch; reject or no champion: no branch,
    the reasons go to the job summary.
-A second run for the same period finds `ct/<period>` on origin and only makes sure its pull request exists,
+A second run for the same period finds the branch `ct/<period>` on origin and only makes sure its pull request exists,
 so it never makes a duplicate branch or pull request. GitHub is reached only through `pipeline.github`.
 """
 

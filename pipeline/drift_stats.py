@@ -220,7 +220,7 @@ def _sorted_finite(series: pd.Series) -> tuple[np.ndarray, int]:
 
     Sorting first puts -inf first and +inf, NaN last, so the finite values are one contiguous slice found by
     two binary searches: the missing values cost no extra pass. Infinities count as missing because they
-    would make every distance infinite.
+    would make every Wasserstein distance infinite.
     """
     values = series.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)  # our own copy: sort in place
     values.sort()

@@ -265,7 +265,7 @@ def slice_metrics(kind: TaskKind, rows: pd.DataFrame, y: np.ndarray, score: np.n
                 "judged": lambda y_, _s: _judged(kind, np.asarray(y_), slices.min_rows),
                 metric: lambda y_, s_: kind.compute(np.asarray(y_), np.asarray(s_), setting, [metric])[metric]}
     groups = slice_columns(rows, slices)
-    # One frame per column: each column's groups on their own (carrier, then origin), not their crossing.
+    # One frame per column: each column's groups on their own (one column, then the next), not their crossing.
     out = {}
     for column in groups.columns:
         table = MetricFrame(metrics=measures, y_true=y, y_pred=score, sensitive_features=groups[column]).by_group

@@ -136,25 +136,25 @@ def plot_residuals(points: list[dict], path: Path) -> None:
 FIGURES = {"calibration": plot_calibration, "confusion": plot_confusion, "residuals": plot_residuals}
 
 
-def draw_figures(plots: Path, dest: Path) -> dict[str, str | None]:
-    """Each figure of FIGURES whose plots file exists, drawn into `dest`; name -> path relative to the pages."""
+def draw_figures(plots: Path, into: Path) -> dict[str, str | None]:
+    """Each figure of FIGURES whose plots file exists, drawn into `into`; name -> path relative to the pages."""
     drawn = {}
     for name, draw in FIGURES.items():
         data = optional_json(plots / f"{name}.json")
         drawn[name] = f"figures/{name}.png" if data else None
         if data:
-            draw(data[name], dest / f"{name}.png")
+            draw(data[name], into / f"{name}.png")
     return drawn
 
 
-def copy_figures(source: Path, dest: Path) -> dict[str, str]:
+def copy_figures(source: Path, into: Path) -> dict[str, str]:
     """Copy the drift figures next to the pages; name -> path relative to the pages."""
     if not source.is_dir():
         return {}
-    dest.mkdir(parents=True, exist_ok=True)
+    into.mkdir(parents=True, exist_ok=True)
     names = {}
     for png in sorted(source.glob("*.png")):
-        shutil.copyfile(png, dest / png.name)
+        shutil.copyfile(png, into / png.name)
         names[png.stem] = f"figures/drift/{png.name}"
     return names
 

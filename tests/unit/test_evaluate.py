@@ -20,7 +20,7 @@ BOOT = Bootstrap(resamples=200, confidence=0.95)
 
 def test_binary_metrics_by_hand():
     y, score = np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])
-    m = BINARY.compute(y, score, threshold=0.35)
+    m = BINARY.compute(y, score, 0.35)
     # Pairs (pos, neg) ranked right: (0.35>0.1), (0.8>0.1), (0.8>0.4); wrong: (0.35<0.4) -> 3/4.
     assert m["roc_auc"] == 0.75
     assert m["base_rate"] == 0.5
