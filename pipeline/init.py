@@ -1,4 +1,4 @@
-"""`pipeline init`: adopt the template on a team's own data, replacing the flights example.
+"""`pipeline init`: adopt the template on a team's own data, replacing the embedded example.
 
 Reads:  the team's data (`--data`: one CSV file with a time column, or a folder of `<period>.csv` batch files,
         or a URL for `dvc import-url`), and the template's `params.yaml` for every default it keeps.
@@ -65,11 +65,11 @@ def source_path(data: str, name: str, folder: bool) -> Path:
     return SOURCES / f"{name}{suffixes}"
 
 
-def planned_changes(params: Params, dest: Path) -> list[Change]:
+def planned_changes(params: Params, stored: Path) -> list[Change]:
     """Every path the adoption touches, in the order it is shown."""
     p = params.paths
     changes = [
-        (dest, "the team's data, tracked by DVC"), (Path(f"{dest}.dvc"), "DVC's pointer to it"),
+        (stored, "the team's data, tracked by DVC"), (Path(f"{stored}.dvc"), "DVC's pointer to it"),
         (SOURCES / ".gitignore", "keeps the data out of git (written by `dvc add`)"),
         (Path("params.yaml"), "every knob, for the new data"),
         (p.contract, "the data contract, inferred from the released data"),
@@ -133,7 +133,7 @@ def align_comments(text: str) -> str:
     return re.sub(r"^( *[^#\s][^\n]*?)  # (.*)$", align, text, flags=re.MULTILINE)
 
 
-def params_text(template: Params, proposal: Proposal, *, data: str, name: str, dest: Path, folder: bool,
+def params_text(template: Params, proposal: Proposal, *, data: str, name: str, stored: Path, folder: bool,
                 task: TaskType, time: str, period: PeriodKind, timezone: str, target: str, ids: list[str]) -> str:
     """params.yaml for the new data: the proposal's features, the template's defaults for everything else."""
     categorical = proposal.categorical
@@ -141,8 +141,8 @@ def params_text(template: Params, proposal: Proposal, *, data: str, name: str, d
     slices, gate_rows, slice_rows = derived(proposal)
     values = dict(
         t=template, data=data, paths={k: v.as_posix() for k, v in template.paths.model_dump().items()},
-        period=period, name=name, table={"path": dest.as_posix()} if folder else
-        {"path": dest.as_posix(), "time": time}, time=time, timezone=timezone, calendar=proposal.calendar, task=task,
+        period=period, name=name, table={"path": stored.as_posix()} if folder else
+        {"path": stored.as_posix(), "time": time}, time=time, timezone=timezone, calendar=proposal.calendar, task=task,
         target=target, threshold=proposal.threshold, categorical=categorical, numeric=numeric, ids=ids,
         slices=slices, slice_rows=slice_rows, gate_rows=gate_rows,
         slice_rows_why=f"2 % of the evaluation period's {proposal.labelled} labelled rows, at least {MIN_SLICE_ROWS}",
@@ -158,7 +158,7 @@ def derived(proposal: Proposal) -> tuple[list[str], int, int]:
     """The slice columns, gate.min_rows and evaluate.slices.min_rows for the proposal's data.
 
     Slices: up to three categorical features, else the first calendar feature (weekday). The row minimums
-    scale with the evaluation period: the template's fixed 1000 and 200 suit ~27,000 flights a month, not
+    scale with the evaluation period: the template's fixed 1000 and 200 suit the example's ~27,000 rows a month, not
     91 days a quarter.
     """
     slices = proposal.categorical[:MAX_SLICES] or proposal.calendar[:1]
@@ -206,7 +206,7 @@ def _label_note(proposal: Proposal, target: str) -> str:
     return ""
 
 
-def apply(changes: list[Change], *, data: str, dest: Path, folder: bool, import_url: bool, params: str,
+def apply(changes: list[Change], *, data: str, stored: Path, folder: bool, import_url: bool, params: str,
           title: str, card: str, through: str | None, leakage: list[str]) -> str:
     """Make the changes: the example's results out, the data in, the configuration written, data released.
 
@@ -214,14 +214,14 @@ def apply(changes: list[Change], *, data: str, dest: Path, folder: bool, import_
         What was released, in words.
     """
     for change in changes:
-        if change.action == "remove" or change.path in (dest, Path(f"{dest}.dvc")):
+        if change.action == "remove" or change.path in (stored, Path(f"{stored}.dvc")):
             _remove(change.path)
-    dest.parent.mkdir(exist_ok=True)
+    stored.parent.mkdir(exist_ok=True)
     if import_url:
-        dvc("import-url", data, str(dest))
+        dvc("import-url", data, str(stored))
     else:
-        (shutil.copytree if folder else shutil.copyfile)(data, dest)
-        dvc("add", "--quiet", str(dest))
+        (shutil.copytree if folder else shutil.copyfile)(data, stored)
+        dvc("add", "--quiet", str(stored))
     Path("params.yaml").write_text(params, encoding="utf-8")
     new = load_params("params.yaml")
     mkdocs = new.paths.site / "mkdocs.yml"
@@ -278,13 +278,13 @@ def main(
         local = _fetch(data, Path(scratch)) if import_url else Path(data)
         folder = local.is_dir()
         table = table_name(data, name)
-        dest = source_path(data, table, folder)
+        stored = source_path(data, table, folder)
         proposal = propose(local, target, task, time, period, timezone, threshold, ids, leakage, through)
     period = proposal.kind  # a folder's files say it
-    params = params_text(template, proposal, data=data, name=table, dest=dest, folder=folder, task=task, time=time,
+    params = params_text(template, proposal, data=data, name=table, stored=stored, folder=folder, task=task, time=time,
                          period=period, timezone=timezone, target=target, ids=ids)
     _check_params(params)
-    changes = planned_changes(template, dest)
+    changes = planned_changes(template, stored)
     typer.echo(plan_text(proposal, changes, data=data, name=table, task=task, target=target, time=time,
                          period=period, timezone=timezone))
     lost = unrecoverable(changes)
@@ -298,14 +298,14 @@ def main(
         typer.echo("nothing written")
         return
     released = list(proposal.periods)
-    card = render("model_card.md.j2", task=task, target=target, source=dest.as_posix(), period=period, time=time,
+    card = render("model_card.md.j2", task=task, target=target, source=stored.as_posix(), period=period, time=time,
                   first=released[0], last=released[-1])
-    done = apply(changes, data=data, dest=dest, folder=folder, import_url=import_url, params=params,
+    done = apply(changes, data=data, stored=stored, folder=folder, import_url=import_url, params=params,
                  title=title or f"{table}: {target} model report", card=card, through=released[-1],
                  leakage=leakage)
     typer.echo(f"{done}\nnext: review params.yaml, contract.yaml and site/model_card.md, then `pipeline run`; "
                f"`git add -A && git commit` to keep it; to undo: `git checkout -- . && git clean -fd && "
-               f"rm -rf {dest} && pipeline ingest`")
+               f"rm -rf {stored} && pipeline ingest`")
 
 
 def interactive() -> bool:
@@ -315,9 +315,9 @@ def interactive() -> bool:
 
 def _fetch(url: str, scratch: Path) -> Path:
     """A copy of remote data to check before anything is written (`dvc get-url`, outside the repository)."""
-    dest = scratch / Path(url.rstrip("/")).name
-    dvc("get-url", url, str(dest))
-    return dest
+    stored = scratch / Path(url.rstrip("/")).name
+    dvc("get-url", url, str(stored))
+    return stored
 
 
 def _check_params(text: str) -> None:
