@@ -28,6 +28,7 @@ from pipeline import (
     gate,
     github,
     ingest,
+    init,
     pr_comment,
     predict,
     prepare,
@@ -36,7 +37,7 @@ from pipeline import (
     validate,
 )
 from pipeline.config import ParamsFile, load_params
-from pipeline.contract import Period, dump_contract, infer_contract, load_contract
+from pipeline.contract import dump_contract, load_contract, propose_contract
 from pipeline.errors import PipelineError
 from pipeline.repo import dvc
 from pipeline.report import render as report
@@ -85,6 +86,7 @@ app.command("pr-comment", help=pr_comment.main.__doc__)(guarded(pr_comment.main)
 app.command("ct", help=ct.main.__doc__)(guarded(ct.main))
 app.command("check-setup", help=check_setup.main.__doc__)(guarded(check_setup.main))
 app.command("remote-credentials", help=check_setup.credentials_main.__doc__)(guarded(check_setup.credentials_main))
+app.command("init", help=init.main.__doc__)(guarded(init.main))
 github_app = typer.Typer(help="The GitHub layer's commands for the workflows (see pipeline/github.py).",
                          no_args_is_help=True)
 github_app.command("comment", help=github.comment_main.__doc__)(guarded(github.comment_main))
@@ -138,13 +140,7 @@ def infer_contract_command(
     """Propose a data contract from the data already in data/, for review; never overwrites without --force."""
     if out.exists() and not force:
         raise PipelineError(f"{out}: exists; edit it by hand, or pass --force to replace it with a new proposal")
-    params = load_params(params_file)
-    prepare_ = params.prepare
-    per_period = {prepare_.batches: True} | {j.table: j.per_period for j in prepare_.joins}
-    contract = infer_contract(params.paths.data, prepare_.batches, per_period, params.task.target.column,
-                              params.task.target.threshold if params.task.type == "binary" else None,
-                              leakage or [], Period(column=prepare_.timestamp, timezone=prepare_.timezone),
-                              max_categories)
+    contract = propose_contract(load_params(params_file), leakage or [], max_categories)
     out.write_text(dump_contract(contract), encoding="utf-8")
     typer.echo(f"wrote {out}: {len(contract.tables)} tables; review it before committing")
 

@@ -19,6 +19,7 @@ import pandera.pandas as pa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pipeline.config import Params
 from pipeline.errors import PipelineError
 from pipeline.io import period_bounds, period_files, read_csv
 
@@ -311,3 +312,15 @@ def infer_contract(data: Path, batches: str, per_period: dict[str, bool], target
     bounds = (round(max(0.0, min(rates) - 0.1), 3), round(min(1.0, max(rates) + 0.1), 3)) if rates else None
     return Contract(tables=tables, target=Target(column=target, positive_rate=bounds),
                     leakage=sorted({*leakage, target}))
+
+
+def propose_contract(params: Params, leakage: list[str], max_categories: int = 50) -> Contract:
+    """`infer_contract` for the project `params` describe: its batches, joins, target and time column.
+
+    Used by `pipeline infer-contract` and by `pipeline init`, so both propose the same contract.
+    """
+    prepare = params.prepare
+    per_period = {prepare.batches: True} | {j.table: j.per_period for j in prepare.joins}
+    return infer_contract(params.paths.data, prepare.batches, per_period, params.task.target.column,
+                          params.task.target.threshold if params.task.type == "binary" else None, leakage,
+                          Period(column=prepare.timestamp, timezone=prepare.timezone), max_categories)

@@ -21,6 +21,9 @@ import pandas as pd
 
 from pipeline.errors import PipelineError
 
+# Read as missing besides pandas' own markers (empty, NA, NaN, null, None, ...): sensor exports write `nil`.
+MISSING_MARKERS = ["nil"]
+
 # Types a model file may contain beyond skops' built-in safe list. Loading refuses anything else, so a
 # tampered model cannot run code on the machine that scores with it. FORK: extend when you change estimator.
 # `functools.partial` is safe to trust here because skops vets the function inside it on its own: the fitted
@@ -141,9 +144,10 @@ def period_files(folder: Path) -> dict[str, Path]:
 def read_csv(path: Path, required: Iterable[str]) -> pd.DataFrame:
     """Read one raw CSV file as teams send them, and check it has rows and the required columns.
 
-    Accepted: UTF-8 with or without a byte-order mark, LF or CRLF line ends, quoted fields. Rejected, with
-    what and where: a missing or empty file, binary content, text that is not UTF-8, a delimiter other than
-    a comma, a truncated last line, a header without rows, a required column absent.
+    Accepted: UTF-8 with or without a byte-order mark, LF or CRLF line ends, quoted fields; missing values
+    written empty, as one of pandas' markers (`NA`, `null`, `NaN`, ...) or as `nil`. Rejected, with what and
+    where: a missing or empty file, binary content, text that is not UTF-8, a delimiter other than a comma,
+    a truncated last line, a header without rows, a required column absent.
 
     Args:
         path: The file.
@@ -161,9 +165,14 @@ def read_csv(path: Path, required: Iterable[str]) -> pd.DataFrame:
         raise PipelineError(f"{path}: file not found") from exc
     except OSError as exc:
         raise PipelineError(f"{path}: cannot be read ({exc.strerror})") from exc
+    return parse_csv(raw, path, required)
+
+
+def parse_csv(raw: bytes, path: Path, required: Iterable[str]) -> pd.DataFrame:
+    """`read_csv` on bytes already read (e.g. decompressed by `pipeline.sources.read_source`); `path` names them."""
     _check_text(path, raw)
     try:
-        frame = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig", low_memory=False)
+        frame = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig", low_memory=False, na_values=MISSING_MARKERS)
     except UnicodeDecodeError as exc:
         raise PipelineError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start})") from exc
     except pd.errors.ParserError as exc:

@@ -1,0 +1,268 @@
+"""What `pipeline init` learns from a team's data before it writes anything: periods, target, features.
+
+Every check of the input lives here and runs before the first file is written, so bad input leaves the
+project as it was. The result, a `Proposal`, is plain values that `pipeline.init` turns into params.yaml and
+the plan it shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from pipeline.errors import PipelineError
+from pipeline.io import parse_csv, period_files, period_kind, period_of, period_range, read_csv
+from pipeline.sources import parse_times, read_source
+
+PeriodKind = Literal["month", "quarter", "year"]
+TaskType = Literal["binary", "multiclass", "regression"]
+MAX_CATEGORIES = 50  # text columns with more distinct values are free text or identifiers, not categories
+MIN_ROWS = 30  # fewest labelled rows in the evaluation period (and before it) for metrics to mean anything
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What the data supports: the periods to release, the label, the features and why others are left out."""
+
+    rows: int
+    kind: PeriodKind  # --period for a file; a folder's files say it by their names
+    periods: dict[str, int]  # period name -> rows, in time order (the released ones)
+    available: list[str]  # every period of the data
+    labelled: int  # labelled rows of the evaluation period (the newest released)
+    threshold: float | None
+    classes: list[str]
+    categorical: list[str]
+    numeric: list[str]
+    calendar: list[str]
+    excluded: dict[str, str] = field(default_factory=dict)  # column -> why it is not a feature
+
+
+def read_data(data: Path, required: list[str]) -> tuple[pd.DataFrame, pd.Series | None]:
+    """Read a file (decompressed as ingest does), or the batch files of a folder stacked, with each row's period.
+
+    Returns:
+        The rows, and for a folder the period (file name) of each row; None for a file.
+    """
+    if data.is_dir():
+        files = period_files(data)
+        frames = [read_csv(path, required) for path in files.values()]
+        names = [name for name, frame in zip(files, frames, strict=True) for _ in range(len(frame))]
+        return pd.concat(frames, ignore_index=True), pd.Series(names)
+    return parse_csv(read_source(data), data, required), None
+
+
+def local_times(values: pd.Series, timezone: str, source: str, column: str) -> pd.Series:
+    """The event times in `timezone`, parsed exactly as ingest's cut parses them (naive times are local).
+
+    Raises:
+        PipelineError: A time is missing or does not parse (one example named).
+    """
+    missing = values.isna()
+    if missing.any():
+        raise PipelineError(f"{source}: column {column!r}: {int(missing.sum())} row(s) have no time; every row "
+                            "needs one to fall in a period")
+    codes, distinct = pd.factorize(values.astype(str))
+    instants = parse_times(pd.Index(distinct), timezone)
+    if instants.isna().any():
+        bad = distinct[int(instants.isna().argmax())]
+        raise PipelineError(f"{source}: column {column!r}: {int(instants.isna().sum())} distinct value(s) do not "
+                            f"parse as times, e.g. {bad!r} (is --time the right column?)")
+    return pd.Series(instants.take(codes), index=values.index).dt.tz_convert(timezone)
+
+
+def count_periods(names: pd.Series, source: str) -> dict[str, int]:
+    """Rows per period, in time order, with no period missing between the first and the last.
+
+    Raises:
+        PipelineError: A period in the middle has no rows (the cut would leave a hole in the history).
+    """
+    counts = names.value_counts()
+    every = period_range(min(counts.index), max(counts.index))
+    empty = [name for name in every if name not in counts.index]
+    if empty:
+        raise PipelineError(f"{source}: no rows in period(s) {', '.join(empty[:5])}: periods must follow each other "
+                            "(use a longer --period)")
+    return {name: int(counts[name]) for name in every}
+
+
+def label_of(target: pd.Series, task: TaskType, threshold: float | None, source: str,
+             column: str) -> tuple[pd.Series, float | None]:
+    """The label of each row (NaN where the target is missing), and the binary threshold in use.
+
+    binary: `target > threshold`; a numeric target with exactly two values needs no threshold (the label is
+    the larger value). multiclass: the class as text. regression: the number itself.
+
+    Raises:
+        PipelineError: The target is not numeric where it must be, or binary has no threshold to use.
+    """
+    if task == "multiclass":
+        return target.astype(str).where(target.notna()), None
+    numbers = pd.to_numeric(target, errors="coerce")
+    not_numbers = target.notna() & numbers.isna()
+    if not_numbers.any():
+        hint = " (use --task multiclass for class names)" if task == "binary" else ""
+        raise PipelineError(f"{source}: target {column!r} must be numeric for a {task} task, but holds e.g. "
+                            f"{target[not_numbers].iloc[0]!r}{hint}")
+    if task == "regression":
+        return numbers, None
+    if threshold is None:
+        values = sorted(numbers.dropna().unique())
+        if len(values) != 2:
+            raise PipelineError(f"{source}: binary target {column!r} has {len(values)} distinct values: pass "
+                                "--threshold X (the label is target > X)")
+        threshold = float(values[0])
+    return (numbers > threshold).astype(float).where(numbers.notna()), threshold
+
+
+def check_label(label: pd.Series, evaluation: pd.Series, source: str, column: str) -> None:
+    """Refuse a label that cannot be learned or scored: one value only, or too few rows to evaluate on.
+
+    Args:
+        label: The label of every row to be released (NaN: missing).
+        evaluation: True for the rows of the evaluation period (the newest released).
+        source: The data's path, for the message.
+        column: The target column, for the message.
+
+    Raises:
+        PipelineError: Naming the file, the column and the counts.
+    """
+    values = label.dropna().drop_duplicates().tolist()
+    if len(values) < 2:
+        shown = f"only {values[0]!r}" if values else "no value at all"
+        raise PipelineError(f"{source}: target {column!r} has {shown}: a model needs at least two")
+    known = label.notna()
+    for name, rows in (("evaluation period (the newest)", int((known & evaluation).sum())),
+                       ("periods before it", int((known & ~evaluation).sum()))):
+        if rows < MIN_ROWS:
+            raise PipelineError(f"{source}: the {name} has {rows} labelled row(s); at least {MIN_ROWS} are "
+                                "needed (more rows per period: a longer --period, or more data)")
+
+
+def infer_features(frame: pd.DataFrame, skip: dict[str, str]) -> tuple[list[str], list[str], dict[str, str]]:
+    """Sort the columns into categorical and numeric features, and say why each other column is left out.
+
+    Numbers are numeric features; text or true/false with at most MAX_CATEGORIES values are categories;
+    free text, unique identifiers, empty and constant columns are left out.
+
+    Args:
+        frame: The rows.
+        skip: Columns that are never features (target, time, identifiers, leakage) -> why.
+
+    Returns:
+        The categorical and the numeric features (in the file's order), and column -> why it was left out.
+    """
+    categorical, numeric, excluded = [], [], dict(skip)
+    for name in frame.columns:
+        if name in skip:
+            continue
+        values = frame[name].dropna()
+        reason = _not_a_feature(values, len(frame))
+        if reason:
+            excluded[name] = reason
+        elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            numeric.append(name)
+        else:
+            categorical.append(name)
+    return categorical, numeric, excluded
+
+
+def _not_a_feature(values: pd.Series, rows: int) -> str | None:
+    """Why a column cannot be a feature as it is, or None when it can."""
+    distinct = values.nunique()
+    if distinct == 0:
+        return "always empty"
+    if distinct == 1:
+        return f"one value only ({values.iloc[0]!r})"
+    if pd.api.types.is_integer_dtype(values) and distinct == rows and rows > MAX_CATEGORIES:
+        return "a different integer on every row: an identifier (pass --id to keep it for tracing)"
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return None
+    if distinct > MAX_CATEGORIES:
+        numbers = pd.to_numeric(values, errors="coerce")
+        if numbers.notna().mean() > 0.9:
+            odd = values[numbers.isna()].iloc[0]
+            return (f"numbers mixed with text such as {odd!r}: if it marks a missing value, write it empty in "
+                    "the file")
+        return f"text with {distinct} distinct values: free text or an identifier (pass --id to trace it)"
+    return None
+
+
+def calendar_features(times: pd.Series, columns: list[str]) -> list[str]:
+    """Calendar features worth deriving from the event times (and not already columns of the data).
+
+    weekday always; hour when the times have a time of day; month only when the data spans more than a
+    year, so the evaluation period's months were seen in training (otherwise it is a value never met).
+    """
+    wanted = ["weekday"]
+    if (times.dt.hour != 0).any() or (times.dt.minute != 0).any():
+        wanted.append("hour")
+    if times.max() - times.min() > pd.Timedelta(days=366):
+        wanted.append("month")
+    return [name for name in wanted if name not in columns]
+
+
+def propose(data: Path, target: str, task: TaskType, time: str, period: PeriodKind, timezone: str,
+            threshold: float | None, ids: list[str], leakage: list[str], through: str | None) -> Proposal:
+    """Read the team's data and check everything `pipeline init` needs from it, writing nothing.
+
+    Args:
+        data: A CSV file (cut into periods by `time`) or a folder of `<period>.csv` batch files.
+        target: The column to predict.
+        task: binary, multiclass or regression.
+        time: The column holding each row's event time.
+        period: How a file is cut (a folder's files say it by their names, `2013-01.csv`, `2013-Q1.csv`, ...).
+        timezone: The zone naive times are read in, and in which a row's period is decided.
+        threshold: binary: the label is `target > threshold`.
+        ids: Identifier columns: traced, never features.
+        leakage: Columns known only after the event: never features.
+        through: The newest period to release (default: every period).
+
+    Returns:
+        The proposal.
+
+    Raises:
+        PipelineError: Naming the file and the problem (missing column, unparsable time, a target with one
+            value, too few periods or rows).
+    """
+    source = str(data)
+    frame, names = read_data(data, list(dict.fromkeys([target, time, *ids, *leakage])))
+    times = local_times(frame[time], timezone, source, time)
+    if names is None:
+        names = period_of(times, period, timezone)
+    else:
+        period = period_kind(names.iloc[0])
+    counts = count_periods(names, source)
+    available = list(counts)
+    released = _released(available, through, counts, source)
+    kept = names.isin(released)
+    frame, times, names = frame[kept], times[kept], names[kept]
+    label, threshold = label_of(frame[target], task, threshold, source, target)
+    evaluation = names == released[-1]
+    check_label(label, evaluation, source, target)
+    skip = {target: "the target", time: "the time column (calendar features are derived from it)"}
+    skip |= {c: "an identifier (--id)" for c in ids} | {c: "known only after the event (--leakage)" for c in leakage}
+    categorical, numeric, excluded = infer_features(frame, skip)
+    return Proposal(rows=len(frame), kind=period, periods={p: counts[p] for p in released}, available=available,
+                    labelled=int((label.notna() & evaluation).sum()), threshold=threshold,
+                    classes=sorted(map(str, label.dropna().unique())) if task != "regression" else [],
+                    categorical=categorical, numeric=numeric, calendar=calendar_features(times, list(frame.columns)),
+                    excluded=excluded)
+
+
+def _released(available: list[str], through: str | None, counts: dict[str, int], source: str) -> list[str]:
+    """The periods to release: every one, or up to `through`; at least two (one to train on, one to evaluate).
+
+    Raises:
+        PipelineError: `through` is not a period of the data, or fewer than two periods would be released.
+    """
+    if through is not None and through not in available:
+        raise PipelineError(f"--through {through}: not a period of {source} ({available[0]}..{available[-1]})")
+    released = available if through is None else available[: available.index(through) + 1]
+    if len(released) < 2:
+        shown = ", ".join(f"{p}: {counts[p]} rows" for p in released)
+        raise PipelineError(f"{source}: {len(released)} period ({shown}); at least 2 are needed, one to train on "
+                            "and the newest to evaluate on (a shorter --period?)")
+    return released

@@ -1,0 +1,112 @@
+"""`pipeline init` in a fresh clone on real data shipped in PyPI packages: adopt, run green, undo through git.
+
+Issue 8's acceptance: a team adopts the template with `init` and configuration only. The CGM data
+(bokeh_sampledata: a glucose monitor's readings every 5 minutes, 2010-03..2010-10) is a regression task cut
+into months; the window is kept to three months (two to learn from) so the run stays short.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.repos import clone, digest, pipeline, sh
+
+pytestmark = pytest.mark.e2e
+
+
+def package_file(package: str, name: str) -> Path:
+    """A data file inside an installed package (found without importing it)."""
+    return Path(next(iter(importlib.util.find_spec(package).submodule_search_locations))) / "_data" / name
+
+
+@pytest.fixture
+def cgm(tmp_path) -> Path:
+    """The CGM readings, copied where a team would have them (outside the repository)."""
+    return Path(shutil.copyfile(package_file("bokeh_sampledata", "CGM.csv.gz"), tmp_path / "CGM.csv.gz"))
+
+
+def adopt_cgm(repo: Path, cgm: Path, *args: str):
+    return pipeline("init", "--data", str(cgm), "--target", "glucose", "--task", "regression", "--time", "datetime",
+                    "--through", "2010-05", *args, cwd=repo)
+
+
+def test_cgm_regression_adopted_runs_green_and_the_gate_judges_it(origin, tmp_path, cgm):
+    bare = Path(shutil.copytree(origin, tmp_path / "origin.git"))  # pushed to below: the session's stays as it is
+    repo = clone(bare, tmp_path / "repo")
+    adopted = adopt_cgm(repo, cgm, "--title", "Glucose")
+    assert "17710 rows in 3 periods (month) 2010-03..2010-05 released as table 'cgm' (of 8 available)" in adopted.stdout
+    assert "features: numeric isig; categorical (none); calendar weekday, hour" in adopted.stdout
+    assert sorted(p.name for p in (repo / "data" / "cgm").iterdir()) == ["2010-03.csv", "2010-04.csv", "2010-05.csv"]
+    assert (repo / "site" / "mkdocs.yml").read_text().startswith("site_name: Glucose\n")
+    assert "TODO" in (repo / "site" / "model_card.md").read_text()
+    assert not (repo / "dvc.lock").exists()
+
+    pipeline("run", cwd=repo)
+    metrics = json.loads((repo / "outputs" / "metrics" / "evaluate.json").read_text())
+    assert metrics["task"] == "regression" and metrics["rows"] == 8411
+    assert metrics["model"]["mae"]["value"] < metrics["baseline"]["mae"]["value"]  # learns from isig
+    assert json.loads((repo / "outputs" / "metrics" / "drift.json").read_text())["columns"]
+    assert "glucose" in (repo / "site" / "build" / "model-card" / "index.html").read_text()
+
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-qm", "adopt the CGM data", cwd=repo)
+    sh("git", "push", "-q", "origin", "main", cwd=repo)
+    status = pipeline("gate", "--base", "origin/main", cwd=repo, check=False).returncode
+    decision = json.loads((repo / "outputs" / "gate" / "decision.json").read_text())
+    assert (status, decision["decision"], decision["period"]) == (3, "reject", "2010-05")  # the champion itself
+    assert decision["primary"]["metric"] == "mae" and decision["primary"]["delta"] == 0.0
+
+
+def test_adoption_is_undone_through_git(origin, tmp_path, cgm):
+    repo = clone(origin, tmp_path / "repo")
+    example = digest(repo / "data")
+    adopt_cgm(repo, cgm)
+    assert sh("git", "status", "--porcelain", cwd=repo).stdout != ""
+    sh("git", "checkout", "--", ".", cwd=repo)
+    sh("git", "clean", "-fdq", cwd=repo)
+    shutil.rmtree(repo / "sources")  # the data itself: ignored by git, tracked by DVC
+    pipeline("ingest", cwd=repo)
+    assert sh("git", "status", "--porcelain", cwd=repo).stdout == ""
+    assert digest(repo / "data") == example
+
+
+def test_seattle_weather_multiclass_by_quarter_runs_green(origin, tmp_path):
+    """vega_datasets' Seattle weather (daily, 2012-2015, dates like 2012/01/01): five classes, cut by quarter.
+
+    Every quarter is released: the labels' meaning shifts between years (rainy days are "fog" from 2014), so
+    the model must have seen the newest quarters' labelling to beat the baseline.
+    """
+    data = Path(shutil.copyfile(package_file("vega_datasets", "seattle-weather.csv"), tmp_path / "seattle-weather.csv"))
+    repo = clone(origin, tmp_path / "repo")
+    adopted = pipeline("init", "--data", str(data), "--target", "weather", "--task", "multiclass", "--time", "date",
+                       "--period", "quarter", cwd=repo)
+    assert "1461 rows in 16 periods (quarter) 2012-Q1..2015-Q4 released as table 'seattle_weather'" in adopted.stdout
+    assert "(5 classes: drizzle, fog, rain, snow, sun)" in adopted.stdout
+    assert "calendar weekday, month" in adopted.stdout  # daily dates: no hour; over a year: months recur
+    pipeline("run", cwd=repo)
+    metrics = json.loads((repo / "outputs" / "metrics" / "evaluate.json").read_text())
+    assert (metrics["task"], metrics["rows"]) == ("multiclass", 92)
+    assert sorted(metrics["per_class"]) == ["drizzle", "fog", "rain", "snow", "sun"]
+    assert metrics["model"]["f1_macro"]["value"] > metrics["baseline"]["f1_macro"]["value"]
+    assert (repo / "outputs" / "plots" / "confusion.json").exists()
+    assert json.loads((repo / "outputs" / "metrics" / "drift.json").read_text())["columns"]
+    assert (repo / "site" / "build" / "index.html").exists()
+
+
+def test_remote_storage_is_imported_the_dvc_way(origin, tmp_path, cgm):
+    """`--import-url`: the data stays in (here a local stand-in for) remote storage; DVC records where it is."""
+    storage = tmp_path / "bucket"
+    storage.mkdir()
+    shutil.move(cgm, storage / "CGM.csv.gz")
+    repo = clone(origin, tmp_path / "repo")
+    pipeline("init", "--data", str(storage / "CGM.csv.gz"), "--import-url", "--target", "glucose", "--task",
+             "regression", "--time", "datetime", "--through", "2010-04", cwd=repo)
+    pointer = (repo / "sources" / "cgm.csv.gz.dvc").read_text()
+    assert "deps:" in pointer and "bucket/CGM.csv.gz" in pointer  # an import: `dvc update` fetches from there
+    assert "released: [2010-03, 2010-04]" in (repo / "data.release.yaml").read_text()
+    assert "cgm:" in (repo / "contract.yaml").read_text()
