@@ -144,7 +144,7 @@ def params_text(template: Params, proposal: Proposal, *, data: str, name: str, s
         period=period, name=name, table={"path": stored.as_posix()} if folder else
         {"path": stored.as_posix(), "time": time}, time=time, timezone=timezone, calendar=proposal.calendar, task=task,
         target=target, threshold=proposal.threshold, categorical=categorical, numeric=numeric, ids=ids,
-        slices=slices, slice_rows=slice_rows, gate_rows=gate_rows,
+        slices=slices, slice_rows=slice_rows, gate_rows=gate_rows, **gate_steps(template, proposal),
         slice_rows_why=f"2 % of the evaluation period's {proposal.labelled} labelled rows, at least {MIN_SLICE_ROWS}",
         gate_rows_why=f"half the evaluation period's {proposal.labelled} labelled rows, at least {MIN_GATE_ROWS}",
     )
@@ -152,6 +152,23 @@ def params_text(template: Params, proposal: Proposal, *, data: str, name: str, s
 
 
 MIN_GATE_ROWS, MIN_SLICE_ROWS = 30, 10
+
+
+def gate_steps(template: Params, proposal: Proposal) -> dict:
+    """gate.min_delta and gate.max_slice_drop, in the units of the task's primary metric.
+
+    The template's values are steps of a score bounded by 0 and 1 (ROC AUC, macro F1), so classification keeps
+    them. A regression metric (MAE) is in the target's units: the same steps are taken as fractions of the
+    target's standard deviation, so a glucose model in mg/dL and a price model in dollars are judged alike.
+    """
+    gate = template.gate
+    if proposal.spread is None:
+        return {"min_delta": gate.min_delta, "slice_drop": gate.max_slice_drop, "min_delta_why": "",
+                "slice_drop_why": ""}
+    why = f" of the target's standard deviation ({proposal.spread:.4g}): a regression metric is in its units"
+    return {"min_delta": float(f"{gate.min_delta * proposal.spread:.3g}"),
+            "slice_drop": float(f"{gate.max_slice_drop * proposal.spread:.3g}"),
+            "min_delta_why": f"  # {gate.min_delta:g}" + why, "slice_drop_why": f"  # {gate.max_slice_drop:g}" + why}
 
 
 def derived(proposal: Proposal) -> tuple[list[str], int, int]:

@@ -38,6 +38,7 @@ class Proposal:
     numeric: list[str]
     calendar: list[str]
     excluded: dict[str, str] = field(default_factory=dict)  # column -> why it is not a feature
+    spread: float | None = None  # regression: the target's standard deviation (the gate's thresholds scale with it)
 
 
 def read_data(data: Path, required: list[str]) -> tuple[pd.DataFrame, pd.Series | None]:
@@ -249,7 +250,7 @@ def propose(data: Path, target: str, task: TaskType, time: str, period: PeriodKi
                     labelled=int((label.notna() & evaluation).sum()), threshold=threshold,
                     classes=sorted(map(str, label.dropna().unique())) if task != "regression" else [],
                     categorical=categorical, numeric=numeric, calendar=calendar_features(times, list(frame.columns)),
-                    excluded=excluded)
+                    excluded=excluded, spread=float(label.std()) if task == "regression" else None)
 
 
 def _released(available: list[str], through: str | None, counts: dict[str, int], source: str) -> list[str]:

@@ -65,3 +65,7 @@ def test_the_guide_runs_from_use_this_template_to_the_first_promotion_pull_reque
     assert len(pulls) == 1 and pulls[0]["body"]["head"] == "ct/2010-09"
     assert "glucose" in pulls[0]["body"]["body"] or "mae" in pulls[0]["body"]["body"]
     assert sh("git", "ls-remote", str(origin), "ct/2010-09", cwd=repo).stdout.strip()
+    decision = json.loads((repo / "outputs" / "gate" / "decision.json").read_text())  # committed on ct/2010-09
+    assert (decision["decision"], decision["period"], decision["primary"]["metric"]) == ("promote", "2010-09", "mae")
+    drift = json.loads((repo / "outputs" / "metrics" / "drift.json").read_text())
+    assert drift["current"] == "2010-09" and drift["prediction"]["test"] == "ks" and drift["columns"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,27 +76,48 @@ def test_adoption_is_undone_through_git(origin, tmp_path, cgm):
     assert digest(repo / "data") == example
 
 
-def test_seattle_weather_multiclass_by_quarter_runs_green(origin, tmp_path):
+def test_seattle_weather_multiclass_by_quarter_runs_green_and_its_next_quarter_is_gated(origin, tmp_path):
     """vega_datasets' Seattle weather (daily, 2012-2015, dates like 2012/01/01): five classes, cut by quarter.
 
-    Every quarter is released: the labels' meaning shifts between years (rainy days are "fog" from 2014), so
-    the model must have seen the newest quarters' labelling to beat the baseline.
+    A team adopts it up to 2015-Q3, stores the data in a DVC remote and pushes; a fresh clone then does what
+    continuous training does with the next quarter: release it, re-run, and gate the retrained model against
+    the one `main` pins, on that same quarter.
     """
     data = Path(shutil.copyfile(package_file("vega_datasets", "seattle-weather.csv"), tmp_path / "seattle-weather.csv"))
-    repo = clone(origin, tmp_path / "repo")
+    bare = Path(shutil.copytree(origin, tmp_path / "origin.git"))
+    repo = clone(bare, tmp_path / "repo")
     adopted = pipeline("init", "--data", str(data), "--target", "weather", "--task", "multiclass", "--time", "date",
-                       "--period", "quarter", cwd=repo)
-    assert "1461 rows in 16 periods (quarter) 2012-Q1..2015-Q4 released as table 'seattle_weather'" in adopted.stdout
+                       "--period", "quarter", "--through", "2015-Q3", cwd=repo)
+    assert "1370 rows in 15 periods (quarter) 2012-Q1..2015-Q3 released as table 'seattle_weather'" in adopted.stdout
     assert "(5 classes: drizzle, fog, rain, snow, sun)" in adopted.stdout
     assert "calendar weekday, month" in adopted.stdout  # daily dates: no hour; over a year: months recur
-    pipeline("run", cwd=repo)
-    metrics = json.loads((repo / "outputs" / "metrics" / "evaluate.json").read_text())
-    assert (metrics["task"], metrics["rows"]) == ("multiclass", 92)
+    pipeline("run", "--no-site", cwd=repo)
+    sh(sys.executable, "-m", "dvc", "remote", "add", "-d", "storage", str(tmp_path / "bucket"), cwd=repo)
+    sh(sys.executable, "-m", "dvc", "push", "-q", cwd=repo)
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-qm", "adopt the Seattle weather", cwd=repo)
+    sh("git", "push", "-q", "origin", "main", cwd=repo)
+
+    fresh = tmp_path / "fresh"
+    sh("git", "clone", "-q", str(bare), str(fresh), cwd=tmp_path)
+    released = pipeline("ingest", "--next", cwd=fresh)
+    assert "released 2015-Q4" in released.stdout
+    pipeline("run", cwd=fresh)
+    metrics = json.loads((fresh / "outputs" / "metrics" / "evaluate.json").read_text())
+    assert (metrics["task"], metrics["primary"], metrics["rows"]) == ("multiclass", "f1_macro", 92)
     assert sorted(metrics["per_class"]) == ["drizzle", "fog", "rain", "snow", "sun"]
     assert metrics["model"]["f1_macro"]["value"] > metrics["baseline"]["f1_macro"]["value"]
-    assert (repo / "outputs" / "plots" / "confusion.json").exists()
-    assert json.loads((repo / "outputs" / "metrics" / "drift.json").read_text())["columns"]
-    assert (repo / "site" / "build" / "index.html").exists()
+    assert json.loads((fresh / "outputs" / "plots" / "confusion.json").read_text())["confusion"]
+    drift = json.loads((fresh / "outputs" / "metrics" / "drift.json").read_text())
+    assert drift["current"] == "2015-Q4" and drift["prediction"]["test"] == "chi2" and drift["columns"]
+    card = (fresh / "site" / "build" / "model-card" / "index.html").read_text()
+    assert "Confusion matrix" in card and "drizzle" in card and "f1_macro" in card
+
+    status = pipeline("gate", "--base", "origin/main", cwd=fresh, check=False).returncode
+    decision = json.loads((fresh / "outputs" / "gate" / "decision.json").read_text())
+    assert (decision["period"], decision["rows"], decision["primary"]["metric"]) == ("2015-Q4", 92, "f1_macro")
+    assert {0: "promote", 3: "reject"}[status] == decision["decision"] and decision["reasons"]
+    assert decision["champion"]["rev"] == sh("git", "rev-parse", "origin/main", cwd=fresh).stdout.strip()
 
 
 def test_remote_storage_is_imported_the_dvc_way(origin, tmp_path, cgm):
