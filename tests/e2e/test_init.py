@@ -88,7 +88,7 @@ def test_seattle_weather_multiclass_by_quarter_runs_green_and_its_next_quarter_i
     repo = clone(bare, tmp_path / "repo")
     adopted = pipeline("init", "--data", str(data), "--target", "weather", "--task", "multiclass", "--time", "date",
                        "--period", "quarter", "--through", "2015-Q3", cwd=repo)
-    assert "1370 rows in 15 periods (quarter) 2012-Q1..2015-Q3 released as table 'seattle_weather'" in adopted.stdout
+    assert "1369 rows in 15 periods (quarter) 2012-Q1..2015-Q3 released as table 'seattle_weather'" in adopted.stdout
     assert "(5 classes: drizzle, fog, rain, snow, sun)" in adopted.stdout
     assert "calendar weekday, month" in adopted.stdout  # daily dates: no hour; over a year: months recur
     pipeline("run", "--no-site", cwd=repo)
@@ -117,7 +117,7 @@ def test_seattle_weather_multiclass_by_quarter_runs_green_and_its_next_quarter_i
     decision = json.loads((fresh / "outputs" / "gate" / "decision.json").read_text())
     assert (decision["period"], decision["rows"], decision["primary"]["metric"]) == ("2015-Q4", 92, "f1_macro")
     assert {0: "promote", 3: "reject"}[status] == decision["decision"] and decision["reasons"]
-    assert decision["champion"]["rev"] == sh("git", "rev-parse", "origin/main", cwd=fresh).stdout.strip()
+    assert sh("git", "rev-parse", "origin/main", cwd=fresh).stdout.startswith(decision["champion"]["rev"])
 
 
 def test_remote_storage_is_imported_the_dvc_way(origin, tmp_path, cgm):
