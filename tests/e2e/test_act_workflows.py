@@ -27,7 +27,9 @@ def test_ci_on_a_pull_request_lints_tests_runs_the_pipeline_and_uploads_the_comm
     assert step_outcomes(result.stdout) == [
         "Success - Main Check out with history (the base branch's metrics, params and plots)",
         "Success - Main uv --version", "Success - Main Set up uv, with its cache keyed on uv.lock",
-        "Success - Main Install", "Success - Main Lint", "Success - Main Test",
+        "Success - Main Install",
+        "Success - Main Give DVC the remote's credentials (secret DVC_REMOTE_CONFIG; none for a public remote)",
+        "Success - Main Lint", "Success - Main Test",
         "Success - Main Rebuild the data and re-run the pipeline", "Success - Main Gate against the base branch",
         "Success - Main Write the comment body",
         "Success - Main mkdir -p \"$ACT_ARTIFACTS/$NAME\" && cp -r \"$UPLOAD\"/. \"$ACT_ARTIFACTS/$NAME\"/",
