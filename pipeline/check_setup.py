@@ -72,8 +72,8 @@ def optional(api, path: str) -> list[Finding]:
     return [app, dvc, credentials]
 
 
-def write_remote_credentials(text: str, dest: Path) -> str:
-    """Write the DVC remote's credentials (`.dvc/config.local` text) to `dest`, readable by this user only.
+def write_remote_credentials(text: str, out: Path) -> str:
+    """Write the DVC remote's credentials (`.dvc/config.local` text) to `out`, readable by this user only.
 
     Checked as DVC's INI format first, so a secret pasted wrongly fails here with a reason instead of as a
     confusing DVC error later; the text itself is never printed.
@@ -94,17 +94,17 @@ def write_remote_credentials(text: str, dest: Path) -> str:
     remotes = [s for s in parser.sections() if s.strip("'").startswith("remote ")]  # DVC quotes them: ['remote "x"']
     if not remotes:
         raise PipelineError(f"{REMOTE_CONFIG}: no ['remote \"NAME\"'] section; see `dvc remote modify --local`")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.touch(mode=0o600)
-    dest.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    return f"wrote {dest} (credentials of {', '.join(remotes)})"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.touch(mode=0o600)
+    out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    return f"wrote {out} (credentials of {', '.join(remotes)})"
 
 
 def credentials_main(
-    dest: Annotated[Path, typer.Option(help="Where DVC reads local credentials.")] = Path(".dvc/config.local"),
+    out: Annotated[Path, typer.Option(help="Where DVC reads local credentials.")] = Path(".dvc/config.local"),
 ) -> None:
     """Write the DVC remote's credentials from the DVC_REMOTE_CONFIG environment variable (a secret)."""
-    typer.echo(write_remote_credentials(os.environ.get(REMOTE_CONFIG, ""), dest))
+    typer.echo(write_remote_credentials(os.environ.get(REMOTE_CONFIG, ""), out))
 
 
 def main(repo: Annotated[str, typer.Option(envvar="GITHUB_REPOSITORY", help="OWNER/NAME on GitHub.")]) -> None:

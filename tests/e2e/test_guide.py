@@ -53,7 +53,14 @@ def test_the_guide_runs_from_use_this_template_to_the_first_promotion_pull_reque
     result = sh("bash", "-euxo", "pipefail", "-c", script, cwd=work, check=False)
     assert result.returncode == 0, f"the guide's commands failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
 
+    assert "features: numeric isig; categorical (none); calendar weekday, hour" in result.stdout  # init's plan
+    assert "released as table 'cgm' (of 8 available)" in result.stdout
+
     repo = work / "glucose"
+    assert "TODO" in (repo / "site" / "model_card.md").read_text(encoding="utf-8")  # the stubs to fill in
+    evaluate = json.loads((repo / "outputs" / "metrics" / "evaluate.json").read_text())
+    assert evaluate["task"] == "regression" and evaluate["model"]["mae"]["value"] < evaluate["baseline"]["mae"]["value"]
+    assert "glucose" in (repo / "site" / "build" / "model-card" / "index.html").read_text(encoding="utf-8")
     params = (repo / "params.yaml").read_text(encoding="utf-8")
     assert "type: regression" in params and "column: glucose" in params
     assert "Glucose from the sensor" in (repo / "site" / "build" / "index.html").read_text(encoding="utf-8")

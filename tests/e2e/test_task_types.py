@@ -65,6 +65,7 @@ def build_project(tmp_path: Path, frame: pd.DataFrame, table: str, period: str, 
         rows.to_csv(project / "data" / table / f"{name}.csv", index=False, lineterminator="\n")
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
     shutil.copyfile(ROOT / "dvc.yaml", project / "dvc.yaml")
+    shutil.copyfile(ROOT / "README.md", project / "README.md")  # the site's guide page is its section
     (project / "pipeline").symlink_to(ROOT / "pipeline")  # the stages' code, a dependency of each stage
     (project / "site").mkdir()
     for name in ("mkdocs.yml", "hooks.py"):

@@ -127,12 +127,12 @@ def test_remote_credentials_are_written_for_dvc_only_when_given_and_never_printe
     assert written.read_text() == secret and written.stat().st_mode & 0o077 == 0
 
     env["DVC_REMOTE_CONFIG"] = "access_key_id = AKIA s3cr3t"  # pasted without its section
-    bad = subprocess.run([sys.executable, "-m", "pipeline", "remote-credentials", "--dest", "other"],
+    bad = subprocess.run([sys.executable, "-m", "pipeline", "remote-credentials", "--out", "other"],
                          cwd=tmp_path, env=env, text=True, capture_output=True, check=False)
     assert bad.returncode == 1 and "not in the format of .dvc/config.local" in bad.stderr
     assert "s3cr3t" not in bad.stdout + bad.stderr and not (tmp_path / "other").exists()
 
     env["DVC_REMOTE_CONFIG"] = ""
-    none = subprocess.run([sys.executable, "-m", "pipeline", "remote-credentials", "--dest", "other"],
+    none = subprocess.run([sys.executable, "-m", "pipeline", "remote-credentials", "--out", "other"],
                           cwd=tmp_path, env=env, text=True, capture_output=True, check=False)
     assert none.returncode == 0 and "no DVC_REMOTE_CONFIG" in none.stdout and not (tmp_path / "other").exists()
