@@ -15,6 +15,7 @@ import pandas as pd
 
 from pipeline.errors import PipelineError
 from pipeline.io import parse_csv, period_files, period_kind, period_of, period_range, read_csv
+from pipeline.prepare import class_names
 from pipeline.sources import parse_times, read_source
 
 PeriodKind = Literal["month", "quarter", "year"]
@@ -99,8 +100,8 @@ def label_of(target: pd.Series, task: TaskType, threshold: float | None, source:
     Raises:
         PipelineError: The target is not numeric where it must be, or binary has no threshold to use.
     """
-    if task == "multiclass":
-        return target.astype(str).where(target.notna()), None
+    if task == "multiclass":  # the classes exactly as `prepare` will name them, so the counts here hold there
+        return class_names(target), None
     numbers = pd.to_numeric(target, errors="coerce")
     not_numbers = target.notna() & numbers.isna()
     if not_numbers.any():

@@ -234,3 +234,13 @@ def test_a_folder_of_quarter_files_brings_its_own_periods(tmp_path):
         part.to_csv(folder / f"2020-Q{number + 2}.csv", index=False)  # names, not times, say the period
     proposal = propose(folder, "y", "regression", "when", "month", "UTC", None, ["row"], [], None)
     assert (proposal.kind, proposal.periods) == ("quarter", {"2020-Q2": 40, "2020-Q3": 40, "2020-Q4": 40})
+
+
+def test_init_names_multiclass_classes_as_prepare_will():
+    from pipeline.init_infer import label_of
+    from pipeline.prepare import class_names
+
+    target = pd.Series([3.0, 1.0, None, 3.0])
+    label, threshold = label_of(target, "multiclass", None, "x.csv", "grade")
+    assert threshold is None and label.tolist() == class_names(target).tolist()
+    assert label.dropna().tolist() == ["3", "1", "3"]  # not "3.0": the classes prepare trains on
