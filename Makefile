@@ -30,11 +30,12 @@ shellcheck: ## Install shellcheck (Debian package) when missing: actionlint uses
 test-unit: setup ## Fast tests only
 	$(UV) run pytest tests/unit
 
-lint: setup ## ruff
-	$(UV) run ruff check pipeline tests benchmarks
+lint: setup ## ruff: the code is in its own format (`make format` fixes it) and passes the linter
+	$(UV) run ruff format --check pipeline tests benchmarks site
+	$(UV) run ruff check pipeline tests benchmarks site
 
 format: setup ## Format the code with ruff
-	$(UV) run ruff format pipeline tests benchmarks
+	$(UV) run ruff format pipeline tests benchmarks site
 
 bench: setup ## Benchmarks (print figures; not tests)
 	$(UV) run python benchmarks/pipeline_benchmark.py

@@ -39,16 +39,19 @@ def steps() -> list[tuple[str, str, dict]]:
     found = []
     for step in workflow["jobs"]["ci"]["steps"]:
         if "run" in step:
-            env = {k: re.sub(r"\$\{\{\s*([\w.]+)\s*\}\}", lambda m: EXPRESSIONS[m[1]], str(v))
-                   for k, v in (step.get("env") or {}).items()}
+            env = {
+                k: re.sub(r"\$\{\{\s*([\w.]+)\s*\}\}", lambda m: EXPRESSIONS[m[1]], str(v))
+                for k, v in (step.get("env") or {}).items()
+            }
             found.append((step["name"], step["run"], env))
     return found
 
 
 def fresh_clone(scratch: Path) -> Path:
     """The committed tree as a repository with `origin/main`, checked out on a pull-request branch."""
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, text=True, capture_output=True,
-                          check=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, text=True, capture_output=True, check=True
+    ).stdout.strip()
     origin = scratch / "origin.git"
     sh(["git", "clone", "-q", "--bare", "--no-local", str(ROOT), str(origin)], scratch)
     sh(["git", "update-ref", "refs/heads/main", head], origin)
@@ -73,13 +76,15 @@ def run_round(name: str, uv_cache: Path, pytest_args: str) -> list[tuple[str, fl
         times = []
         for step, script, step_env in steps():
             start = time.perf_counter()
-            result = subprocess.run(["bash", "-e", "-c", script], cwd=repo, env=env | step_env,
-                                    capture_output=True, text=True, check=False)
+            result = subprocess.run(
+                ["bash", "-e", "-c", script], cwd=repo, env=env | step_env, capture_output=True, text=True, check=False
+            )
             times.append((step, time.perf_counter() - start))
             print(f"  {name:5} {times[-1][1]:7.1f} s  {step}", flush=True)
             if result.returncode != 0:
-                sys.exit(f"step {step!r} failed ({result.returncode}):\n"
-                         f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+                sys.exit(
+                    f"step {step!r} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+                )
         return times
 
 
@@ -88,8 +93,7 @@ def main() -> None:
     parser.add_argument("--rounds", nargs="+", choices=["cold", "warm"], default=["cold", "warm"])
     parser.add_argument("--pytest-args", default="", help="PYTEST_ADDOPTS for the test step (default: all)")
     args = parser.parse_args()
-    warm_cache = Path(subprocess.run(["uv", "cache", "dir"], text=True, capture_output=True,
-                                     check=True).stdout.strip())
+    warm_cache = Path(subprocess.run(["uv", "cache", "dir"], text=True, capture_output=True, check=True).stdout.strip())
     results = {}
     for name in args.rounds:
         cold_cache = Path(tempfile.mkdtemp(prefix="uv-cold-cache-"))

@@ -110,8 +110,9 @@ def naive(reference: pd.DataFrame, current: pd.DataFrame, columns: dict[str, str
         if kind == "numeric":
             stats.ks_2samp(reference[name].dropna(), current[name].dropna())
         else:
-            counts = pd.concat([reference[name].value_counts(dropna=False),
-                                current[name].value_counts(dropna=False)], axis=1).fillna(0)
+            counts = pd.concat(
+                [reference[name].value_counts(dropna=False), current[name].value_counts(dropna=False)], axis=1
+            ).fillna(0)
             counts = counts[counts.sum(axis=1) > 0]
             stats.chi2_contingency(counts.to_numpy().T)
 
@@ -120,11 +121,14 @@ def evidently(reference: pd.DataFrame, current: pd.DataFrame, columns: dict[str,
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    definition = DataDefinition(numerical_columns=[n for n, k in columns.items() if k == "numeric"],
-                                categorical_columns=[n for n, k in columns.items() if k == "categorical"])
+    definition = DataDefinition(
+        numerical_columns=[n for n, k in columns.items() if k == "numeric"],
+        categorical_columns=[n for n, k in columns.items() if k == "categorical"],
+    )
     return Report([DataDriftPreset()]).run(
         current_data=Dataset.from_pandas(current, data_definition=definition),
-        reference_data=Dataset.from_pandas(reference, data_definition=definition))
+        reference_data=Dataset.from_pandas(reference, data_definition=definition),
+    )
 
 
 # --- measuring -----------------------------------------------------------------------------------------
@@ -156,8 +160,10 @@ def measure(methods: dict, rows: int, repeats: int) -> dict[str, dict[str, float
     for _ in range(repeats):
         for name, method in methods.items():
             best[name] = min(best[name], seconds(method, reference, current, columns))
-    return {name: {"seconds": best[name], "peak_mb": extra_peak_mb(method, reference, current, columns)}
-            for name, method in methods.items()}
+    return {
+        name: {"seconds": best[name], "peak_mb": extra_peak_mb(method, reference, current, columns)}
+        for name, method in methods.items()
+    }
 
 
 def by_kind(rows: int, repeats: int) -> list[tuple[str, float, float]]:
@@ -165,8 +171,7 @@ def by_kind(rows: int, repeats: int) -> list[tuple[str, float, float]]:
     from pipeline.drift_stats import column_drift
 
     reference, current = tables(rows)
-    groups = {"continuous numeric": CONTINUOUS + list(NEAR_NULL), "tied numeric": TIED,
-              "categorical": CATEGORICAL}
+    groups = {"continuous numeric": CONTINUOUS + list(NEAR_NULL), "tied numeric": TIED, "categorical": CATEGORICAL}
     result = []
     for group, names in groups.items():
         kind = "categorical" if group == "categorical" else "numeric"
@@ -183,8 +188,21 @@ def by_kind(rows: int, repeats: int) -> list[tuple[str, float, float]]:
 
 def run_evidently(rows: int) -> dict | str:
     """Evidently's figures from its own environment, or why they are missing."""
-    command = ["uv", "run", "--quiet", "--with", "evidently==0.7.23", "--with", "pandas<3", "--no-project",
-               "python", str(Path(__file__).resolve()), "--evidently-only", "--rows", str(rows)]
+    command = [
+        "uv",
+        "run",
+        "--quiet",
+        "--with",
+        "evidently==0.7.23",
+        "--with",
+        "pandas<3",
+        "--no-project",
+        "python",
+        str(Path(__file__).resolve()),
+        "--evidently-only",
+        "--rows",
+        str(rows),
+    ]
     try:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -206,9 +224,11 @@ def main() -> None:
         print(json.dumps(measure({"evidently": evidently}, args.rows[0], 1)["evidently"]))
         return
     sys.path.insert(0, str(ROOT))
-    header = (f"{'rows':>9} | {'ours s':>7} {'bound s':>7} {'naive s':>7} {'evid. s':>7} | {'ours/bound':>10} "
-              f"{'naive/ours':>10} {'evid./ours':>10} | {'ours MB':>7} {'bound MB':>8} {'naive MB':>8} "
-              f"{'evid. MB':>8}")
+    header = (
+        f"{'rows':>9} | {'ours s':>7} {'bound s':>7} {'naive s':>7} {'evid. s':>7} | {'ours/bound':>10} "
+        f"{'naive/ours':>10} {'evid./ours':>10} | {'ours MB':>7} {'bound MB':>8} {'naive MB':>8} "
+        f"{'evid. MB':>8}"
+    )
     lines, notes = [header, "-" * len(header)], []
     for rows in args.rows:
         figures = measure({"ours": ours, "bound": lower_bound, "naive": naive}, rows, args.repeats)
@@ -217,10 +237,12 @@ def main() -> None:
             notes.append(f"Evidently at {rows} rows: not measured: {evid}")
             evid = {"seconds": float("nan"), "peak_mb": float("nan")}
         o, b, n = figures["ours"], figures["bound"], figures["naive"]
-        lines.append(f"{rows:>9} | {o['seconds']:7.3f} {b['seconds']:7.3f} {n['seconds']:7.3f} "
-                     f"{evid['seconds']:7.2f} | {o['seconds'] / b['seconds']:10.2f} "
-                     f"{n['seconds'] / o['seconds']:10.1f} {evid['seconds'] / o['seconds']:10.1f} | "
-                     f"{o['peak_mb']:7.1f} {b['peak_mb']:8.1f} {n['peak_mb']:8.1f} {evid['peak_mb']:8.1f}")
+        lines.append(
+            f"{rows:>9} | {o['seconds']:7.3f} {b['seconds']:7.3f} {n['seconds']:7.3f} "
+            f"{evid['seconds']:7.2f} | {o['seconds'] / b['seconds']:10.2f} "
+            f"{n['seconds'] / o['seconds']:10.1f} {evid['seconds'] / o['seconds']:10.1f} | "
+            f"{o['peak_mb']:7.1f} {b['peak_mb']:8.1f} {n['peak_mb']:8.1f} {evid['peak_mb']:8.1f}"
+        )
         print(lines[-1], file=sys.stderr, flush=True)  # progress
     print(f"drift_report on {len(kinds())} columns (10 numeric, 5 categorical, 4 near-null), rows per side:")
     print("\n".join(lines + notes))

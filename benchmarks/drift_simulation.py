@@ -39,28 +39,39 @@ def null_columns(kind: str, rng: np.random.Generator, rows: int) -> dict[str, ob
         "zero-inflated": lambda: np.where(rng.random(rows) < 0.7, 0.0, rng.lognormal(size=rows)),
         "poisson (ties)": lambda: rng.poisson(3.0, size=rows).astype(float),
         "categorical 5": lambda: pd.Categorical.from_codes(rng.choice(5, rows, p=SHARES_5), list("abcde")),
-        "categorical 50": lambda: pd.Categorical.from_codes(rng.choice(50, rows, p=SHARES_50),
-                                                            [f"l{i}" for i in range(50)]),
+        "categorical 50": lambda: pd.Categorical.from_codes(
+            rng.choice(50, rows, p=SHARES_50), [f"l{i}" for i in range(50)]
+        ),
     }[kind]
     return {f"c{i}": draw() for i in range(COLUMNS_PER_TABLE)}
 
 
-KINDS = {"normal": "numeric", "lognormal": "numeric", "zero-inflated": "numeric", "poisson (ties)": "numeric",
-         "categorical 5": "categorical", "categorical 50": "categorical"}
+KINDS = {
+    "normal": "numeric",
+    "lognormal": "numeric",
+    "zero-inflated": "numeric",
+    "poisson (ties)": "numeric",
+    "categorical 5": "categorical",
+    "categorical 50": "categorical",
+}
 
 
 def false_positive_rates(rng: np.random.Generator, rows: int, trials: int) -> None:
     repetitions = max(1, trials // COLUMNS_PER_TABLE)
     n = repetitions * COLUMNS_PER_TABLE
-    print(f"\n1. No shift, {rows} rows per side, {n} columns per kind ({repetitions} pairs of tables x "
-          f"{COLUMNS_PER_TABLE} columns); alpha = {drift.ALPHA}")
+    print(
+        f"\n1. No shift, {rows} rows per side, {n} columns per kind ({repetitions} pairs of tables x "
+        f"{COLUMNS_PER_TABLE} columns); alpha = {drift.ALPHA}"
+    )
     print(f"   {'kind':<16} {'raw p < alpha':>14} {'95% interval':>18} {'called drifted':>15}")
     for kind, column_kind in KINDS.items():
         raw = drifted = 0
         for _ in range(repetitions):
-            report = drift.drift_report(pd.DataFrame(null_columns(kind, rng, rows)),
-                                        pd.DataFrame(null_columns(kind, rng, rows)),
-                                        {f"c{i}": column_kind for i in range(COLUMNS_PER_TABLE)})
+            report = drift.drift_report(
+                pd.DataFrame(null_columns(kind, rng, rows)),
+                pd.DataFrame(null_columns(kind, rng, rows)),
+                {f"c{i}": column_kind for i in range(COLUMNS_PER_TABLE)},
+            )
             raw += sum(c["p_value"] < drift.ALPHA for c in report["columns"].values())
             drifted += sum(bool(c["drifted"]) for c in report["columns"].values())
         rate = raw / n
@@ -83,24 +94,24 @@ def shifted_tables(rng: np.random.Generator, rows: int) -> tuple[pd.DataFrame, p
         }
         for size in (0.005, 0.01, 0.015, 0.02):
             columns[f"near-null {size} sd"] = rng.normal(size=rows) + (size if shifted else 0.0)
-        columns["near-null 0.5 point"] = pd.Categorical.from_codes(rng.choice(5, rows, p=near_shares),
-                                                                   list("abcde"))
+        columns["near-null 0.5 point"] = pd.Categorical.from_codes(rng.choice(5, rows, p=near_shares), list("abcde"))
         return pd.DataFrame(columns)
 
     return side(False), side(True)
 
 
 def decision_rates(rng: np.random.Generator, repetitions: dict[int, int]) -> None:
-    print("\n2. Share of repetitions in which the rule calls the column drifted (BH-adjusted p < alpha AND "
-          f"effect > {drift.EFFECT_THRESHOLDS})")
+    print(
+        "\n2. Share of repetitions in which the rule calls the column drifted (BH-adjusted p < alpha AND "
+        f"effect > {drift.EFFECT_THRESHOLDS})"
+    )
     counts: dict[int, dict[str, int]] = {}
     effects: dict[int, dict[str, list[float]]] = {}
     for rows, reps in repetitions.items():
         counts[rows], effects[rows] = {}, {}
         for _ in range(reps):
             reference, current = shifted_tables(rng, rows)
-            kinds = {name: "categorical" if "categ" in name or "point" in name else "numeric"
-                     for name in reference}
+            kinds = {name: "categorical" if "categ" in name or "point" in name else "numeric" for name in reference}
             report = drift.drift_report(reference, current, kinds)
             for name, column in report["columns"].items():
                 counts[rows][name] = counts[rows].get(name, 0) + bool(column["drifted"])
@@ -109,8 +120,10 @@ def decision_rates(rng: np.random.Generator, repetitions: dict[int, int]) -> Non
     header = "".join(f"{f'{rows} rows ({reps}x)':>26}" for rows, reps in repetitions.items())
     print(f"   {'column':<22}{header}")
     for name in names:
-        cells = "".join(f"{counts[rows][name] / reps:>9.0%}  effect {np.mean(effects[rows][name]):7.4f}"
-                        for rows, reps in repetitions.items())
+        cells = "".join(
+            f"{counts[rows][name] / reps:>9.0%}  effect {np.mean(effects[rows][name]):7.4f}"
+            for rows, reps in repetitions.items()
+        )
         print(f"   {name:<22}{cells}")
 
 
@@ -118,8 +131,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=4000, help="columns per kind in part 1")
     parser.add_argument("--rows", type=int, default=10_000, help="rows per side in part 1")
-    parser.add_argument("--repetitions", type=int, nargs=3, default=[40, 20, 5],
-                        help="repetitions at 10k, 100k and 1M rows in part 2")
+    parser.add_argument(
+        "--repetitions", type=int, nargs=3, default=[40, 20, 5], help="repetitions at 10k, 100k and 1M rows in part 2"
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(SEED)
     start = time.perf_counter()

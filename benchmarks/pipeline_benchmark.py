@@ -48,8 +48,14 @@ print(raw, seconds)
 
 
 def measure(command: list[str], cwd: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", MEASURE, *command], cwd=cwd, env=command_env(), text=True,
-                         capture_output=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, *command],
+        cwd=cwd,
+        env=command_env(),
+        text=True,
+        capture_output=True,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -68,13 +74,25 @@ def bench_window(through: str) -> dict:
         ingest = measure([py, "-m", "pipeline", "ingest", "--through", through], repo)
         cold = measure([py, "-m", "dvc", "repro"], repo)
         noop = measure([py, "-m", "dvc", "repro"], repo)
-        rate = subprocess.run([py, "-c", PREPARE_RATE, str(Path(tmp) / "prep")], cwd=repo, env=command_env(),
-                              text=True, capture_output=True, check=True).stdout.split()
+        rate = subprocess.run(
+            [py, "-c", PREPARE_RATE, str(Path(tmp) / "prep")],
+            cwd=repo,
+            env=command_env(),
+            text=True,
+            capture_output=True,
+            check=True,
+        ).stdout.split()
         metrics = json.loads((repo / "outputs/metrics/evaluate.json").read_text())
-        return {"window": f"2013-01..{through}", "ingest_s": ingest["seconds"], "cold_repro_s": cold["seconds"],
-                "noop_repro_s": noop["seconds"], "peak_mb": max(cold["peak_mb"], noop["peak_mb"]),
-                "raw_rows": int(rate[0]), "prepare_rows_per_s": int(rate[0]) / float(rate[1]),
-                "roc_auc": metrics["model"]["roc_auc"]["value"]}
+        return {
+            "window": f"2013-01..{through}",
+            "ingest_s": ingest["seconds"],
+            "cold_repro_s": cold["seconds"],
+            "noop_repro_s": noop["seconds"],
+            "peak_mb": max(cold["peak_mb"], noop["peak_mb"]),
+            "raw_rows": int(rate[0]),
+            "prepare_rows_per_s": int(rate[0]) / float(rate[1]),
+            "roc_auc": metrics["model"]["roc_auc"]["value"],
+        }
 
 
 def main() -> None:
@@ -82,12 +100,16 @@ def main() -> None:
     parser.add_argument("--windows", nargs="+", default=["2013-06", "2013-12"])
     args = parser.parse_args()
     rows = [bench_window(w) for w in args.windows]
-    header = f"{'window':18} {'ingest s':>9} {'cold repro s':>13} {'no-op s':>8} {'peak MB':>8} " \
-             f"{'raw rows':>9} {'prepare rows/s':>15} {'ROC AUC':>8}"
+    header = (
+        f"{'window':18} {'ingest s':>9} {'cold repro s':>13} {'no-op s':>8} {'peak MB':>8} "
+        f"{'raw rows':>9} {'prepare rows/s':>15} {'ROC AUC':>8}"
+    )
     print(header)
     for r in rows:
-        print(f"{r['window']:18} {r['ingest_s']:9.1f} {r['cold_repro_s']:13.1f} {r['noop_repro_s']:8.2f} "
-              f"{r['peak_mb']:8.0f} {r['raw_rows']:9d} {r['prepare_rows_per_s']:15,.0f} {r['roc_auc']:8.3f}")
+        print(
+            f"{r['window']:18} {r['ingest_s']:9.1f} {r['cold_repro_s']:13.1f} {r['noop_repro_s']:8.2f} "
+            f"{r['peak_mb']:8.0f} {r['raw_rows']:9d} {r['prepare_rows_per_s']:15,.0f} {r['roc_auc']:8.3f}"
+        )
     print("targets (full year, 2 cores): cold <= 60 s, no-op <= 2 s, peak <= 2048 MB")
 
 

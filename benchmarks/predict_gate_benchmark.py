@@ -80,19 +80,24 @@ def main() -> None:
 
         flights = pd.concat(pd.read_csv(p) for p in sorted((repo / "data/flights").glob("*.csv")))
         flights.drop(columns=["dep_time", "dep_delay", "arr_time", "arr_delay", "air_time"]).to_csv(
-            repo / "all.csv", index=False)
+            repo / "all.csv", index=False
+        )
         import json
 
         warm = json.loads(sh(py, "-c", WARM, cwd=repo))
         cli = measure([py, "-m", "pipeline", "predict", "--input", "all.csv", "--out", "p.csv"], repo)
-        print(f"predict, full year ({warm['rows']:,} rows): {warm['rows'] / warm['batch_s']:,.0f} rows/s warm "
-              f"({warm['batch_s']:.1f} s of work); the command end to end {cli['seconds']:.1f} s, "
-              f"peak {cli['peak_mb']:.0f} MB")
+        print(
+            f"predict, full year ({warm['rows']:,} rows): {warm['rows'] / warm['batch_s']:,.0f} rows/s warm "
+            f"({warm['batch_s']:.1f} s of work); the command end to end {cli['seconds']:.1f} s, "
+            f"peak {cli['peak_mb']:.0f} MB"
+        )
         for threads in ("default", 1):
             lat = warm[f"threads={threads}"]
-            print(f"single row, warm, {threads} thread(s): model alone median {lat['model_ms'][0]:.2f} ms, "
-                  f"p99 {lat['model_ms'][1]:.2f} ms; whole path (joins + features + model) median "
-                  f"{lat['full_ms'][0]:.1f} ms, p99 {lat['full_ms'][1]:.1f} ms")
+            print(
+                f"single row, warm, {threads} thread(s): model alone median {lat['model_ms'][0]:.2f} ms, "
+                f"p99 {lat['model_ms'][1]:.2f} ms; whole path (joins + features + model) median "
+                f"{lat['full_ms'][0]:.1f} ms, p99 {lat['full_ms'][1]:.1f} ms"
+            )
 
         sh("git", "checkout", "-qb", "challenger", cwd=repo)
         params = (repo / "params.yaml").read_text().replace("learning_rate: 0.1", "learning_rate: 0.08")
@@ -104,12 +109,20 @@ def main() -> None:
         for md5 in (line.split()[-1] for line in champion.splitlines() if "md5:" in line):
             (cache / md5[:2] / md5[2:]).unlink(missing_ok=True)  # force the rebuild from main
         start = time.perf_counter()
-        status = subprocess.run([py, "-m", "pipeline", "gate", "--base", "main"], cwd=repo, env=command_env(),
-                                capture_output=True, text=True, check=False)
+        status = subprocess.run(
+            [py, "-m", "pipeline", "gate", "--base", "main"],
+            cwd=repo,
+            env=command_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         seconds = time.perf_counter() - start
         decision = json.loads((repo / "outputs/gate/decision.json").read_text())
-        print(f"gate with a champion rebuild (window through {args.through}): {seconds:.1f} s, "
-              f"decision {decision['decision']} (exit {status.returncode})")
+        print(
+            f"gate with a champion rebuild (window through {args.through}): {seconds:.1f} s, "
+            f"decision {decision['decision']} (exit {status.returncode})"
+        )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,18 @@ MB = 1024 * 1024
 
 def build(out: Path) -> float:
     """Seconds of one `mkdocs build --strict` of site/mkdocs.yml into `out`."""
-    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(ROOT / "site/mkdocs.yml"),
-               "-d", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "mkdocs",
+        "build",
+        "--strict",
+        "--quiet",
+        "-f",
+        str(ROOT / "site/mkdocs.yml"),
+        "-d",
+        str(out),
+    ]
     start = time.perf_counter()
     subprocess.run(command, cwd=ROOT, env=command_env(), check=True)
     return time.perf_counter() - start
@@ -54,8 +64,10 @@ def main() -> None:
         parts = sizes(Path(tmp) / "build0")
     each = ", ".join(f"{s:.2f}" for s in seconds)
     print(f"mkdocs build --strict: {each} s; median {statistics.median(seconds):.2f} s (target < 10 s)")
-    print(f"built site: {sum(parts.values()) / MB:.2f} MB (target < 5 MB); largest parts: "
-          + ", ".join(f"{name} {size / MB:.2f} MB" for name, size in sorted(parts.items(), key=lambda p: -p[1])[:4]))
+    print(
+        f"built site: {sum(parts.values()) / MB:.2f} MB (target < 5 MB); largest parts: "
+        + ", ".join(f"{name} {size / MB:.2f} MB" for name, size in sorted(parts.items(), key=lambda p: -p[1])[:4])
+    )
 
 
 if __name__ == "__main__":

@@ -101,9 +101,15 @@ def widened_contract(dest: Path, copies: int) -> Path:
 
     contract = load_contract(ROOT / "contract.yaml")
     flights = contract.tables["flights"]
-    wide = flights.model_copy(update={
-        "columns": {**flights.columns, "flight": flights.columns["flight"].model_copy(update={"max": 10000 * copies})},
-        "rows": flights.rows.model_copy(update={"max": 60000 * copies})})
+    wide = flights.model_copy(
+        update={
+            "columns": {
+                **flights.columns,
+                "flight": flights.columns["flight"].model_copy(update={"max": 10000 * copies}),
+            },
+            "rows": flights.rows.model_copy(update={"max": 60000 * copies}),
+        }
+    )
     dest.write_text(dump_contract(contract.model_copy(update={"tables": {**contract.tables, "flights": wide}})))
     return dest
 
@@ -112,16 +118,26 @@ def run(data: Path, contract: Path, mode: str) -> dict:
     """One measure, `REPEATS` times in fresh processes: the fastest time (the machine may be busy), the highest peak."""
     runs = []
     for _ in range(REPEATS):
-        out = subprocess.run([sys.executable, "-c", WORKER, str(ROOT), str(data), str(contract), mode], cwd=ROOT,
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", WORKER, str(ROOT), str(data), str(contract), mode],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         runs.append(json.loads(out.stdout))
-    return {**min(runs, key=lambda r: r["seconds"]), "cpu_seconds": min(r["cpu_seconds"] for r in runs),
-            "extra_peak_mb": max(r["extra_peak_mb"] for r in runs)}
+    return {
+        **min(runs, key=lambda r: r["seconds"]),
+        "cpu_seconds": min(r["cpu_seconds"] for r in runs),
+        "extra_peak_mb": max(r["extra_peak_mb"] for r in runs),
+    }
 
 
 def main() -> None:
-    print(f"{'data':14} {'measure':10} {'rows':>10} {'seconds':>8} {'rows/s':>12} {'CPU s':>6} {'rows/CPU s':>12} "
-          f"{'share':>6} {'data MB':>8} {'extra peak MB':>14} {'peak/data':>9}")
+    print(
+        f"{'data':14} {'measure':10} {'rows':>10} {'seconds':>8} {'rows/s':>12} {'CPU s':>6} {'rows/CPU s':>12} "
+        f"{'share':>6} {'data MB':>8} {'extra peak MB':>14} {'peak/data':>9}"
+    )
     for copies in (1, 10):
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp) / "data"
@@ -131,13 +147,17 @@ def main() -> None:
             results = {mode: run(data, contract, mode) for mode in MEASURES}
         label = "full year" if copies == 1 else f"full year x{copies}"
         for mode, r in results.items():
-            print(f"{label:14} {mode:10} {r['rows']:10d} {r['seconds']:8.2f} {r['rows'] / r['seconds']:12,.0f} "
-                  f"{r['cpu_seconds']:6.2f} {r['rows'] / r['cpu_seconds']:12,.0f} "
-                  f"{r['cpu_seconds'] / results['stage']['cpu_seconds']:6.0%} {r['data_mb']:8.0f} "
-                  f"{r['extra_peak_mb']:14.0f} {r['extra_peak_mb'] / r['data_mb']:9.2f}")
+            print(
+                f"{label:14} {mode:10} {r['rows']:10d} {r['seconds']:8.2f} {r['rows'] / r['seconds']:12,.0f} "
+                f"{r['cpu_seconds']:6.2f} {r['rows'] / r['cpu_seconds']:12,.0f} "
+                f"{r['cpu_seconds'] / results['stage']['cpu_seconds']:6.0%} {r['data_mb']:8.0f} "
+                f"{r['extra_peak_mb']:14.0f} {r['extra_peak_mb'] / r['data_mb']:9.2f}"
+            )
     print("seconds: wall clock; CPU s: the process's own CPU time, steadier on a shared machine")
-    print("share: of the whole stage's CPU time (the quality summary, the JSON files and loading the contract are "
-          "the rest)")
+    print(
+        "share: of the whole stage's CPU time (the quality summary, the JSON files and loading the contract are "
+        "the rest)"
+    )
     print("targets: >= 1,000,000 rows/s; extra peak memory <= 3x the in-memory size of the data")
 
 

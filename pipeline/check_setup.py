@@ -41,17 +41,30 @@ def check(api, repo: str) -> list[Finding]:
         raise PipelineError(f"{repo}: repository not found, or the token cannot see it")
     found = []
     actions = api.send(Request("GET", f"{path}/actions/permissions")) or {}
-    found.append(Finding("ok", "GitHub Actions is enabled") if actions.get("enabled") else
-                 Finding("missing", "GitHub Actions is disabled: Settings > Actions > General > Allow actions"))
+    found.append(
+        Finding("ok", "GitHub Actions is enabled")
+        if actions.get("enabled")
+        else Finding("missing", "GitHub Actions is disabled: Settings > Actions > General > Allow actions")
+    )
     workflow = api.send(Request("GET", f"{path}/actions/permissions/workflow")) or {}
-    found.append(Finding("ok", "Actions may create pull requests (CT promotion PRs)")
-                 if workflow.get("can_approve_pull_request_reviews") else
-                 Finding("missing", "Actions may not create pull requests: Settings > Actions > General > "
-                                    "Workflow permissions > Allow GitHub Actions to create and approve pull requests"))
+    found.append(
+        Finding("ok", "Actions may create pull requests (CT promotion PRs)")
+        if workflow.get("can_approve_pull_request_reviews")
+        else Finding(
+            "missing",
+            "Actions may not create pull requests: Settings > Actions > General > "
+            "Workflow permissions > Allow GitHub Actions to create and approve pull requests",
+        )
+    )
     pages = api.send(Request("GET", f"{path}/pages"))
-    found.append(Finding("ok", "Pages is published by GitHub Actions") if (pages or {}).get("build_type") == "workflow"
-                 else Finding("missing", "Pages is not published from Actions: Settings > Pages > Build and "
-                                         "deployment > Source: GitHub Actions"))
+    found.append(
+        Finding("ok", "Pages is published by GitHub Actions")
+        if (pages or {}).get("build_type") == "workflow"
+        else Finding(
+            "missing",
+            "Pages is not published from Actions: Settings > Pages > Build and deployment > Source: GitHub Actions",
+        )
+    )
     found += optional(api, path)
     return found
 
@@ -60,15 +73,27 @@ def optional(api, path: str) -> list[Finding]:
     """The App token (CI on promotion PRs without a dispatch) and the DVC remote (data of your own)."""
     client_id = api.send(Request("GET", f"{path}/actions/variables/{APP_CLIENT_ID}"))
     key = api.send(Request("GET", f"{path}/actions/secrets/{APP_PRIVATE_KEY}"))
-    app = (Finding("ok", f"GitHub App token configured ({APP_CLIENT_ID}, {APP_PRIVATE_KEY})") if client_id and key
-           else Finding("optional", f"no GitHub App ({APP_CLIENT_ID} variable and {APP_PRIVATE_KEY} secret): CT "
-                                    "opens PRs with the default token and starts CI on them by a dispatch"))
+    app = (
+        Finding("ok", f"GitHub App token configured ({APP_CLIENT_ID}, {APP_PRIVATE_KEY})")
+        if client_id and key
+        else Finding(
+            "optional",
+            f"no GitHub App ({APP_CLIENT_ID} variable and {APP_PRIVATE_KEY} secret): CT "
+            "opens PRs with the default token and starts CI on them by a dispatch",
+        )
+    )
     remote = has_dvc_remote()  # in the committed .dvc/config, so every clone (and workflow) sees it
-    dvc = (Finding("ok", "DVC remote configured (.dvc/config)") if remote else
-           Finding("optional", "no DVC remote in .dvc/config: data/ is rebuilt from the embedded source"))
+    dvc = (
+        Finding("ok", "DVC remote configured (.dvc/config)")
+        if remote
+        else Finding("optional", "no DVC remote in .dvc/config: data/ is rebuilt from the embedded source")
+    )
     secret = api.send(Request("GET", f"{path}/actions/secrets/{REMOTE_CONFIG}"))
-    credentials = (Finding("ok", f"DVC remote credentials stored ({REMOTE_CONFIG} secret)") if secret else
-                   Finding("optional", f"no {REMOTE_CONFIG} secret: fine for a public remote or none"))
+    credentials = (
+        Finding("ok", f"DVC remote credentials stored ({REMOTE_CONFIG} secret)")
+        if secret
+        else Finding("optional", f"no {REMOTE_CONFIG} secret: fine for a public remote or none")
+    )
     return [app, dvc, credentials]
 
 

@@ -87,8 +87,9 @@ app.command("ct", help=ct.main.__doc__)(guarded(ct.main))
 app.command("check-setup", help=check_setup.main.__doc__)(guarded(check_setup.main))
 app.command("remote-credentials", help=check_setup.credentials_main.__doc__)(guarded(check_setup.credentials_main))
 app.command("init", help=init.main.__doc__)(guarded(init.main))
-github_app = typer.Typer(help="The GitHub layer's commands for the workflows (see pipeline/github.py).",
-                         no_args_is_help=True)
+github_app = typer.Typer(
+    help="The GitHub layer's commands for the workflows (see pipeline/github.py).", no_args_is_help=True
+)
 github_app.command("comment", help=github.comment_main.__doc__)(guarded(github.comment_main))
 github_app.command("push", help=github.push_main.__doc__)(guarded(github.push_main))
 app.add_typer(github_app, name="github")
@@ -98,8 +99,9 @@ app.add_typer(github_app, name="github")
 @guarded
 def ingest_command(
     next_: Annotated[bool, typer.Option("--next", help="Release the next period and record it in data.dvc.")] = False,
-    through: Annotated[str | None, typer.Option(help="Release every period up to this one (2013-01, 2013-Q1, 2013).")]
-    = None,
+    through: Annotated[
+        str | None, typer.Option(help="Release every period up to this one (2013-01, 2013-Q1, 2013).")
+    ] = None,
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Make data/ match data.dvc (pull or rebuild), or release new periods with --next / --through."""
@@ -145,8 +147,9 @@ def infer_contract_command(
     typer.echo(f"wrote {out}: {len(contract.tables)} tables; review it before committing")
 
 
-registry_app = typer.Typer(help="The model registry (git tags `model@vX.Y.Z`): list the versions, or `tag` one.",
-                           add_completion=False)
+registry_app = typer.Typer(
+    help="The model registry (git tags `model@vX.Y.Z`): list the versions, or `tag` one.", add_completion=False
+)
 app.add_typer(registry_app, name="registry")
 
 

@@ -50,17 +50,25 @@ class Paths(_Section):
 class SourceTable(_Section):
     """Where one table comes from: a file cut by its `time` column, a whole file, or a folder of period files."""
 
-    path: str = Field(description="File or folder, relative to the repository root (or to `source.package`); "
-                      "a `<path>.dvc` beside it makes it DVC-tracked (`dvc add` or `dvc import-url`).")
-    time: str | None = Field(default=None, description="A file's time column: the file is cut into periods by "
-                             "it; without it a file is a reference table, copied whole.")
+    path: str = Field(
+        description="File or folder, relative to the repository root (or to `source.package`); "
+        "a `<path>.dvc` beside it makes it DVC-tracked (`dvc add` or `dvc import-url`)."
+    )
+    time: str | None = Field(
+        default=None,
+        description="A file's time column: the file is cut into periods by "
+        "it; without it a file is a reference table, copied whole.",
+    )
 
 
 class Source(_Section):
     """The tables `pipeline ingest` releases into data/, and where they are read from."""
 
-    package: str | None = Field(default=None, description="An installed Python package the paths are inside "
-                                "(the embedded example); null = paths in the repository.")
+    package: str | None = Field(
+        default=None,
+        description="An installed Python package the paths are inside "
+        "(the embedded example); null = paths in the repository.",
+    )
     tables: dict[str, SourceTable] = Field(min_length=1, description="Table name -> where it comes from.")
 
 
@@ -68,7 +76,8 @@ class Ingest(_Section):
     """Where raw data comes from and how it is cut into periods (see pipeline.ingest)."""
 
     period: Literal["month", "quarter", "year"] = Field(
-        description="The length of a period, by which files with a `time` column are cut.")
+        description="The length of a period, by which files with a `time` column are cut."
+    )
     source: Source
 
 
@@ -84,8 +93,10 @@ class Join(_Section):
 class Prepare(_Section):
     """How raw batches become model rows: the batch folder, the joins, the calendar features."""
 
-    batches: str = Field(description="Folder under data/ holding one CSV file per period (2013-01.csv, 2013-Q1.csv "
-                         "or 2013.csv); its periods are the ones ingest can release.")
+    batches: str = Field(
+        description="Folder under data/ holding one CSV file per period (2013-01.csv, 2013-Q1.csv "
+        "or 2013.csv); its periods are the ones ingest can release."
+    )
     joins: list[Join] = []
     timestamp: str = Field(description="Column with the event time (ISO 8601, UTC).")
     timezone: str = Field(description="Local time zone of the events, for calendar features.")
@@ -97,8 +108,10 @@ class Target(_Section):
 
     column: str
     threshold: float | None = Field(
-        default=None, description="binary: the label is `column > threshold`; regression: unused; "
-        "multiclass: not allowed (the classes are the column's values).")
+        default=None,
+        description="binary: the label is `column > threshold`; regression: unused; "
+        "multiclass: not allowed (the classes are the column's values).",
+    )
 
 
 class Task(_Section):
@@ -117,8 +130,10 @@ class Task(_Section):
         if self.type == "binary" and self.target.threshold is None:
             raise ValueError("task.target.threshold is required when task.type is 'binary'")
         if self.type == "multiclass" and self.target.threshold is not None:
-            raise ValueError("task.target.threshold is for binary tasks only: a multiclass label is the "
-                             "target's own value; remove the threshold")
+            raise ValueError(
+                "task.target.threshold is for binary tasks only: a multiclass label is the "
+                "target's own value; remove the threshold"
+            )
         return self
 
 
@@ -164,14 +179,20 @@ class Train(_Section):
     estimator: Literal["hist_gradient_boosting", "linear"]
     hyperparameters: dict[str, float | int | str | bool | None] = {}
     monotonic: dict[str, Literal[-1, 1]] = Field(
-        default={}, description="Numeric feature -> 1 (risk may only rise with it) or -1 (only fall): domain "
-        "knowledge the model must respect (hist_gradient_boosting).")
+        default={},
+        description="Numeric feature -> 1 (risk may only rise with it) or -1 (only fall): domain "
+        "knowledge the model must respect (hist_gradient_boosting).",
+    )
     threshold_objective: str = Field(
-        default="f1", description="binary: the scikit-learn scorer the decision threshold maximizes.")
+        default="f1", description="binary: the scikit-learn scorer the decision threshold maximizes."
+    )
     validation_fraction: float = Field(
-        default=0.2, gt=0, lt=1,
+        default=0.2,
+        gt=0,
+        lt=1,
         description="binary: the newest share of the reference rows the threshold is chosen on (never the "
-        "evaluation period).")
+        "evaluation period).",
+    )
 
 
 class Bootstrap(_Section):
@@ -186,7 +207,8 @@ class Slices(_Section):
 
     columns: list[str] = Field(description="Columns of the prepared rows (features) to slice by.")
     bands: dict[str, list[float]] = Field(
-        default={}, description="Numeric slice columns cut into bands at these edges (left-closed).")
+        default={}, description="Numeric slice columns cut into bands at these edges (left-closed)."
+    )
     min_rows: int = Field(ge=1, description="Groups with fewer rows are marked too small to judge.")
 
     @model_validator(mode="after")
@@ -211,7 +233,8 @@ class Gate(_Section):
     metric: str | None = Field(default=None, description="The metric that decides; null = the task's primary.")
     min_delta: float = Field(ge=0, description="The challenger must be better by at least this much...")
     margin: float = Field(
-        ge=0, description="...and the paired interval's lower bound above -margin (0: strictly better).")
+        ge=0, description="...and the paired interval's lower bound above -margin (0: strictly better)."
+    )
     max_slice_drop: float = Field(ge=0, description="Guard-rail: no judged slice may lose more than this.")
     max_calibration_increase: float = Field(ge=0, description="Guard-rail (binary): ECE may not grow more.")
     min_rows: int = Field(ge=1, description="Fewest labelled rows of the newest period to decide at all.")
@@ -223,7 +246,8 @@ class Drift(_Section):
     alpha: float = Field(gt=0, lt=1, description="False discovery rate across columns (Benjamini-Hochberg).")
     effect_thresholds: dict[Literal["numeric", "categorical"], float] = Field(
         description="Primary effect size a drifting column must exceed: normalized Wasserstein (numeric), "
-        "Jensen-Shannon distance (categorical).")
+        "Jensen-Shannon distance (categorical)."
+    )
     share: float = Field(gt=0, le=1, description="The dataset drifts when this share of columns drifts...")
     critical: list[str] = Field(default=[], description="...or when any of these columns drifts.")
     min_rows: int = Field(ge=2, description="Fewest non-missing values per side for a column to be tested.")
@@ -271,8 +295,10 @@ class Params(_Section):
     @model_validator(mode="after")
     def _batches_come_from_a_source(self) -> Params:
         if self.prepare.batches not in self.ingest.source.tables:
-            raise ValueError(f"prepare.batches is {self.prepare.batches!r}, which ingest.source.tables does not "
-                             f"list ({', '.join(self.ingest.source.tables)}): the batches must come from a source")
+            raise ValueError(
+                f"prepare.batches is {self.prepare.batches!r}, which ingest.source.tables does not "
+                f"list ({', '.join(self.ingest.source.tables)}): the batches must come from a source"
+            )
         return self
 
 

@@ -49,8 +49,10 @@ class Column(_Rule):
     min: int | float | None = None
     max: int | float | None = None
     values: list[str] | None = Field(default=None, description="Allowed categories (str columns).")
-    unseen: Literal["fail", "warn"] = Field(default="fail", description="A value outside `values`: fail, or "
-                                            "warn and map it to 'other' before the model sees it.")
+    unseen: Literal["fail", "warn"] = Field(
+        default="fail",
+        description="A value outside `values`: fail, or warn and map it to 'other' before the model sees it.",
+    )
 
 
 class Period(_Rule):
@@ -75,8 +77,11 @@ class Table(_Rule):
     unique: list[list[str]] = Field(default=[], description="Column sets whose values must be unique.")
     period: Period | None = None
     rows: Rows = Rows()
-    references: dict[str, str] = Field(default={}, description="column -> 'table.column' it should be found "
-                                       "in; a gap is a warning (e.g. a key missing from its reference table).")
+    references: dict[str, str] = Field(
+        default={},
+        description="column -> 'table.column' it should be found "
+        "in; a gap is a warning (e.g. a key missing from its reference table).",
+    )
 
 
 class Target(_Rule):
@@ -92,8 +97,13 @@ class Contract(_Rule):
     tables: dict[str, Table]
     target: Target
     leakage: list[str] = Field(description="Known only after the event: never model inputs.")
-    leakage_auc: float = Field(default=0.95, gt=0.5, le=1, description="A column whose values alone rank the "
-                               "label with ROC AUC above this (or below 1 - this) is flagged as leakage.")
+    leakage_auc: float = Field(
+        default=0.95,
+        gt=0.5,
+        le=1,
+        description="A column whose values alone rank the "
+        "label with ROC AUC above this (or below 1 - this) is flagged as leakage.",
+    )
 
 
 def load_contract(path: Path) -> Contract:
@@ -150,8 +160,10 @@ class Stack:
     def split(self, stacked: pd.DataFrame) -> list[pd.DataFrame]:
         """The files' frames again, numbered from 0 (slices of `stacked`: no data is copied)."""
         ends = np.cumsum(self.sizes)
-        return [stacked.iloc[end - size:end].drop(columns=STACK_FILE).reset_index(drop=True)
-                for size, end in zip(self.sizes, ends, strict=True)]
+        return [
+            stacked.iloc[end - size : end].drop(columns=STACK_FILE).reset_index(drop=True)
+            for size, end in zip(self.sizes, ends, strict=True)
+        ]
 
 
 def parse_times(values: pd.Series) -> pd.Series:
@@ -185,6 +197,7 @@ def _missing_check(limit: float, kind: str, stack: Stack) -> pa.Check:
 
     `ignore_na=False` because pandera drops nulls before checks.
     """
+
     def within(series: pd.Series) -> pd.Series:
         missing = series.isna()
         return ~missing | (stack.share_per_file(missing) <= limit)
@@ -220,16 +233,20 @@ def table_schemas(table: Table, stack: Stack) -> tuple[pa.DataFrameSchema, pa.Da
             hard.append(_missing_check(column.missing.max, "max", stack))
         if column.missing.usual < column.missing.max:
             soft.append(_missing_check(column.missing.usual, "usual", stack))
-        hard_columns[name] = pa.Column(DTYPES[column.type], hard, nullable=column.missing.max > 0,
-                                       coerce=DTYPES[column.type] is not None)
+        hard_columns[name] = pa.Column(
+            DTYPES[column.type], hard, nullable=column.missing.max > 0, coerce=DTYPES[column.type] is not None
+        )
         if soft:  # a column without soft rules would only cost time
             soft_columns[name] = pa.Column(None, soft, nullable=True, required=False)
     unique = [[*key, STACK_FILE] for key in table.unique] or None  # unique within each file
-    return (pa.DataFrameSchema(hard_columns, unique=unique, strict=False),
-            pa.DataFrameSchema(soft_columns, strict=False))
+    return (
+        pa.DataFrameSchema(hard_columns, unique=unique, strict=False),
+        pa.DataFrameSchema(soft_columns, strict=False),
+    )
 
 
 # ---- infer-contract ---------------------------------------------------------------------------------------
+
 
 def infer_column(values: pd.Series, max_categories: int, missing_share: float | None = None) -> Column:
     """Propose a rule for one column from accepted values: type, range with a margin, categories, missing.
@@ -261,32 +278,50 @@ def _round_up(share: float) -> float:
     return float(min(1.0, np.ceil(share * 1000) / 1000))
 
 
-def infer_table(frames: list[pd.DataFrame], per_period: bool, period: Period | None,
-                max_categories: int) -> Table:
+def infer_table(frames: list[pd.DataFrame], per_period: bool, period: Period | None, max_categories: int) -> Table:
     """Propose a table's contract from its accepted files (rows bounds: half the smallest, twice the largest)."""
     whole = pd.concat(frames, ignore_index=True)
     # The missing-value rule is checked file by file, so it is proposed from the file with the most missing.
-    columns = {name: infer_column(whole[name], max_categories,
-                                  max(float(f[name].isna().mean()) for f in frames if name in f))
-               for name in whole.columns}
+    columns = {
+        name: infer_column(whole[name], max_categories, max(float(f[name].isna().mean()) for f in frames if name in f))
+        for name in whole.columns
+    }
     sizes = [len(f) for f in frames]
-    unique = [[name] for name in whole.columns if whole[name].notna().all() and whole[name].is_unique
-              and not pd.api.types.is_float_dtype(whole[name])][:1]
-    return Table(per_period=per_period, columns=columns, unique=unique, period=period,
-                 rows=Rows(min=max(1, min(sizes) // 2), max=max(sizes) * 2))
+    unique = [
+        [name]
+        for name in whole.columns
+        if whole[name].notna().all() and whole[name].is_unique and not pd.api.types.is_float_dtype(whole[name])
+    ][:1]
+    return Table(
+        per_period=per_period,
+        columns=columns,
+        unique=unique,
+        period=period,
+        rows=Rows(min=max(1, min(sizes) // 2), max=max(sizes) * 2),
+    )
 
 
 def dump_contract(contract: Contract) -> str:
     """The contract as YAML, readable: defaults left out, keys in declaration order."""
     body = contract.model_dump(mode="json", exclude_defaults=True)
-    header = ("# The data contract: what every raw file must look like (checked by the `validate` stage).\n"
-              "# Proposed by `pipeline infer-contract`; review it: tighten ranges, set `unique` keys and\n"
-              "# `unseen` policies, list the leakage columns. See docs in pipeline/contract.py.\n")
+    header = (
+        "# The data contract: what every raw file must look like (checked by the `validate` stage).\n"
+        "# Proposed by `pipeline infer-contract`; review it: tighten ranges, set `unique` keys and\n"
+        "# `unseen` policies, list the leakage columns. See docs in pipeline/contract.py.\n"
+    )
     return header + yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=110)
 
 
-def infer_contract(data: Path, batches: str, per_period: dict[str, bool], target: str, threshold: float | None,
-                   leakage: list[str], period: Period | None, max_categories: int = 50) -> Contract:
+def infer_contract(
+    data: Path,
+    batches: str,
+    per_period: dict[str, bool],
+    target: str,
+    threshold: float | None,
+    leakage: list[str],
+    period: Period | None,
+    max_categories: int = 50,
+) -> Contract:
     """Propose a contract for every table under `data` from the files already accepted there.
 
     Args:
@@ -310,8 +345,9 @@ def infer_contract(data: Path, batches: str, per_period: dict[str, bool], target
         if name == batches and threshold is not None and target in frames[0]:
             rates = [float((pd.to_numeric(f[target]).dropna() > threshold).mean()) for f in frames]
     bounds = (round(max(0.0, min(rates) - 0.1), 3), round(min(1.0, max(rates) + 0.1), 3)) if rates else None
-    return Contract(tables=tables, target=Target(column=target, positive_rate=bounds),
-                    leakage=sorted({*leakage, target}))
+    return Contract(
+        tables=tables, target=Target(column=target, positive_rate=bounds), leakage=sorted({*leakage, target})
+    )
 
 
 def propose_contract(params: Params, leakage: list[str], max_categories: int = 50) -> Contract:
@@ -321,6 +357,13 @@ def propose_contract(params: Params, leakage: list[str], max_categories: int = 5
     """
     prepare = params.prepare
     per_period = {prepare.batches: True} | {j.table: j.per_period for j in prepare.joins}
-    return infer_contract(params.paths.data, prepare.batches, per_period, params.task.target.column,
-                          params.task.target.threshold if params.task.type == "binary" else None, leakage,
-                          Period(column=prepare.timestamp, timezone=prepare.timezone), max_categories)
+    return infer_contract(
+        params.paths.data,
+        prepare.batches,
+        per_period,
+        params.task.target.column,
+        params.task.target.threshold if params.task.type == "binary" else None,
+        leakage,
+        Period(column=prepare.timestamp, timezone=prepare.timezone),
+        max_categories,
+    )

@@ -38,8 +38,16 @@ def produced(params: Params) -> list[Path]:
     Also the `.dvc` files of DVC-tracked sources: `dvc update` rewrites an import's when it fetches new data.
     """
     paths = params.paths
-    return [paths.data.with_name(paths.data.name + ".dvc"), paths.release, Path("dvc.lock"),
-            paths.metrics, paths.plots, paths.reports, paths.gate, *ingest.tracked(params)]
+    return [
+        paths.data.with_name(paths.data.name + ".dvc"),
+        paths.release,
+        Path("dvc.lock"),
+        paths.metrics,
+        paths.plots,
+        paths.reports,
+        paths.gate,
+        *ingest.tracked(params),
+    ]
 
 
 def project(*args: str) -> int:
@@ -68,15 +76,13 @@ def alert_drift(api, repo: str, drift_file: Path, alert_file: Path) -> str | Non
     if not drift.get("drifted"):
         return None
     body = alert_file.read_text(encoding="utf-8")
-    return github.upsert_issue(api, repo, f"Data drift detected in {drift.get('current')}", body,
-                               github.DRIFT_MARKER)
+    return github.upsert_issue(api, repo, f"Data drift detected in {drift.get('current')}", body, github.DRIFT_MARKER)
 
 
 def propose(api, repo: str, base: str, branch: str, params: Params, body_out: Path, dispatch_ci: str) -> str:
     """Open the promotion pull request of the checked-out `branch` (body: `pr-comment` against the base)."""
     period = branch.removeprefix("ct/")
-    body = pr_comment.build(f"origin/{base}", params, title=f"Promote the model retrained with {period}",
-                            marker="")
+    body = pr_comment.build(f"origin/{base}", params, title=f"Promote the model retrained with {period}", marker="")
     body_out.write_text(body, encoding="utf-8")
     done = github.open_pull_request(api, repo, branch, base, f"CT: promote the model retrained with {period}", body)
     if dispatch_ci and done.startswith("opened"):
@@ -90,17 +96,25 @@ def commit_promotion(branch: str, period: str, params: Params) -> list[str]:
     allowed = [str(p) for p in produced(params) if p.exists()]
     git("add", "--all", "--", *allowed)
     files = git("diff", "--cached", "--name-only").split()
-    git("commit", "--quiet", "-m", f"CT: retrain with {period} (gate: promote)",
-        "-m", "Written by `pipeline ct`: the new data record, dvc.lock, metrics, plots, reports and gate decision.")
+    git(
+        "commit",
+        "--quiet",
+        "-m",
+        f"CT: retrain with {period} (gate: promote)",
+        "-m",
+        "Written by `pipeline ct`: the new data record, dvc.lock, metrics, plots, reports and gate decision.",
+    )
     return files
 
 
-def continuous_training(repo: str, base: str, params: Params, params_file: Path, body_out: Path,
-                        dispatch_ci: str) -> list[str]:
+def continuous_training(
+    repo: str, base: str, params: Params, params_file: Path, body_out: Path, dispatch_ci: str
+) -> list[str]:
     """One CT round; returns the job summary's lines (see the module docstring for the steps)."""
     if git("status", "--porcelain", "--untracked-files=normal").strip():
-        raise PipelineError("the working tree has uncommitted changes; CT commits only what it produces, so it "
-                            "runs in a clean checkout")
+        raise PipelineError(
+            "the working tree has uncommitted changes; CT commits only what it produces, so it runs in a clean checkout"
+        )
     git("fetch", "--quiet", "--prune", "origin")
     period = next_period(params)
     if period is None:
@@ -110,8 +124,11 @@ def continuous_training(repo: str, base: str, params: Params, params_file: Path,
     if git("branch", "--remotes", "--list", f"origin/{branch}").strip():
         git("checkout", "--quiet", "-B", branch, f"origin/{branch}")
         done = propose(api, repo, base, branch, params, body_out, dispatch_ci)
-        return [f"### Continuous training: {period} was proposed already", "",
-                f"Branch `{branch}` exists on origin: no new branch. {done}."]
+        return [
+            f"### Continuous training: {period} was proposed already",
+            "",
+            f"Branch `{branch}` exists on origin: no new branch. {done}.",
+        ]
 
     typer.echo(ingest.release(params, None))
     if project("run", "--no-site", "--params", str(params_file)) != 0:
@@ -137,12 +154,17 @@ def continuous_training(repo: str, base: str, params: Params, params_file: Path,
 def main(
     repo: Annotated[str, typer.Option(envvar="GITHUB_REPOSITORY", help="OWNER/NAME on GitHub.")],
     base: Annotated[str, typer.Option(help="The branch that pins the champion; promotion PRs target it.")] = "main",
-    summary: Annotated[Path | None, typer.Option(envvar="GITHUB_STEP_SUMMARY",
-                                                 help="Append the outcome (Markdown) to this file.")] = None,
+    summary: Annotated[
+        Path | None, typer.Option(envvar="GITHUB_STEP_SUMMARY", help="Append the outcome (Markdown) to this file.")
+    ] = None,
     body_out: Annotated[Path, typer.Option(help="Where to write the pull request body.")] = Path("ct-pr-body.md"),
-    dispatch_ci: Annotated[str, typer.Option(help="Workflow file to start on the new branch (for a pull request "
-                                                  "opened with the default token, which starts no CI); empty: none.")]
-    = "",
+    dispatch_ci: Annotated[
+        str,
+        typer.Option(
+            help="Workflow file to start on the new branch (for a pull request "
+            "opened with the default token, which starts no CI); empty: none."
+        ),
+    ] = "",
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Continuous training: ingest the next period, re-run, gate; promote through a pull request, or say why not."""

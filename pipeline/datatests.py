@@ -29,15 +29,21 @@ TOP = 5
 EXAMPLES = 3
 
 
-def finding(file: str, column: str | None, rule: str, severity: str, rows: int | None, examples: list,
-            what: str) -> dict:
+def finding(
+    file: str, column: str | None, rule: str, severity: str, rows: int | None, examples: list, what: str
+) -> dict:
     """One entry of the validation report; `message` is what a person reads (values quoted with repr, never raw)."""
     where = f"column {column!r}: " if column else ""
     count = f"{rows} rows " if rows is not None else ""
-    return {"file": file, "column": column, "rule": rule, "severity": severity, "failing_rows": rows,
-            "examples": [repr(v) for v in examples[:EXAMPLES]],
-            "message": f"{file}: {where}{count}{what} (rule: {rule})"}
-
+    return {
+        "file": file,
+        "column": column,
+        "rule": rule,
+        "severity": severity,
+        "failing_rows": rows,
+        "examples": [repr(v) for v in examples[:EXAMPLES]],
+        "message": f"{file}: {where}{count}{what} (rule: {rule})",
+    }
 
 
 def allowed_features(params: Params, contract: Contract) -> set[str]:
@@ -55,16 +61,43 @@ def features_match_contract(params: Params, contract: Contract) -> list[dict]:
     """Every model input must be a column the contract describes and does not list as leakage."""
     found = []
     if params.task.target.column != contract.target.column:
-        found.append(finding("params.yaml", params.task.target.column, "target matches contract", "failure",
-                             None, [], f"is the target, but the contract's target is {contract.target.column!r}"))
+        found.append(
+            finding(
+                "params.yaml",
+                params.task.target.column,
+                "target matches contract",
+                "failure",
+                None,
+                [],
+                f"is the target, but the contract's target is {contract.target.column!r}",
+            )
+        )
     allowed = allowed_features(params, contract)
     for name in params.features.inputs:
         if name in contract.leakage or name == contract.target.column:
-            found.append(finding("params.yaml", name, "no leakage feature", "failure", None, [],
-                                 "is a feature but the contract lists it as known only after the event"))
+            found.append(
+                finding(
+                    "params.yaml",
+                    name,
+                    "no leakage feature",
+                    "failure",
+                    None,
+                    [],
+                    "is a feature but the contract lists it as known only after the event",
+                )
+            )
         elif name not in allowed:
-            found.append(finding("params.yaml", name, "feature in contract", "failure", None, [],
-                                 "is a feature but no table of the contract describes it"))
+            found.append(
+                finding(
+                    "params.yaml",
+                    name,
+                    "feature in contract",
+                    "failure",
+                    None,
+                    [],
+                    "is a feature but no table of the contract describes it",
+                )
+            )
     return found
 
 
@@ -85,8 +118,9 @@ def run(frames: dict[str, dict], params: Params, contract: Contract, data: Path)
     if batches:
         found += label_sanity(batches, params, contract, data / params.prepare.batches)
         found += new_classes(batches, params, data / params.prepare.batches)
-        found += leakage(pd.concat(batches.values(), ignore_index=True), params, contract,
-                         (data / params.prepare.batches).as_posix())
+        found += leakage(
+            pd.concat(batches.values(), ignore_index=True), params, contract, (data / params.prepare.batches).as_posix()
+        )
     return found
 
 
@@ -105,12 +139,22 @@ def overlap(periods: dict[str, pd.DataFrame], key: list[str], folder: Path) -> l
     if shared.empty:
         return []
     examples = [dict(zip(key, k if isinstance(k, tuple) else (k,), strict=True)) for k in shared.index[:3]]
-    return [finding(folder.as_posix(), None, f"unique {key} across periods", "failure", len(shared), examples,
-                    "appear in more than one period's file (training and evaluation would overlap)")]
+    return [
+        finding(
+            folder.as_posix(),
+            None,
+            f"unique {key} across periods",
+            "failure",
+            len(shared),
+            examples,
+            "appear in more than one period's file (training and evaluation would overlap)",
+        )
+    ]
 
 
-def reference_gaps(frames: dict[str | None, pd.DataFrame], column: str, known: pd.Series, files: dict[str | None, str],
-                   target: str) -> list[dict]:
+def reference_gaps(
+    frames: dict[str | None, pd.DataFrame], column: str, known: pd.Series, files: dict[str | None, str], target: str
+) -> list[dict]:
     """Per file, values of `column` not found in the referenced column: a warning (joined columns will be empty)."""
     present = {period: frame[column].dropna() for period, frame in frames.items() if column in frame}
     if not present:
@@ -119,11 +163,20 @@ def reference_gaps(frames: dict[str | None, pd.DataFrame], column: str, known: p
     unknown = ~pd.concat(present.values()).isin(known.dropna().unique()).to_numpy()
     found, start = [], 0
     for period, values in present.items():
-        gap = values[unknown[start:start + len(values)]]
+        gap = values[unknown[start : start + len(values)]]
         start += len(values)
         if len(gap):
-            found.append(finding(files[period], column, f"in {target}", "warning", len(gap), gap.unique()[:3].tolist(),
-                                 f"not found in {target}"))
+            found.append(
+                finding(
+                    files[period],
+                    column,
+                    f"in {target}",
+                    "warning",
+                    len(gap),
+                    gap.unique()[:3].tolist(),
+                    f"not found in {target}",
+                )
+            )
     return found
 
 
@@ -140,8 +193,17 @@ def label_sanity(batches: dict[str, pd.DataFrame], params: Params, contract: Con
         rate = float((labelled > params.task.target.threshold).mean()) if len(labelled) else float("nan")
         if not bounds[0] <= rate <= bounds[1]:
             file = (folder / f"{period}.csv").as_posix()
-            found.append(finding(file, column, f"positive rate in {list(bounds)}", "failure", len(labelled), [],
-                                 f"labelled, positive rate {rate:.3f} outside the bounds"))
+            found.append(
+                finding(
+                    file,
+                    column,
+                    f"positive rate in {list(bounds)}",
+                    "failure",
+                    len(labelled),
+                    [],
+                    f"labelled, positive rate {rate:.3f} outside the bounds",
+                )
+            )
     return found
 
 
@@ -161,8 +223,17 @@ def new_classes(batches: dict[str, pd.DataFrame], params: Params, folder: Path) 
     if unseen.empty:
         return []
     file = (folder / f"{periods[-1]}.csv").as_posix()
-    return [finding(file, column, "classes seen before", "warning", len(unseen), sorted(unseen.unique()),
-                    "hold a class no earlier period has; the model cannot predict it")]
+    return [
+        finding(
+            file,
+            column,
+            "classes seen before",
+            "warning",
+            len(unseen),
+            sorted(unseen.unique()),
+            "hold a class no earlier period has; the model cannot predict it",
+        )
+    ]
 
 
 def leakage(rows: pd.DataFrame, params: Params, contract: Contract, where: str) -> list[dict]:
@@ -182,9 +253,18 @@ def leakage(rows: pd.DataFrame, params: Params, contract: Contract, where: str) 
         score = _leakage_score(sample[column], y, y_raw)
         if score is not None and score >= contract.leakage_auc:
             severity = "failure" if column in params.features.inputs else "warning"
-            found.append(finding(where, column, f"leakage score < {contract.leakage_auc:g}", severity, len(sample), [],
-                                 f"checked; it predicts the target almost perfectly alone (score {score:.3f}): "
-                                 "list it under `leakage` in the contract if it is known only after the event"))
+            found.append(
+                finding(
+                    where,
+                    column,
+                    f"leakage score < {contract.leakage_auc:g}",
+                    severity,
+                    len(sample),
+                    [],
+                    f"checked; it predicts the target almost perfectly alone (score {score:.3f}): "
+                    "list it under `leakage` in the contract if it is known only after the event",
+                )
+            )
     return found
 
 
@@ -220,9 +300,13 @@ def quality_summary(batches: dict[str, pd.DataFrame], contract: Contract) -> dic
     periods = sorted(batches)
     current, reference = batches[periods[-1]], pd.concat([batches[p] for p in periods[:-1]] or [batches[periods[-1]]])
     return {
-        "current": periods[-1], "reference": periods[:-1],
-        "columns": {column: {"reference": _describe(reference[column]), "current": _describe(current[column])}
-                    for column in current.columns if column in reference.columns},
+        "current": periods[-1],
+        "reference": periods[:-1],
+        "columns": {
+            column: {"reference": _describe(reference[column]), "current": _describe(current[column])}
+            for column in current.columns
+            if column in reference.columns
+        },
         "leakage": sorted(contract.leakage),
     }
 
@@ -231,10 +315,12 @@ def _describe(values: pd.Series) -> dict:
     summary = {"count": int(values.size), "missing_pct": 100 * float(values.isna().mean()) if values.size else 0.0}
     if pd.api.types.is_numeric_dtype(values):
         present = values.dropna()
-        summary |= {"distinct": int(values.nunique()),
-                    "min": float(present.min()) if len(present) else None,
-                    "max": float(present.max()) if len(present) else None,
-                    "mean": float(present.mean()) if len(present) else None}
+        summary |= {
+            "distinct": int(values.nunique()),
+            "min": float(present.min()) if len(present) else None,
+            "max": float(present.max()) if len(present) else None,
+            "mean": float(present.mean()) if len(present) else None,
+        }
     else:
         counts = values.value_counts(dropna=True)  # one pass over the text gives both the distinct and the top
         summary["distinct"] = len(counts)

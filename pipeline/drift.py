@@ -46,15 +46,25 @@ PNG = {"Software": None}  # no version string in the files: figures stay byte-id
 
 def column_kinds(params: Params) -> dict[str, drift_stats.Kind]:
     """Each model input's test family: categories by chi-square, numbers by Kolmogorov-Smirnov."""
-    return {**dict.fromkeys(params.features.categorical, "categorical"),
-            **dict.fromkeys(params.features.numeric, "numeric")}
+    return {
+        **dict.fromkeys(params.features.categorical, "categorical"),
+        **dict.fromkeys(params.features.numeric, "numeric"),
+    }
 
 
 def compare(reference: pd.DataFrame, current: pd.DataFrame, kinds: dict, settings: Drift) -> dict:
     """`drift_stats.drift_report` with the thresholds of `params.yaml`."""
-    return drift_stats.drift_report(reference, current, kinds, alpha=settings.alpha,
-                                    effect_thresholds=settings.effect_thresholds, share=settings.share,
-                                    critical=settings.critical, min_rows=settings.min_rows, bins=settings.bins)
+    return drift_stats.drift_report(
+        reference,
+        current,
+        kinds,
+        alpha=settings.alpha,
+        effect_thresholds=settings.effect_thresholds,
+        share=settings.share,
+        critical=settings.critical,
+        min_rows=settings.min_rows,
+        bins=settings.bins,
+    )
 
 
 def scores(model, rows: pd.DataFrame, inputs: list[str], task_type: str) -> np.ndarray:
@@ -67,8 +77,7 @@ def scores(model, rows: pd.DataFrame, inputs: list[str], task_type: str) -> np.n
 # the labels and those outputs; None where undefined). The names are those of `pipeline.metrics.TASKS`.
 PERIOD_METRIC = {
     "binary": ("numeric", "roc_auc", lambda y, p: float(roc_auc_score(y, p)) if y.nunique() == 2 else None),
-    "multiclass": ("categorical", "f1_macro",
-                   lambda y, p: float(f1_score(y, p, average="macro", zero_division=0))),
+    "multiclass": ("categorical", "f1_macro", lambda y, p: float(f1_score(y, p, average="macro", zero_division=0))),
     "regression": ("numeric", "mae", lambda y, p: float(mean_absolute_error(y, p))),
 }
 
@@ -90,32 +99,51 @@ def timeline(rows: pd.DataFrame, reference: pd.DataFrame, kinds: dict, settings:
     for period, group in rows.groupby(PERIOD, sort=True):
         report = compare(reference, group, kinds, settings)
         effects = [c["effect_size"] for c in report["columns"].values() if c["effect_size"] is not None]
-        out.append({"period": period, "rows": len(group), "label_rate": label_rate(group[LABEL], task_type),
-                    "share_drifted": report["share_drifted"], "mean_effect": float(np.mean(effects)) if effects
-                    else None, "drifted_columns": report["drifted_columns"], "in_reference": bool(
-                        period in set(reference[PERIOD])), **performance(group[LABEL], group[PREDICTION].to_numpy(),
-                                                                         task_type)})
+        out.append(
+            {
+                "period": period,
+                "rows": len(group),
+                "label_rate": label_rate(group[LABEL], task_type),
+                "share_drifted": report["share_drifted"],
+                "mean_effect": float(np.mean(effects)) if effects else None,
+                "drifted_columns": report["drifted_columns"],
+                "in_reference": bool(period in set(reference[PERIOD])),
+                **performance(group[LABEL], group[PREDICTION].to_numpy(), task_type),
+            }
+        )
     return out
 
 
 def alert_body(report: dict, current: str, reference: list[str], report_url: str) -> str:
     """The Markdown body of the drift-alert issue: the verdict, the drifted columns and their effect sizes."""
     verdict = "Data drift" if report["drifted"] else "No dataset drift"
-    lines = [f"## {verdict} in {current}", "",
-             f"Compared with the reference window ({reference[0]}..{reference[-1]}), "
-             f"{report['n_columns_drifted']} of {report['n_columns_decided']} columns of {current} drifted "
-             f"({report['share_drifted']:.0%}). Verdict: {_cell(report['reason'])}.", "",
-             "| column | test | effect size | adjusted p-value | why |", "| --- | --- | --- | --- | --- |"]
+    lines = [
+        f"## {verdict} in {current}",
+        "",
+        f"Compared with the reference window ({reference[0]}..{reference[-1]}), "
+        f"{report['n_columns_drifted']} of {report['n_columns_decided']} columns of {current} drifted "
+        f"({report['share_drifted']:.0%}). Verdict: {_cell(report['reason'])}.",
+        "",
+        "| column | test | effect size | adjusted p-value | why |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for name in report["drifted_columns"]:
         c = report["columns"][name]
-        lines.append(f"| `{name}` | {c['test'] or c['status']} | {_number(c['effect_size'], '.3f')} | "
-                     f"{_number(c['adjusted_p_value'], '.2g')} | {_cell(c['reason'])} |")
+        lines.append(
+            f"| `{name}` | {c['test'] or c['status']} | {_number(c['effect_size'], '.3f')} | "
+            f"{_number(c['adjusted_p_value'], '.2g')} | {_cell(c['reason'])} |"
+        )
     prediction = report["prediction"]
     effect = "normalized Wasserstein" if prediction.get("test") != "chi2" else "Jensen-Shannon distance"
-    lines += ["", f"Prediction drift: {'yes' if prediction['drifted'] else 'no'} "
-                  f"({effect} {_number(prediction['effect_size'], '.3f')}).", "",
-              f"Details, distributions and the per-period timeline: [the drift report]({report_url}).", "",
-              "<!-- drift-alert -->"]
+    lines += [
+        "",
+        f"Prediction drift: {'yes' if prediction['drifted'] else 'no'} "
+        f"({effect} {_number(prediction['effect_size'], '.3f')}).",
+        "",
+        f"Details, distributions and the per-period timeline: [the drift report]({report_url}).",
+        "",
+        "<!-- drift-alert -->",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -135,12 +163,20 @@ def plot_column(reference: pd.Series, current: pd.Series, kind: str, title: str,
     if kind == "numeric":
         for values, label in ((reference, "reference"), (current, "current")):
             sorted_values = np.sort(values.dropna().to_numpy(float))
-            ax.step(sorted_values, np.arange(1, len(sorted_values) + 1) / max(len(sorted_values), 1), where="post",
-                    label=label)
+            ax.step(
+                sorted_values,
+                np.arange(1, len(sorted_values) + 1) / max(len(sorted_values), 1),
+                where="post",
+                label=label,
+            )
         ax.set_ylabel("share of rows at or below")
     else:
-        shares = pd.DataFrame({"reference": reference.value_counts(normalize=True, dropna=False),
-                               "current": current.value_counts(normalize=True, dropna=False)}).fillna(0)
+        shares = pd.DataFrame(
+            {
+                "reference": reference.value_counts(normalize=True, dropna=False),
+                "current": current.value_counts(normalize=True, dropna=False),
+            }
+        ).fillna(0)
         top = shares.sort_values("reference", ascending=False).head(12)
         top.index = [str(i) for i in top.index]
         top.plot.bar(ax=ax, width=0.8)
@@ -169,8 +205,13 @@ def plot_timeline(points: list[dict], metric: str, path: Path, one_axis: bool = 
         title = "Drift, label rate and model metric per period (vs the reference window)"
     else:
         right = ax.twinx()
-        right.plot(periods, [np.nan if p.get(metric) is None else p[metric] for p in points], marker="^",
-                   color="tab:green", label=metric)
+        right.plot(
+            periods,
+            [np.nan if p.get(metric) is None else p[metric] for p in points],
+            marker="^",
+            color="tab:green",
+            label=metric,
+        )
         right.set_ylabel(metric)
         right.legend(handles=[*ax.get_lines(), *right.get_lines()], fontsize=7)  # the top layer: above both
         title = "Drift and model metric per period (vs the reference window)"
@@ -201,22 +242,37 @@ def main(
     current[PREDICTION] = scores(fitted, current, params.features.inputs, task)
     report = compare(reference, current, kinds, settings)
     output_kind, metric, _ = PERIOD_METRIC[task]
-    prediction = drift_stats.drift_report(reference[[PREDICTION]], current[[PREDICTION]], {PREDICTION: output_kind},
-                                          alpha=settings.alpha, effect_thresholds=settings.effect_thresholds,
-                                          min_rows=settings.min_rows, bins=settings.bins)["columns"][PREDICTION]
+    prediction = drift_stats.drift_report(
+        reference[[PREDICTION]],
+        current[[PREDICTION]],
+        {PREDICTION: output_kind},
+        alpha=settings.alpha,
+        effect_thresholds=settings.effect_thresholds,
+        min_rows=settings.min_rows,
+        bins=settings.bins,
+    )["columns"][PREDICTION]
     periods = sorted(reference[PERIOD].unique())
-    report |= {"prediction": prediction, "current": str(current[PERIOD].iloc[0]), "reference": periods,
-               "timeline": timeline(pd.concat([reference, current]), reference, kinds, settings, task)}
+    report |= {
+        "prediction": prediction,
+        "current": str(current[PERIOD].iloc[0]),
+        "reference": periods,
+        "timeline": timeline(pd.concat([reference, current]), reference, kinds, settings, task),
+    }
     write_json(report, metrics)
     alert.write_text(alert_body(report, report["current"], periods, settings.report_url), encoding="utf-8")
     figures.mkdir(parents=True, exist_ok=True)
     for name in [*report["drifted_columns"], PREDICTION]:
         kind = kinds.get(name, output_kind)
-        plot_column(reference[name], current[name], kind, f"{name}: reference vs {report['current']}",
-                    figures / f"{name}.png")
+        plot_column(
+            reference[name], current[name], kind, f"{name}: reference vs {report['current']}", figures / f"{name}.png"
+        )
     plot_timeline(report["timeline"], metric, figures / "timeline.png", one_axis=task == "binary")
-    log.info("drift: %s (%d of %d columns drifted)", "DRIFT" if report["drifted"] else "no drift",
-             report["n_columns_drifted"], report["n_columns_decided"])
+    log.info(
+        "drift: %s (%d of %d columns drifted)",
+        "DRIFT" if report["drifted"] else "no drift",
+        report["n_columns_drifted"],
+        report["n_columns_decided"],
+    )
 
 
 if __name__ == "__main__":

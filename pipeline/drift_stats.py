@@ -85,8 +85,9 @@ PRIMARY_EFFECT = {"numeric": "wasserstein_normalized", "categorical": "jensen_sh
 EFFECT_WORDS = {"numeric": "normalized Wasserstein distance", "categorical": "Jensen-Shannon distance"}
 
 
-def column_drift(reference: pd.Series | None, current: pd.Series | None, kind: Kind,
-                 min_rows: int = MIN_ROWS, bins: int = BINS) -> dict:
+def column_drift(
+    reference: pd.Series | None, current: pd.Series | None, kind: Kind, min_rows: int = MIN_ROWS, bins: int = BINS
+) -> dict:
     """Test and measure one column; the drift decision is `drift_report`'s, which sees all columns.
 
     Args:
@@ -116,10 +117,17 @@ def column_drift(reference: pd.Series | None, current: pd.Series | None, kind: K
     return _categorical(reference, current, result, min_rows)
 
 
-def drift_report(reference: pd.DataFrame, current: pd.DataFrame, kinds: dict[str, Kind],
-                 alpha: float = ALPHA, effect_thresholds: dict[str, float] | None = None,
-                 share: float = SHARE, critical: list[str] | tuple[str, ...] = (),
-                 min_rows: int = MIN_ROWS, bins: int = BINS) -> dict:
+def drift_report(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    kinds: dict[str, Kind],
+    alpha: float = ALPHA,
+    effect_thresholds: dict[str, float] | None = None,
+    share: float = SHARE,
+    critical: list[str] | tuple[str, ...] = (),
+    min_rows: int = MIN_ROWS,
+    bins: int = BINS,
+) -> dict:
     """Decide, per column and for the dataset, whether `current` drifted from `reference`.
 
     Args:
@@ -153,23 +161,35 @@ def drift_report(reference: pd.DataFrame, current: pd.DataFrame, kinds: dict[str
     if unknown:
         raise ValueError(f"critical columns {unknown} are not among the examined columns")
     columns = {
-        name: column_drift(reference.get(name), current.get(name), kind, min_rows, bins)
-        for name, kind in kinds.items()
+        name: column_drift(reference.get(name), current.get(name), kind, min_rows, bins) for name, kind in kinds.items()
     }
     _decide_columns(columns, alpha, thresholds)
     dataset = _decide_dataset(columns, share, list(critical))
-    settings = {"alpha": alpha, "effect_thresholds": thresholds, "share": share, "critical": list(critical),
-                "min_rows": min_rows, "bins": bins}
-    return {**dataset, "columns": columns, "rule": explain_rule(alpha, thresholds, share, list(critical)),
-            "settings": settings}
+    settings = {
+        "alpha": alpha,
+        "effect_thresholds": thresholds,
+        "share": share,
+        "critical": list(critical),
+        "min_rows": min_rows,
+        "bins": bins,
+    }
+    return {
+        **dataset,
+        "columns": columns,
+        "rule": explain_rule(alpha, thresholds, share, list(critical)),
+        "settings": settings,
+    }
 
 
-def explain_rule(alpha: float = ALPHA, effect_thresholds: dict[str, float] | None = None,
-                 share: float = SHARE, critical: list[str] | tuple[str, ...] = ()) -> str:
+def explain_rule(
+    alpha: float = ALPHA,
+    effect_thresholds: dict[str, float] | None = None,
+    share: float = SHARE,
+    critical: list[str] | tuple[str, ...] = (),
+) -> str:
     """The decision rule in plain words, thresholds filled in, for the report."""
     thresholds = EFFECT_THRESHOLDS if effect_thresholds is None else effect_thresholds
-    critical_words = (f", or when any of the critical columns ({', '.join(critical)}) drifts" if critical
-                      else "")
+    critical_words = f", or when any of the critical columns ({', '.join(critical)}) drifts" if critical else ""
     return (
         "Each column is compared between the reference data and the current batch with a statistical test "
         "(Kolmogorov-Smirnov for numbers, chi-square for categories). Because many columns are tested at "
@@ -202,17 +222,35 @@ def _numeric(reference: pd.Series, current: pd.Series, result: dict, min_rows: i
         return {**result, "status": "not_enough_data", "note": short}
     constant = ref[0] == ref[-1] and cur[0] == cur[-1]
     if constant and ref[0] == cur[0]:
-        return {**result, "status": "constant", "note": _constant_note(ref[0], cur[0]), "statistic": 0.0,
-                "effect_size": 0.0, "wasserstein": 0.0, "wasserstein_normalized": 0.0, "psi": 0.0}
+        return {
+            **result,
+            "status": "constant",
+            "note": _constant_note(ref[0], cur[0]),
+            "statistic": 0.0,
+            "effect_size": 0.0,
+            "wasserstein": 0.0,
+            "wasserstein_normalized": 0.0,
+            "psi": 0.0,
+        }
     statistic, w1 = ks_wasserstein(ref, cur)
     normalizer, spread = _spread(ref, cur)
-    effects = {"statistic": statistic, "effect_size": w1 / spread, "wasserstein": w1,
-               "wasserstein_normalized": w1 / spread, "normalizer": normalizer,
-               "psi": psi(*_quantile_bin_counts(ref, cur, bins))}
+    effects = {
+        "statistic": statistic,
+        "effect_size": w1 / spread,
+        "wasserstein": w1,
+        "wasserstein_normalized": w1 / spread,
+        "normalizer": normalizer,
+        "psi": psi(*_quantile_bin_counts(ref, cur, bins)),
+    }
     if constant:  # a single value that changed: drift without a test (KS = 1, effect sizes finite)
         return {**result, **effects, "status": "constant", "note": _constant_note(ref[0], cur[0])}
-    return {**result, **effects, "status": "tested", "test": "ks",
-            "p_value": ks_p_value(statistic, len(ref), len(cur), ref, cur)}
+    return {
+        **result,
+        **effects,
+        "status": "tested",
+        "test": "ks",
+        "p_value": ks_p_value(statistic, len(ref), len(cur), ref, cur),
+    }
 
 
 def _sorted_finite(series: pd.Series) -> tuple[np.ndarray, int]:
@@ -280,8 +318,7 @@ def _merge(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return both[order], order, both
 
 
-def _scaled_difference(from_cur: np.ndarray, n_ref: int, n_cur: int, counts: np.ndarray,
-                       out: np.ndarray) -> np.ndarray:
+def _scaled_difference(from_cur: np.ndarray, n_ref: int, n_cur: int, counts: np.ndarray, out: np.ndarray) -> np.ndarray:
     """n_cur (F_ref - F_cur) after each merged value, from which side each merged value came.
 
     With r and c the reference and current values seen so far it is r n_cur / n_ref - c. The counts
@@ -291,8 +328,7 @@ def _scaled_difference(from_cur: np.ndarray, n_ref: int, n_cur: int, counts: np.
     total = len(from_cur)
     halves = counts.view(np.int32)
     seen_cur = np.cumsum(from_cur.view(np.int8), dtype=np.int32, out=halves[:total])
-    seen_ref = np.cumsum(np.logical_not(from_cur, out=from_cur).view(np.int8), dtype=np.int32,
-                         out=halves[total:])
+    seen_ref = np.cumsum(np.logical_not(from_cur, out=from_cur).view(np.int8), dtype=np.int32, out=halves[total:])
     scaled = np.multiply(seen_ref, n_cur / n_ref, out=out)
     scaled -= seen_cur
     return scaled
@@ -310,8 +346,9 @@ def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values[last], np.diff(last, prepend=-1)
 
 
-def ks_p_value(statistic: float, n_ref: int, n_cur: int, ref: np.ndarray | None = None,
-               cur: np.ndarray | None = None) -> float:
+def ks_p_value(
+    statistic: float, n_ref: int, n_cur: int, ref: np.ndarray | None = None, cur: np.ndarray | None = None
+) -> float:
     """Two-sided p-value of the two-sample KS statistic, as scipy's `ks_2samp` computes it, but fast.
 
     Small samples, when given, get scipy's exact two-sample distribution (cheap there, and more accurate).
@@ -379,8 +416,9 @@ def _quantile_bin_counts(ref: np.ndarray, cur: np.ndarray, bins: int) -> tuple[n
 def _categorical(reference: pd.Series, current: pd.Series, result: dict, min_rows: int) -> dict:
     """Chi-square, Jensen-Shannon and PSI of one categorical column, missing values as a category."""
     ref_counts, cur_counts, labels = category_counts(reference, current)
-    result |= _counts(result, int(ref_counts[1:].sum()), int(ref_counts[0]), int(cur_counts[1:].sum()),
-                      int(cur_counts[0]))
+    result |= _counts(
+        result, int(ref_counts[1:].sum()), int(ref_counts[0]), int(cur_counts[1:].sum()), int(cur_counts[0])
+    )
     short = _too_few(result["n_reference"], result["n_current"], min_rows)
     if short:
         return {**result, "status": "not_enough_data", "note": short}
@@ -395,8 +433,7 @@ def _categorical(reference: pd.Series, current: pd.Series, result: dict, min_row
         note = _constant_note(labels[ref_slots[0]], labels[cur_slots[0]])
         return {**result, **effects, "status": "constant", "note": note}
     statistic, p_value = chi_square(ref_counts, cur_counts)
-    return {**result, **effects, "status": "tested", "test": "chi2", "statistic": statistic,
-            "p_value": p_value}
+    return {**result, **effects, "status": "tested", "test": "chi2", "statistic": statistic, "p_value": p_value}
 
 
 def category_counts(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -477,31 +514,57 @@ def psi(ref_counts: np.ndarray, cur_counts: np.ndarray, epsilon: float = PSI_EPS
 
 def _empty_result(kind: Kind, reference: pd.Series | None, current: pd.Series | None) -> dict:
     """Every key `column_drift` returns, not applicable (None) until computed."""
-    keys = ["status", "note", "test", "statistic", "p_value", "effect_size", "wasserstein",
-            "wasserstein_normalized", "normalizer", "jensen_shannon", "psi", "n_reference", "n_current",
-            "missing_rate_reference", "missing_rate_current", "unseen_rate", "n_categories"]
-    return {**dict.fromkeys(keys), "kind": kind,
-            "rows_reference": None if reference is None else len(reference),
-            "rows_current": None if current is None else len(current)}
+    keys = [
+        "status",
+        "note",
+        "test",
+        "statistic",
+        "p_value",
+        "effect_size",
+        "wasserstein",
+        "wasserstein_normalized",
+        "normalizer",
+        "jensen_shannon",
+        "psi",
+        "n_reference",
+        "n_current",
+        "missing_rate_reference",
+        "missing_rate_current",
+        "unseen_rate",
+        "n_categories",
+    ]
+    return {
+        **dict.fromkeys(keys),
+        "kind": kind,
+        "rows_reference": None if reference is None else len(reference),
+        "rows_current": None if current is None else len(current),
+    }
 
 
 def _counts(result: dict, n_ref: int, ref_missing: int, n_cur: int, cur_missing: int) -> dict:
     """Non-missing counts and missing rates (None for an empty side)."""
     rows_ref, rows_cur = result["rows_reference"], result["rows_current"]
-    return {"n_reference": n_ref, "n_current": n_cur,
-            "missing_rate_reference": ref_missing / rows_ref if rows_ref else None,
-            "missing_rate_current": cur_missing / rows_cur if rows_cur else None}
+    return {
+        "n_reference": n_ref,
+        "n_current": n_cur,
+        "missing_rate_reference": ref_missing / rows_ref if rows_ref else None,
+        "missing_rate_current": cur_missing / rows_cur if rows_cur else None,
+    }
 
 
 def _too_few(n_ref: int, n_cur: int, min_rows: int) -> str | None:
     """Why the column cannot be tested, or None when both sides have `min_rows` non-missing values."""
-    short = [f"{n} non-missing values in the {side}" for side, n in (("reference", n_ref), ("current", n_cur))
-             if n < min_rows]
+    short = [
+        f"{n} non-missing values in the {side}"
+        for side, n in (("reference", n_ref), ("current", n_cur))
+        if n < min_rows
+    ]
     return f"{' and '.join(short)}, fewer than min_rows = {min_rows}" if short else None
 
 
 def _constant_note(ref_value, cur_value) -> str:
     """Words for a column with one value per side."""
+
     def show(value):
         return "missing" if value is None else repr(value.item() if hasattr(value, "item") else value)
 
@@ -537,8 +600,7 @@ def _column_verdict(col: dict, alpha: float, threshold: float) -> tuple[bool | N
     significant = col["adjusted_p_value"] < alpha
     large = col["effect_size"] > threshold
     p_words = f"{test} adjusted p = {col['adjusted_p_value']:.3g} {'<' if significant else '>='} {alpha:g}"
-    effect_words = (f"{EFFECT_WORDS[col['kind']]} {col['effect_size']:.3g} "
-                    f"{'>' if large else '<='} {threshold:g}")
+    effect_words = f"{EFFECT_WORDS[col['kind']]} {col['effect_size']:.3g} {'>' if large else '<='} {threshold:g}"
     if significant and large:
         return True, f"drifted: {p_words} and {effect_words}{missing}"
     if significant:
@@ -565,16 +627,27 @@ def _decide_dataset(columns: dict[str, dict], share: float, critical: list[str])
     if critical_drifted:
         verdict, reason = True, f"drifted: critical column(s) {', '.join(critical_drifted)} drifted"
     elif share_drifted is not None and share_drifted >= share:
-        verdict, reason = True, f"drifted: {len(drifted)} of {len(decided)} decided columns drifted " \
-                                f"({share_drifted:.0%} >= {share:.0%})"
+        verdict, reason = (
+            True,
+            f"drifted: {len(drifted)} of {len(decided)} decided columns drifted ({share_drifted:.0%} >= {share:.0%})",
+        )
     elif not decided:
         verdict, reason = None, "cannot decide: no column could be tested (see each column's reason)"
     elif critical_undecided:
         verdict, reason = None, f"cannot decide: critical column(s) {', '.join(critical_undecided)} untested"
     else:
-        verdict, reason = False, f"no drift: {len(drifted)} of {len(decided)} decided columns drifted " \
-                                 f"({share_drifted:.0%} < {share:.0%})"
-    return {"drifted": verdict, "reason": reason, "share_drifted": share_drifted, "n_columns": len(columns),
-            "n_columns_tested": sum(col["status"] == "tested" for col in columns.values()),
-            "n_columns_decided": len(decided), "n_columns_drifted": len(drifted), "drifted_columns": drifted,
-            "undecided_columns": undecided}
+        verdict, reason = (
+            False,
+            f"no drift: {len(drifted)} of {len(decided)} decided columns drifted ({share_drifted:.0%} < {share:.0%})",
+        )
+    return {
+        "drifted": verdict,
+        "reason": reason,
+        "share_drifted": share_drifted,
+        "n_columns": len(columns),
+        "n_columns_tested": sum(col["status"] == "tested" for col in columns.values()),
+        "n_columns_decided": len(decided),
+        "n_columns_drifted": len(drifted),
+        "drifted_columns": drifted,
+        "undecided_columns": undecided,
+    }

@@ -48,8 +48,10 @@ def binary_curves(y: np.ndarray, score: np.ndarray, points: int) -> dict[str, li
     observed, predicted = calibration_curve(y, score, n_bins=10, strategy="quantile")
     return {
         "roc": [{"fpr": f, "tpr": t} for f, t in zip(grid, np.interp(grid, fpr, tpr), strict=True)],
-        "precision_recall": [{"recall": r, "precision": p}
-                             for r, p in zip(grid, np.interp(grid, recall[::-1], precision[::-1]), strict=True)],
+        "precision_recall": [
+            {"recall": r, "precision": p}
+            for r, p in zip(grid, np.interp(grid, recall[::-1], precision[::-1]), strict=True)
+        ],
         "calibration": [{"predicted": p, "observed": o} for p, o in zip(predicted, observed, strict=True)],
     }
 

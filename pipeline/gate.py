@@ -62,9 +62,17 @@ class Decision:
     def as_json(self) -> dict:
         """The decision file: the decision, each reason as one sentence, and the checks as data."""
         reasons = [f"{'passed' if c['passed'] else 'failed'}: {c['detail']}" for c in self.checks]
-        return {"format": 1, "decision": self.decision, "base": self.base, "champion": {"rev": self.champion},
-                "period": self.period, "rows": self.rows, "primary": self.primary, "reasons": reasons,
-                "checks": self.checks}
+        return {
+            "format": 1,
+            "decision": self.decision,
+            "base": self.base,
+            "champion": {"rev": self.champion},
+            "period": self.period,
+            "rows": self.rows,
+            "primary": self.primary,
+            "reasons": reasons,
+            "checks": self.checks,
+        }
 
 
 def default_base() -> str:
@@ -111,35 +119,61 @@ def compare(params: Params, kind: TaskKind, rows: pd.DataFrame, challenger, cham
     gate, y = params.gate, rows[LABEL].to_numpy()
     metric = gate.metric or kind.primary
     missing = sorted(set(champion.feature_names_in_) - set(rows.columns))
-    if not decision.check("inputs", not missing, f"the champion reads columns the new rows lack: {missing}"
-                          if missing else "the champion's input columns are all in the new rows"):
+    if not decision.check(
+        "inputs",
+        not missing,
+        f"the champion reads columns the new rows lack: {missing}"
+        if missing
+        else "the champion's input columns are all in the new rows",
+    ):
         return
-    scores = {name: kind.score(m, rows[list(m.feature_names_in_)])
-              for name, m in (("challenger", challenger), ("champion", champion))}
+    scores = {
+        name: kind.score(m, rows[list(m.feature_names_in_)])
+        for name, m in (("challenger", challenger), ("champion", champion))
+    }
     settings = {"challenger": kind.setting(challenger), "champion": kind.setting(champion)}
-    diff = paired_difference(kind, metric, y, scores["challenger"], scores["champion"], settings["challenger"],
-                             settings["champion"], params.evaluate.bootstrap, params.base.seed)
-    decision.primary = {"metric": metric, "challenger": diff.a, "champion": diff.b, "delta": diff.delta,
-                        "low": diff.low, "high": diff.high}
+    diff = paired_difference(
+        kind,
+        metric,
+        y,
+        scores["challenger"],
+        scores["champion"],
+        settings["challenger"],
+        settings["champion"],
+        params.evaluate.bootstrap,
+        params.base.seed,
+    )
+    decision.primary = {
+        "metric": metric,
+        "challenger": diff.a,
+        "champion": diff.b,
+        "delta": diff.delta,
+        "low": diff.low,
+        "high": diff.high,
+    }
     level = f"{params.evaluate.bootstrap.confidence:.0%}"
     decision.check(
-        metric, diff.delta >= gate.min_delta and diff.low > -gate.margin,
+        metric,
+        diff.delta >= gate.min_delta and diff.low > -gate.margin,
         f"{metric} {diff.a:.4f} (challenger) vs {diff.b:.4f} (champion): better by {diff.delta:+.4f}, "
         f"{level} paired interval {diff.low:+.4f} to {diff.high:+.4f}; the rule asks at least {gate.min_delta:+.4f} "
-        f"with the lower bound above {0.0 - gate.margin + 0.0:+.4f}")
+        f"with the lower bound above {0.0 - gate.margin + 0.0:+.4f}",
+    )
     slice_guard(params, kind, rows, y, scores, settings, decision)
     if "ece" in kind.metrics:  # binary only: a calibration error of one probability per row
         ece = {name: kind.metrics["ece"](y, scores[name], None) for name in scores}
         growth = ece["challenger"] - ece["champion"]
-        decision.check("calibration", growth <= gate.max_calibration_increase,
-                       f"expected calibration error {ece['champion']:.4f} -> {ece['challenger']:.4f} "
-                       f"({growth:+.4f}; at most {gate.max_calibration_increase:+.4f} allowed)")
+        decision.check(
+            "calibration",
+            growth <= gate.max_calibration_increase,
+            f"expected calibration error {ece['champion']:.4f} -> {ece['challenger']:.4f} "
+            f"({growth:+.4f}; at most {gate.max_calibration_increase:+.4f} allowed)",
+        )
 
 
 def slice_guard(params: Params, kind: TaskKind, rows, y, scores: dict, settings: dict, decision: Decision) -> None:
     """No slice judged on both sides may lose more than `gate.max_slice_drop` of the primary metric."""
-    by = {name: slice_metrics(kind, rows, y, scores[name], settings[name], params.evaluate.slices)
-          for name in scores}
+    by = {name: slice_metrics(kind, rows, y, scores[name], settings[name], params.evaluate.slices) for name in scores}
     metric, worst = by["champion"]["metric"], None
     for column, summary in by["champion"]["columns"].items():
         challenger = {g["group"]: g for g in by["challenger"]["columns"][column]["groups"]}
@@ -153,18 +187,23 @@ def slice_guard(params: Params, kind: TaskKind, rows, y, scores: dict, settings:
         decision.check("slices", True, "no slice has enough rows to judge")
         return
     drop, column, group, old, new = worst
-    decision.check("slices", drop <= params.gate.max_slice_drop,
-                   f"the worst slice, {column}={group}, {metric} {old:.4f} -> {new:.4f} "
-                   f"({'drops by' if drop > 0 else 'improves by'} {abs(drop):.4f}; a drop of at most "
-                   f"{params.gate.max_slice_drop:.4f} is allowed)")
+    decision.check(
+        "slices",
+        drop <= params.gate.max_slice_drop,
+        f"the worst slice, {column}={group}, {metric} {old:.4f} -> {new:.4f} "
+        f"({'drops by' if drop > 0 else 'improves by'} {abs(drop):.4f}; a drop of at most "
+        f"{params.gate.max_slice_drop:.4f} is allowed)",
+    )
 
 
 def decide(params: Params, base: str, work: Path) -> Decision:
     """The whole gate: find the champion, then compare; every way to fail is a recorded reason."""
     decision, kind = Decision("reject", base), TASKS[params.task.type]
     if params.gate.metric is not None and params.gate.metric not in kind.metrics:
-        raise PipelineError(f"key 'gate.metric': {params.gate.metric!r} is not a {params.task.type} metric; "
-                            f"known: {', '.join(kind.metrics)}")
+        raise PipelineError(
+            f"key 'gate.metric': {params.gate.metric!r} is not a {params.task.type} metric; "
+            f"known: {', '.join(kind.metrics)}"
+        )
     model_path = params.paths.model
     try:  # an unknown base is an error, not "no champion"
         git("rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
@@ -177,16 +216,20 @@ def decide(params: Params, base: str, work: Path) -> Decision:
         return decision
     decision.champion = git("rev-parse", "--short=12", base).strip()
     base_metrics = committed_json(base, (params.paths.metrics / "evaluate.json").as_posix()) or {}
-    if not decision.check("metrics format", base_metrics.get("format") == FORMAT,
-                          f"the champion's evaluate.json is format {base_metrics.get('format', 1)}, "
-                          f"this gate reads format {FORMAT}"):
+    if not decision.check(
+        "metrics format",
+        base_metrics.get("format") == FORMAT,
+        f"the champion's evaluate.json is format {base_metrics.get('format', 1)}, this gate reads format {FORMAT}",
+    ):
         return decision
     rows = pd.read_parquet(params.paths.prepared / "test.parquet")
     decision.period = read_json(params.paths.metrics / "prepare.json")["periods"]["evaluation"]
     decision.rows = len(rows)
-    if not decision.check("rows", len(rows) >= params.gate.min_rows,
-                          f"{len(rows)} labelled rows in {decision.period} (at least {params.gate.min_rows} "
-                          "needed to decide)"):
+    if not decision.check(
+        "rows",
+        len(rows) >= params.gate.min_rows,
+        f"{len(rows)} labelled rows in {decision.period} (at least {params.gate.min_rows} needed to decide)",
+    ):
         return decision
     try:
         champion_file = champion_from_cache(md5) or rebuild_champion(base, model_path, md5, work)
@@ -202,13 +245,20 @@ def decide(params: Params, base: str, work: Path) -> Decision:
 def summary(decision: Decision) -> str:
     """The Markdown the workflows post: the decision, then one line per check."""
     lines = [f"### Gate: {decision.decision}", ""]
-    against = f"the champion ({code(decision.base)} at {code(decision.champion)})" if decision.champion else \
-        f"{code(decision.base)}"
+    against = (
+        f"the champion ({code(decision.base)} at {code(decision.champion)})"
+        if decision.champion
+        else f"{code(decision.base)}"
+    )
     if decision.rows is not None:
-        lines += [f"The challenger (this branch's model) against {against}, on the same {decision.rows:,} "
-                  f"labelled rows of {escape(decision.period)}.", ""]
-    lines += [f"- {'✅' if c['passed'] else '❌'} **{escape(c['check'])}**: {escape(c['detail'])}"
-              for c in decision.checks]
+        lines += [
+            f"The challenger (this branch's model) against {against}, on the same {decision.rows:,} "
+            f"labelled rows of {escape(decision.period)}.",
+            "",
+        ]
+    lines += [
+        f"- {'✅' if c['passed'] else '❌'} **{escape(c['check'])}**: {escape(c['detail'])}" for c in decision.checks
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -225,8 +275,9 @@ def check_challenger(params: Params) -> None:
 
 
 def main(
-    base: Annotated[str | None, typer.Option(help="The branch whose model is the champion [origin/main, else main].")]
-    = None,
+    base: Annotated[
+        str | None, typer.Option(help="The branch whose model is the champion [origin/main, else main].")
+    ] = None,
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Compare this working tree's model with the champion on the newest data; exit 0 promote, 3 reject, 4 none."""

@@ -173,13 +173,13 @@ def upsert_comment(api, repo: str, number: int, body: str, marker: str = COMMENT
     Returns:
         "updated <id>" or "created".
     """
-    comments = api.send(Request("GET", _path("repos", *repo.split("/"), "issues", number, "comments",
-                                               per_page=100)))
+    comments = api.send(Request("GET", _path("repos", *repo.split("/"), "issues", number, "comments", per_page=100)))
     body = with_marker(body, marker)
     mine = [c for c in comments or [] if marker in (c.get("body") or "")]
     if mine:
-        api.send(Request("PATCH", _path("repos", *repo.split("/"), "issues", "comments", mine[0]["id"]),
-                         {"body": body}))
+        api.send(
+            Request("PATCH", _path("repos", *repo.split("/"), "issues", "comments", mine[0]["id"]), {"body": body})
+        )
         return f"updated comment {mine[0]['id']}"
     api.send(Request("POST", _path("repos", *repo.split("/"), "issues", number, "comments"), {"body": body}))
     return "created a comment"
@@ -196,8 +196,10 @@ def check_pull_request(api, repo: str, number: int, head_sha: str) -> None:
     pull = api.send(Request("GET", _path("repos", *repo.split("/"), "pulls", number)))
     actual = (pull or {}).get("head", {}).get("sha")
     if actual != head_sha or (pull or {}).get("state") != "open":
-        raise PipelineError(f"pull request #{number} is not the open pull request of commit {head_sha} "
-                            f"(its head is {actual}); not commenting")
+        raise PipelineError(
+            f"pull request #{number} is not the open pull request of commit {head_sha} "
+            f"(its head is {actual}); not commenting"
+        )
 
 
 def open_pull_request(api, repo: str, head: str, base: str, title: str, body: str) -> str:
@@ -207,14 +209,23 @@ def open_pull_request(api, repo: str, head: str, base: str, title: str, body: st
         What was done, with the pull request's number.
     """
     owner = repo.split("/")[0]
-    existing = api.send(Request("GET", _path("repos", *repo.split("/"), "pulls", state="all",
-                                             head=f"{owner}:{check_branch(head)}", per_page=100)))
+    existing = api.send(
+        Request(
+            "GET",
+            _path("repos", *repo.split("/"), "pulls", state="all", head=f"{owner}:{check_branch(head)}", per_page=100),
+        )
+    )
     if existing:  # open, closed by a reviewer, or merged: never a second one for the same branch
         pull = existing[0]
         state = "merged" if pull.get("merged_at") else pull.get("state")
         return f"pull request #{pull['number']} for {head} exists already ({state}); none opened"
-    created = api.send(Request("POST", _path("repos", *repo.split("/"), "pulls"),
-                               {"title": title, "head": head, "base": check_branch(base), "body": limit(body)}))
+    created = api.send(
+        Request(
+            "POST",
+            _path("repos", *repo.split("/"), "pulls"),
+            {"title": title, "head": head, "base": check_branch(base), "body": limit(body)},
+        )
+    )
     return f"opened pull request #{(created or {}).get('number', '?')} for {head}"
 
 
@@ -228,8 +239,11 @@ def upsert_issue(api, repo: str, title: str, body: str, marker: str) -> str:
     body = with_marker(body, marker)
     for issue in issues or []:
         if "pull_request" not in issue and marker in (issue.get("body") or ""):
-            api.send(Request("PATCH", _path("repos", *repo.split("/"), "issues", issue["number"]),
-                             {"title": title, "body": body}))
+            api.send(
+                Request(
+                    "PATCH", _path("repos", *repo.split("/"), "issues", issue["number"]), {"title": title, "body": body}
+                )
+            )
             return f"updated issue #{issue['number']}"
     created = api.send(Request("POST", _path("repos", *repo.split("/"), "issues"), {"title": title, "body": body}))
     return f"opened issue #{(created or {}).get('number', '?')}"
@@ -239,15 +253,21 @@ def dispatch_workflow(api, repo: str, workflow: str, ref: str) -> str:
     """Start `workflow` (a file name in .github/workflows) on branch `ref` (CI for a bot's pull request)."""
     if not re.match(r"^[A-Za-z0-9._-]+\.ya?ml$", workflow):
         raise PipelineError(f"workflow {workflow!r}: expected a file name like ci.yml")
-    api.send(Request("POST", _path("repos", *repo.split("/"), "actions", "workflows", workflow, "dispatches"),
-                     {"ref": check_branch(ref)}))
+    api.send(
+        Request(
+            "POST",
+            _path("repos", *repo.split("/"), "actions", "workflows", workflow, "dispatches"),
+            {"ref": check_branch(ref)},
+        )
+    )
     return f"dispatched {workflow} on {ref}"
 
 
 def push(ref: str, cwd: Path | None = None) -> None:
     """`git push origin <ref>` (a branch or a tag); git's own credentials reach origin, GitHub or a local path."""
-    result = subprocess.run(["git", "push", "--quiet", "origin", ref], cwd=cwd, text=True, capture_output=True,
-                            check=False)
+    result = subprocess.run(
+        ["git", "push", "--quiet", "origin", ref], cwd=cwd, text=True, capture_output=True, check=False
+    )
     if result.returncode != 0:
         raise PipelineError(f"`git push origin {ref}` failed: {result.stderr.strip()}")
 

@@ -47,8 +47,10 @@ def source_root(source: Source) -> Path:
         return Path()
     spec = importlib.util.find_spec(source.package)
     if spec is None or not spec.submodule_search_locations:
-        raise PipelineError(f"ingest.source.package: {source.package!r} is not an installed package "
-                            "(add it to pyproject.toml and run `uv sync`)")
+        raise PipelineError(
+            f"ingest.source.package: {source.package!r} is not an installed package "
+            "(add it to pyproject.toml and run `uv sync`)"
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -83,8 +85,10 @@ def open_tables(params: Params, update: bool) -> dict[str, Table]:
                 log.info("ingest: %s", done)
         tables[name] = open_table(path, table.time, params.ingest.period, prepare.timezone)
     if tables[prepare.batches].periods is None:
-        raise PipelineError(f"ingest.source.tables.{prepare.batches}: the batch table needs periods: give "
-                            "its time column (`time:`) or point it at a folder of <period>.csv files")
+        raise PipelineError(
+            f"ingest.source.tables.{prepare.batches}: the batch table needs periods: give "
+            "its time column (`time:`) or point it at a folder of <period>.csv files"
+        )
     return tables
 
 

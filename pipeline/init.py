@@ -69,18 +69,24 @@ def planned_changes(params: Params, stored: Path) -> list[Change]:
     """Every path the adoption touches, in the order it is shown."""
     p = params.paths
     changes = [
-        (stored, "the team's data, tracked by DVC"), (Path(f"{stored}.dvc"), "DVC's pointer to it"),
+        (stored, "the team's data, tracked by DVC"),
+        (Path(f"{stored}.dvc"), "DVC's pointer to it"),
         (SOURCES / ".gitignore", "keeps the data out of git (written by `dvc add`)"),
         (Path("params.yaml"), "every knob, for the new data"),
         (p.contract, "the data contract, inferred from the released data"),
-        (p.release, "the periods released"), (Path(f"{p.data}.dvc"), "DVC's pointer to data/"),
-        (p.site / "mkdocs.yml", "the site's title"), (p.site / "model_card.md", "the model card's stubs (TODO)"),
+        (p.release, "the periods released"),
+        (Path(f"{p.data}.dvc"), "DVC's pointer to data/"),
+        (p.site / "mkdocs.yml", "the site's title"),
+        (p.site / "model_card.md", "the model card's stubs (TODO)"),
     ]
     out = [Change(path, "replace" if path.exists() else "create", what) for path, what in changes]
     out.append(Change(p.data, "replace" if p.data.exists() else "create", "the released periods", True))
     stale = [p.metrics, p.reports, p.plots, p.gate, Path("dvc.lock"), p.site / "docs"]
-    out += [Change(path, "remove", "the example's results (`pipeline run` rebuilds them)", True)
-            for path in stale if path.exists()]  # what git ignores there is DVC's (drift figures, site/docs)
+    out += [
+        Change(path, "remove", "the example's results (`pipeline run` rebuilds them)", True)
+        for path in stale
+        if path.exists()
+    ]  # what git ignores there is DVC's (drift figures, site/docs)
     return out
 
 
@@ -111,8 +117,9 @@ def _describe_status(code: str) -> str:
 
 def render(template: str, **values) -> str:
     """Fill one of init's templates; values go through the `yaml` filter where YAML is written."""
-    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True,
-                      autoescape=False)  # noqa: S701 (YAML and Markdown, not HTML)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False
+    )  # noqa: S701 (YAML and Markdown, not HTML)
     env.filters["yaml"] = _yaml_value
     return env.get_template(template).render(**values)
 
@@ -121,30 +128,61 @@ def _yaml_value(value) -> str:
     """One value as flow-style YAML on one line (quoted where YAML needs it)."""
     if isinstance(value, Path):
         value = value.as_posix()
-    return yaml.safe_dump(value, default_flow_style=True, width=10_000, sort_keys=False).removesuffix(
-        "\n").removesuffix("\n...")
+    return (
+        yaml.safe_dump(value, default_flow_style=True, width=10_000, sort_keys=False)
+        .removesuffix("\n")
+        .removesuffix("\n...")
+    )
 
 
 def align_comments(text: str) -> str:
     """Start the end-of-line comments of a YAML text at column 42, as in the template's params.yaml."""
+
     def align(match: re.Match) -> str:
         return f"{match[1].ljust(41)}# {match[2]}" if len(match[1]) < 41 else f"{match[1]} # {match[2]}"
 
     return re.sub(r"^( *[^#\s][^\n]*?)  # (.*)$", align, text, flags=re.MULTILINE)
 
 
-def params_text(template: Params, proposal: Proposal, *, data: str, name: str, stored: Path, folder: bool,
-                task: TaskType, time: str, period: PeriodKind, timezone: str, target: str, ids: list[str]) -> str:
+def params_text(
+    template: Params,
+    proposal: Proposal,
+    *,
+    data: str,
+    name: str,
+    stored: Path,
+    folder: bool,
+    task: TaskType,
+    time: str,
+    period: PeriodKind,
+    timezone: str,
+    target: str,
+    ids: list[str],
+) -> str:
     """params.yaml for the new data: the proposal's features, the template's defaults for everything else."""
     categorical = proposal.categorical
     numeric = [*proposal.numeric, *proposal.calendar]
     slices, gate_rows, slice_rows = derived(proposal)
     values = dict(
-        t=template, data=data, paths={k: v.as_posix() for k, v in template.paths.model_dump().items()},
-        period=period, name=name, table={"path": stored.as_posix()} if folder else
-        {"path": stored.as_posix(), "time": time}, time=time, timezone=timezone, calendar=proposal.calendar, task=task,
-        target=target, threshold=proposal.threshold, categorical=categorical, numeric=numeric, ids=ids,
-        slices=slices, slice_rows=slice_rows, gate_rows=gate_rows, **gate_steps(template, proposal),
+        t=template,
+        data=data,
+        paths={k: v.as_posix() for k, v in template.paths.model_dump().items()},
+        period=period,
+        name=name,
+        table={"path": stored.as_posix()} if folder else {"path": stored.as_posix(), "time": time},
+        time=time,
+        timezone=timezone,
+        calendar=proposal.calendar,
+        task=task,
+        target=target,
+        threshold=proposal.threshold,
+        categorical=categorical,
+        numeric=numeric,
+        ids=ids,
+        slices=slices,
+        slice_rows=slice_rows,
+        gate_rows=gate_rows,
+        **gate_steps(template, proposal),
         slice_rows_why=f"2 % of the evaluation period's {proposal.labelled} labelled rows, at least {MIN_SLICE_ROWS}",
         gate_rows_why=f"half the evaluation period's {proposal.labelled} labelled rows, at least {MIN_GATE_ROWS}",
     )
@@ -163,12 +201,19 @@ def gate_steps(template: Params, proposal: Proposal) -> dict:
     """
     gate = template.gate
     if proposal.spread is None:
-        return {"min_delta": gate.min_delta, "slice_drop": gate.max_slice_drop, "min_delta_why": "",
-                "slice_drop_why": ""}
+        return {
+            "min_delta": gate.min_delta,
+            "slice_drop": gate.max_slice_drop,
+            "min_delta_why": "",
+            "slice_drop_why": "",
+        }
     why = f" of the target's standard deviation ({proposal.spread:.4g}): a regression metric is in its units"
-    return {"min_delta": float(f"{gate.min_delta * proposal.spread:.3g}"),
-            "slice_drop": float(f"{gate.max_slice_drop * proposal.spread:.3g}"),
-            "min_delta_why": f"  # {gate.min_delta:g}" + why, "slice_drop_why": f"  # {gate.max_slice_drop:g}" + why}
+    return {
+        "min_delta": float(f"{gate.min_delta * proposal.spread:.3g}"),
+        "slice_drop": float(f"{gate.max_slice_drop * proposal.spread:.3g}"),
+        "min_delta_why": f"  # {gate.min_delta:g}" + why,
+        "slice_drop_why": f"  # {gate.max_slice_drop:g}" + why,
+    }
 
 
 def derived(proposal: Proposal) -> tuple[list[str], int, int]:
@@ -189,8 +234,18 @@ def retitle(mkdocs: str, title: str) -> str:
     return new if count else f"{line}\n{mkdocs}"
 
 
-def plan_text(proposal: Proposal, changes: list[Change], *, data: str, name: str, task: TaskType, target: str,
-              time: str, period: PeriodKind, timezone: str) -> str:
+def plan_text(
+    proposal: Proposal,
+    changes: list[Change],
+    *,
+    data: str,
+    name: str,
+    task: TaskType,
+    target: str,
+    time: str,
+    period: PeriodKind,
+    timezone: str,
+) -> str:
     """What `init` found in the data and what it will change, for a person to check before anything is written."""
     slices, gate_rows, slice_rows = derived(proposal)
     released = list(proposal.periods)
@@ -223,8 +278,19 @@ def _label_note(proposal: Proposal, target: str) -> str:
     return ""
 
 
-def apply(changes: list[Change], *, data: str, stored: Path, folder: bool, import_url: bool, params: str,
-          title: str, card: str, through: str | None, leakage: list[str]) -> str:
+def apply(
+    changes: list[Change],
+    *,
+    data: str,
+    stored: Path,
+    folder: bool,
+    import_url: bool,
+    params: str,
+    title: str,
+    card: str,
+    through: str | None,
+    leakage: list[str],
+) -> str:
     """Make the changes: the example's results out, the data in, the configuration written, data released.
 
     Returns:
@@ -262,8 +328,13 @@ def _remove(path: Path) -> None:
 
 
 def main(
-    data: Annotated[str, typer.Option(help="A CSV file (.csv, .csv.gz, .zip) with a time column, a folder of "
-                                           "<period>.csv batch files, or a URL (`dvc import-url`).")],
+    data: Annotated[
+        str,
+        typer.Option(
+            help="A CSV file (.csv, .csv.gz, .zip) with a time column, a folder of "
+            "<period>.csv batch files, or a URL (`dvc import-url`)."
+        ),
+    ],
     target: Annotated[str, typer.Option(help="The column to predict.")],
     task: Annotated[TaskType, typer.Option(help="binary | multiclass | regression.")],
     time: Annotated[str, typer.Option(help="The column holding each row's event time.")],
@@ -271,13 +342,15 @@ def main(
     period: Annotated[PeriodKind, typer.Option(help="How a file is cut: month | quarter | year.")] = "month",
     timezone: Annotated[str, typer.Option(help="Naive times are local times in this zone (IANA name).")] = "UTC",
     threshold: Annotated[float | None, typer.Option(help="binary: the label is target > X.")] = None,
-    ids: Annotated[list[str] | None, typer.Option("--id", help="An identifier column, never learned from "
-                                                               "(repeat).")] = None,
+    ids: Annotated[
+        list[str] | None, typer.Option("--id", help="An identifier column, never learned from (repeat).")
+    ] = None,
     leakage: Annotated[list[str] | None, typer.Option(help="A column known only after the event (repeat).")] = None,
     through: Annotated[str | None, typer.Option(help="Release the periods up to this one (default: all).")] = None,
     title: Annotated[str | None, typer.Option(help="The report site's title.")] = None,
-    import_url: Annotated[bool, typer.Option(help="Track --data with `dvc import-url` (remote storage) "
-                                                  "instead of copying it.")] = False,
+    import_url: Annotated[
+        bool, typer.Option(help="Track --data with `dvc import-url` (remote storage) instead of copying it.")
+    ] = False,
     dry_run: Annotated[bool, typer.Option(help="Show the plan and stop.")] = False,
     yes: Annotated[bool, typer.Option(help="Do not ask for confirmation on a terminal.")] = False,
     force: Annotated[bool, typer.Option(help="Replace files git cannot bring back (untracked or changed).")] = False,
@@ -298,16 +371,40 @@ def main(
         stored = source_path(data, table, folder)
         proposal = propose(local, target, task, time, period, timezone, threshold, ids, leakage, through)
     period = proposal.kind  # a folder's files say it
-    params = params_text(template, proposal, data=data, name=table, stored=stored, folder=folder, task=task, time=time,
-                         period=period, timezone=timezone, target=target, ids=ids)
+    params = params_text(
+        template,
+        proposal,
+        data=data,
+        name=table,
+        stored=stored,
+        folder=folder,
+        task=task,
+        time=time,
+        period=period,
+        timezone=timezone,
+        target=target,
+        ids=ids,
+    )
     _check_params(params)
     changes = planned_changes(template, stored)
-    typer.echo(plan_text(proposal, changes, data=data, name=table, task=task, target=target, time=time,
-                         period=period, timezone=timezone))
+    typer.echo(
+        plan_text(
+            proposal,
+            changes,
+            data=data,
+            name=table,
+            task=task,
+            target=target,
+            time=time,
+            period=period,
+            timezone=timezone,
+        )
+    )
     lost = unrecoverable(changes)
     if lost and not force:
-        raise PipelineError("refusing to replace what git cannot bring back (commit it, or pass --force): "
-                            + ", ".join(lost))
+        raise PipelineError(
+            "refusing to replace what git cannot bring back (commit it, or pass --force): " + ", ".join(lost)
+        )
     if dry_run:
         typer.echo("dry run: nothing written")
         return
@@ -315,14 +412,33 @@ def main(
         typer.echo("nothing written")
         return
     released = list(proposal.periods)
-    card = render("model_card.md.j2", task=task, target=target, source=stored.as_posix(), period=period, time=time,
-                  first=released[0], last=released[-1])
-    done = apply(changes, data=data, stored=stored, folder=folder, import_url=import_url, params=params,
-                 title=title or f"{table}: {target} model report", card=card, through=released[-1],
-                 leakage=leakage)
-    typer.echo(f"{done}\nnext: review params.yaml, contract.yaml and site/model_card.md, then `pipeline run`; "
-               f"`git add -A && git commit` to keep it; to undo: `git checkout -- . && git clean -fd && "
-               f"rm -rf {stored} && pipeline ingest`")
+    card = render(
+        "model_card.md.j2",
+        task=task,
+        target=target,
+        source=stored.as_posix(),
+        period=period,
+        time=time,
+        first=released[0],
+        last=released[-1],
+    )
+    done = apply(
+        changes,
+        data=data,
+        stored=stored,
+        folder=folder,
+        import_url=import_url,
+        params=params,
+        title=title or f"{table}: {target} model report",
+        card=card,
+        through=released[-1],
+        leakage=leakage,
+    )
+    typer.echo(
+        f"{done}\nnext: review params.yaml, contract.yaml and site/model_card.md, then `pipeline run`; "
+        f"`git add -A && git commit` to keep it; to undo: `git checkout -- . && git clean -fd && "
+        f"rm -rf {stored} && pipeline ingest`"
+    )
 
 
 def interactive() -> bool:

@@ -64,14 +64,18 @@ def local_times(values: pd.Series, timezone: str, source: str, column: str) -> p
     """
     missing = values.isna()
     if missing.any():
-        raise PipelineError(f"{source}: column {column!r}: {int(missing.sum())} row(s) have no time; every row "
-                            "needs one to fall in a period")
+        raise PipelineError(
+            f"{source}: column {column!r}: {int(missing.sum())} row(s) have no time; every row "
+            "needs one to fall in a period"
+        )
     codes, distinct = pd.factorize(values.astype(str))
     instants = parse_times(pd.Index(distinct), timezone)
     if instants.isna().any():
         bad = distinct[int(instants.isna().argmax())]
-        raise PipelineError(f"{source}: column {column!r}: {int(instants.isna().sum())} distinct value(s) do not "
-                            f"parse as times, e.g. {bad!r} (is --time the right column?)")
+        raise PipelineError(
+            f"{source}: column {column!r}: {int(instants.isna().sum())} distinct value(s) do not "
+            f"parse as times, e.g. {bad!r} (is --time the right column?)"
+        )
     return pd.Series(instants.take(codes), index=values.index).dt.tz_convert(timezone)
 
 
@@ -85,13 +89,16 @@ def count_periods(names: pd.Series, source: str) -> dict[str, int]:
     every = period_range(min(counts.index), max(counts.index))
     empty = [name for name in every if name not in counts.index]
     if empty:
-        raise PipelineError(f"{source}: no rows in period(s) {', '.join(empty[:5])}: periods must follow each other "
-                            "(use a longer --period)")
+        raise PipelineError(
+            f"{source}: no rows in period(s) {', '.join(empty[:5])}: periods must follow each other "
+            "(use a longer --period)"
+        )
     return {name: int(counts[name]) for name in every}
 
 
-def label_of(target: pd.Series, task: TaskType, threshold: float | None, source: str,
-             column: str) -> tuple[pd.Series, float | None]:
+def label_of(
+    target: pd.Series, task: TaskType, threshold: float | None, source: str, column: str
+) -> tuple[pd.Series, float | None]:
     """The label of each row (NaN where the target is missing), and the binary threshold in use.
 
     binary: `target > threshold`; a numeric target with exactly two values needs no threshold (the label is
@@ -106,15 +113,19 @@ def label_of(target: pd.Series, task: TaskType, threshold: float | None, source:
     not_numbers = target.notna() & numbers.isna()
     if not_numbers.any():
         hint = " (use --task multiclass for class names)" if task == "binary" else ""
-        raise PipelineError(f"{source}: target {column!r} must be numeric for a {task} task, but holds e.g. "
-                            f"{target[not_numbers].iloc[0]!r}{hint}")
+        raise PipelineError(
+            f"{source}: target {column!r} must be numeric for a {task} task, but holds e.g. "
+            f"{target[not_numbers].iloc[0]!r}{hint}"
+        )
     if task == "regression":
         return numbers, None
     if threshold is None:
         values = sorted(numbers.dropna().unique())
         if len(values) != 2:
-            raise PipelineError(f"{source}: binary target {column!r} has {len(values)} distinct values: pass "
-                                "--threshold X (the label is target > X)")
+            raise PipelineError(
+                f"{source}: binary target {column!r} has {len(values)} distinct values: pass "
+                "--threshold X (the label is target > X)"
+            )
         threshold = float(values[0])
     return (numbers > threshold).astype(float).where(numbers.notna()), threshold
 
@@ -136,11 +147,15 @@ def check_label(label: pd.Series, evaluation: pd.Series, source: str, column: st
         shown = f"only {values[0]!r}" if values else "no value at all"
         raise PipelineError(f"{source}: target {column!r} has {shown}: a model needs at least two")
     known = label.notna()
-    for name, rows in (("evaluation period (the newest)", int((known & evaluation).sum())),
-                       ("periods before it", int((known & ~evaluation).sum()))):
+    for name, rows in (
+        ("evaluation period (the newest)", int((known & evaluation).sum())),
+        ("periods before it", int((known & ~evaluation).sum())),
+    ):
         if rows < MIN_ROWS:
-            raise PipelineError(f"{source}: the {name} has {rows} labelled row(s); at least {MIN_ROWS} are "
-                                "needed (more rows per period: a longer --period, or more data)")
+            raise PipelineError(
+                f"{source}: the {name} has {rows} labelled row(s); at least {MIN_ROWS} are "
+                "needed (more rows per period: a longer --period, or more data)"
+            )
 
 
 def infer_features(frame: pd.DataFrame, skip: dict[str, str]) -> tuple[list[str], list[str], dict[str, str]]:
@@ -186,8 +201,7 @@ def _not_a_feature(values: pd.Series, rows: int) -> str | None:
         numbers = pd.to_numeric(values, errors="coerce")
         if numbers.notna().mean() > 0.9:
             odd = values[numbers.isna()].iloc[0]
-            return (f"numbers mixed with text such as {odd!r}: if it marks a missing value, write it empty in "
-                    "the file")
+            return f"numbers mixed with text such as {odd!r}: if it marks a missing value, write it empty in the file"
         return f"text with {distinct} distinct values: free text or an identifier (pass --id to trace it)"
     return None
 
@@ -206,8 +220,18 @@ def calendar_features(times: pd.Series, columns: list[str]) -> list[str]:
     return [name for name in wanted if name not in columns]
 
 
-def propose(data: Path, target: str, task: TaskType, time: str, period: PeriodKind, timezone: str,
-            threshold: float | None, ids: list[str], leakage: list[str], through: str | None) -> Proposal:
+def propose(
+    data: Path,
+    target: str,
+    task: TaskType,
+    time: str,
+    period: PeriodKind,
+    timezone: str,
+    threshold: float | None,
+    ids: list[str],
+    leakage: list[str],
+    through: str | None,
+) -> Proposal:
     """Read the team's data and check everything `pipeline init` needs from it, writing nothing.
 
     Args:
@@ -247,11 +271,20 @@ def propose(data: Path, target: str, task: TaskType, time: str, period: PeriodKi
     skip = {target: "the target", time: "the time column (calendar features are derived from it)"}
     skip |= {c: "an identifier (--id)" for c in ids} | {c: "known only after the event (--leakage)" for c in leakage}
     categorical, numeric, excluded = infer_features(frame, skip)
-    return Proposal(rows=len(frame), kind=period, periods={p: counts[p] for p in released}, available=available,
-                    labelled=int((label.notna() & evaluation).sum()), threshold=threshold,
-                    classes=sorted(map(str, label.dropna().unique())) if task != "regression" else [],
-                    categorical=categorical, numeric=numeric, calendar=calendar_features(times, list(frame.columns)),
-                    excluded=excluded, spread=float(label.std()) if task == "regression" else None)
+    return Proposal(
+        rows=len(frame),
+        kind=period,
+        periods={p: counts[p] for p in released},
+        available=available,
+        labelled=int((label.notna() & evaluation).sum()),
+        threshold=threshold,
+        classes=sorted(map(str, label.dropna().unique())) if task != "regression" else [],
+        categorical=categorical,
+        numeric=numeric,
+        calendar=calendar_features(times, list(frame.columns)),
+        excluded=excluded,
+        spread=float(label.std()) if task == "regression" else None,
+    )
 
 
 def _released(available: list[str], through: str | None, counts: dict[str, int], source: str) -> list[str]:
@@ -265,6 +298,8 @@ def _released(available: list[str], through: str | None, counts: dict[str, int],
     released = available if through is None else available[: available.index(through) + 1]
     if len(released) < 2:
         shown = ", ".join(f"{p}: {counts[p]} rows" for p in released)
-        raise PipelineError(f"{source}: {len(released)} period ({shown}); at least 2 are needed, one to train on "
-                            "and the newest to evaluate on (a shorter --period?)")
+        raise PipelineError(
+            f"{source}: {len(released)} period ({shown}); at least 2 are needed, one to train on "
+            "and the newest to evaluate on (a shorter --period?)"
+        )
     return released

@@ -84,7 +84,8 @@ def period_bounds(name: str, timezone: str) -> tuple[pd.Timestamp, pd.Timestamp]
     period = _period(name)
     # A midnight that DST skips starts the day at the first instant that exists; a doubled one at the first.
     starts = pd.DatetimeIndex([period.start_time, (period + 1).start_time]).tz_localize(
-        timezone, ambiguous=np.array([True, True]), nonexistent="shift_forward")
+        timezone, ambiguous=np.array([True, True]), nonexistent="shift_forward"
+    )
     return starts[0], starts[1]
 
 
@@ -132,7 +133,7 @@ def period_files(folder: Path) -> dict[str, Path]:
     if len(kinds) > 1:
         found = "; ".join(f"{kind}: {', '.join(p.name for p in paths[:3])}" for kind, paths in kinds.items())
         raise PipelineError(f"{folder}: batch files of different period lengths ({found}); use one kind")
-    (kind, paths), = kinds.items()
+    ((kind, paths),) = kinds.items()
     files = {path.stem: path for path in sorted(paths, key=lambda p: _period(p.stem))}
     names = list(files)
     missing = [p for p in period_range(names[0], names[-1]) if p not in files]
@@ -201,11 +202,12 @@ def _check_text(path: Path, raw: bytes) -> None:
             if delimiter in header[0]:
                 raise PipelineError(f"{path}: the header is {name}-separated; expected commas")
     if not raw.endswith(b"\n") and end_of_header >= 0:  # only the last line is looked at, not split out
-        last = next(csv.reader([raw[raw.rfind(b"\n") + 1:].decode("utf-8", errors="replace")]), [])
+        last = next(csv.reader([raw[raw.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")]), [])
         if len(last) < len(header):
             line = raw.count(b"\n") + 1
-            raise PipelineError(f"{path}: truncated: line {line} ends after {len(last)} of "
-                                f"{len(header)} fields, without a line end")
+            raise PipelineError(
+                f"{path}: truncated: line {line} ends after {len(last)} of {len(header)} fields, without a line end"
+            )
 
 
 def write_json(data: dict, path: Path) -> None:
@@ -256,8 +258,11 @@ def save_model(model, path: Path) -> None:
 
     raw = zipfile.ZipFile(io.BytesIO(sio.dumps(model)))
     numbers: dict[str, str] = {}
-    schema = re.sub(r'(?<="__id__": )\d+|(?<=")\d+(?=\.npy")',
-                    lambda m: numbers.setdefault(m[0], str(len(numbers))), raw.read("schema.json").decode())
+    schema = re.sub(
+        r'(?<="__id__": )\d+|(?<=")\d+(?=\.npy")',
+        lambda m: numbers.setdefault(m[0], str(len(numbers))),
+        raw.read("schema.json").decode(),
+    )
     buffer = io.BytesIO()
     arrays = sorted((n for n in raw.namelist() if n.endswith(".npy")), key=lambda n: int(numbers[n[:-4]]))
     with zipfile.ZipFile(buffer, "w") as out:

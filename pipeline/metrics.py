@@ -148,8 +148,9 @@ TASKS = {
         score=lambda model, x: model.predict_proba(x),
         setting=lambda model: tuple(str(c) for c in model.classes_),
         primary="f1_macro",
-        higher_is_better=frozenset({"accuracy", "balanced_accuracy", "f1_macro", "precision_macro",
-                                    "recall_macro", "roc_auc_ovr"}),
+        higher_is_better=frozenset(
+            {"accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro", "roc_auc_ovr"}
+        ),
         interval_metrics=("accuracy", "balanced_accuracy", "f1_macro", "roc_auc_ovr", "log_loss"),
     ),
     "regression": TaskKind(
@@ -172,19 +173,27 @@ def threshold_of(model) -> float | None:
 def _percentile_interval(statistic, samples: tuple[np.ndarray, ...], bootstrap: Bootstrap, seed: int) -> tuple:
     # The row indices are resampled, exactly as scipy's `paired=True` does it (same draws, same intervals),
     # but each sample is then indexed by rows: a 2-D score matrix keeps its class columns together.
-    result = stats.bootstrap((np.arange(len(samples[0])),), lambda rows: statistic(*(s[rows] for s in samples)),
-                             vectorized=False, method="percentile", n_resamples=bootstrap.resamples,
-                             confidence_level=bootstrap.confidence, rng=np.random.default_rng(seed))
+    result = stats.bootstrap(
+        (np.arange(len(samples[0])),),
+        lambda rows: statistic(*(s[rows] for s in samples)),
+        vectorized=False,
+        method="percentile",
+        n_resamples=bootstrap.resamples,
+        confidence_level=bootstrap.confidence,
+        rng=np.random.default_rng(seed),
+    )
     return result.confidence_interval.low, result.confidence_interval.high
 
 
-def with_intervals(kind: TaskKind, y: np.ndarray, score: np.ndarray, setting, bootstrap: Bootstrap,
-                   seed: int) -> dict[str, dict[str, float]]:
+def with_intervals(
+    kind: TaskKind, y: np.ndarray, score: np.ndarray, setting, bootstrap: Bootstrap, seed: int
+) -> dict[str, dict[str, float]]:
     """Every metric as {value, low, high}; low/high only for `kind.interval_metrics` (the rest are exact)."""
     values = kind.compute(y, score, setting)
     names = list(kind.interval_metrics)
     low, high = _percentile_interval(
-        lambda y_, s_: np.array(list(kind.compute(y_, s_, setting, names).values())), (y, score), bootstrap, seed)
+        lambda y_, s_: np.array(list(kind.compute(y_, s_, setting, names).values())), (y, score), bootstrap, seed
+    )
     out = {name: {"value": value} for name, value in values.items()}
     for name, lo, hi in zip(names, np.atleast_1d(low), np.atleast_1d(high), strict=True):
         out[name] |= {"low": float(lo), "high": float(hi)}
@@ -195,10 +204,11 @@ def per_class(y: np.ndarray, score: np.ndarray, classes) -> dict[str, dict[str, 
     """Precision, recall, f1 and support (rows) of every class present in the rows or predicted."""
     predicted = predicted_class(score, classes)
     labels = sorted(set(y) | set(predicted))
-    precision, recall, f1, support = skm.precision_recall_fscore_support(y, predicted, labels=labels,
-                                                                         zero_division=0)
-    return {str(c): {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
-            for c, p, r, f, n in zip(labels, precision, recall, f1, support, strict=True)}
+    precision, recall, f1, support = skm.precision_recall_fscore_support(y, predicted, labels=labels, zero_division=0)
+    return {
+        str(c): {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
+        for c, p, r, f, n in zip(labels, precision, recall, f1, support, strict=True)
+    }
 
 
 @dataclass(frozen=True)
@@ -213,8 +223,17 @@ class Difference:
     high: float
 
 
-def paired_difference(kind: TaskKind, metric: str, y: np.ndarray, score_a: np.ndarray, score_b: np.ndarray,
-                      setting_a, setting_b, bootstrap: Bootstrap, seed: int) -> Difference:
+def paired_difference(
+    kind: TaskKind,
+    metric: str,
+    y: np.ndarray,
+    score_a: np.ndarray,
+    score_b: np.ndarray,
+    setting_a,
+    setting_b,
+    bootstrap: Bootstrap,
+    seed: int,
+) -> Difference:
     """How much better model a is than b on `metric`, signed so that positive always means a is better.
 
     Each model keeps its own setting: two multiclass models may know different classes (trained on different
@@ -254,16 +273,19 @@ def _judged(kind: TaskKind, y: np.ndarray, min_rows: int) -> bool:
     return kind is not TASKS["binary"] or min(y.sum(), len(y) - y.sum()) >= 10
 
 
-def slice_metrics(kind: TaskKind, rows: pd.DataFrame, y: np.ndarray, score: np.ndarray, setting,
-                  slices: Slices) -> dict:
+def slice_metrics(
+    kind: TaskKind, rows: pd.DataFrame, y: np.ndarray, score: np.ndarray, setting, slices: Slices
+) -> dict:
     """Per slice column: each group's rows and primary metric, and the gap and ratio between judged groups.
 
     A group too small to judge is marked `judged: false`, never hidden, and left out of the gap.
     """
     metric = kind.primary
-    measures = {"rows": lambda y_, _s: len(y_),
-                "judged": lambda y_, _s: _judged(kind, np.asarray(y_), slices.min_rows),
-                metric: lambda y_, s_: kind.compute(np.asarray(y_), np.asarray(s_), setting, [metric])[metric]}
+    measures = {
+        "rows": lambda y_, _s: len(y_),
+        "judged": lambda y_, _s: _judged(kind, np.asarray(y_), slices.min_rows),
+        metric: lambda y_, s_: kind.compute(np.asarray(y_), np.asarray(s_), setting, [metric])[metric],
+    }
     groups = slice_columns(rows, slices)
     # One frame per column: each column's groups on their own (one column, then the next), not their crossing.
     out = {}
@@ -277,11 +299,21 @@ def slice_metrics(kind: TaskKind, rows: pd.DataFrame, y: np.ndarray, score: np.n
 
 def _column_summary(kind: TaskKind, metric: str, table: pd.DataFrame) -> dict:
     judged = table[table["judged"].astype(bool)][metric].dropna()
-    summary = {"groups": [{"group": str(g), "rows": int(r["rows"]), "judged": bool(r["judged"]),
-                           metric: float(r[metric])} for g, r in table.iterrows() if r["rows"] > 0]}
+    summary = {
+        "groups": [
+            {"group": str(g), "rows": int(r["rows"]), "judged": bool(r["judged"]), metric: float(r[metric])}
+            for g, r in table.iterrows()
+            if r["rows"] > 0
+        ]
+    }
     if len(judged) >= 2:
-        best, worst = (judged.idxmax(), judged.idxmin()) if kind.better(metric) > 0 else (judged.idxmin(),
-                                                                                          judged.idxmax())
-        summary |= {"best": str(best), "worst": str(worst), "gap": float(abs(judged.max() - judged.min())),
-                    "ratio": float(judged.min() / judged.max()) if judged.max() else None}
+        best, worst = (
+            (judged.idxmax(), judged.idxmin()) if kind.better(metric) > 0 else (judged.idxmin(), judged.idxmax())
+        )
+        summary |= {
+            "best": str(best),
+            "worst": str(worst),
+            "gap": float(abs(judged.max() - judged.min())),
+            "ratio": float(judged.min() / judged.max()) if judged.max() else None,
+        }
     return summary

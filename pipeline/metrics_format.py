@@ -26,8 +26,7 @@ def interval(value, where: str) -> dict:
         return {"value": value, "low": None, "high": None}
     if isinstance(value, dict) and "value" in value and isinstance(value["value"], Real | None):
         return {"value": value.get("value"), "low": value.get("low"), "high": value.get("high")}
-    raise PipelineError(f"{where}: expected a number or {{\"value\": number, \"low\": .., \"high\": ..}}, "
-                        f"found {value!r}")
+    raise PipelineError(f'{where}: expected a number or {{"value": number, "low": .., "high": ..}}, found {value!r}')
 
 
 def headline(evaluate: dict, source: str) -> dict[str, dict[str, dict]]:
@@ -41,10 +40,11 @@ def headline(evaluate: dict, source: str) -> dict[str, dict[str, dict]]:
         PipelineError: The file has no `model` section, or a metric is malformed.
     """
     if not isinstance(evaluate, dict) or not isinstance(evaluate.get("model"), dict):
-        raise PipelineError(f"{source}: no \"model\" section of metrics (is it an evaluate.json?)")
-    return {side: {name: interval(value, f"{source}: {side}.{name}")
-                   for name, value in (evaluate.get(side) or {}).items()}
-            for side in ("model", "baseline")}
+        raise PipelineError(f'{source}: no "model" section of metrics (is it an evaluate.json?)')
+    return {
+        side: {name: interval(value, f"{source}: {side}.{name}") for name, value in (evaluate.get(side) or {}).items()}
+        for side in ("model", "baseline")
+    }
 
 
 def primary(evaluate: dict) -> str | None:

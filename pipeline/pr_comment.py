@@ -85,8 +85,9 @@ def group_intervals(keys: dict) -> dict[str, dict]:
     for key, values in keys.items():
         match = INTERVAL.search(key)
         name, part = (key[: match.start()], match[1]) if match else (key, "value")
-        row = rows.setdefault(name, {"old": None, "new": None, "old_low": None, "old_high": None,
-                                     "new_low": None, "new_high": None})
+        row = rows.setdefault(
+            name, {"old": None, "new": None, "old_low": None, "old_high": None, "new_low": None, "new_high": None}
+        )
         for side in ("old", "new"):  # a format change leaves `m` on one side and `m.value` on the other
             if values.get(side) is not None:
                 row[side if part == "value" else f"{side}_{part}"] = values[side]
@@ -116,15 +117,25 @@ def metrics_section(diff: dict, everything: str, skip: set[str]) -> list[str]:
         if Path(file).name in skip:
             continue
         rows = group_intervals(keys)
-        shown = [(k, r) for k, r in sorted(rows.items(), key=reading_order) if k != "format"
-                 and (Path(file).name == everything or r["old"] != r["new"])]
+        shown = [
+            (k, r)
+            for k, r in sorted(rows.items(), key=reading_order)
+            if k != "format" and (Path(file).name == everything or r["old"] != r["new"])
+        ]
         if not shown:
             continue
-        lines += ["", f"**{cell(file)}**", "",
-                  "| metric | base | this PR | change | 95% CI, base | 95% CI, this PR |",
-                  "| --- | --- | --- | --- | --- | --- |"]
-        lines += [f"| {cell(k)} | {number(r['old'])} | {number(r['new'])} | {change(r['old'], r['new'])} | "
-                  f"{interval(r, 'old')} | {interval(r, 'new')} |" for k, r in shown[:MAX_ROWS]]
+        lines += [
+            "",
+            f"**{cell(file)}**",
+            "",
+            "| metric | base | this PR | change | 95% CI, base | 95% CI, this PR |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {cell(k)} | {number(r['old'])} | {number(r['new'])} | {change(r['old'], r['new'])} | "
+            f"{interval(r, 'old')} | {interval(r, 'new')} |"
+            for k, r in shown[:MAX_ROWS]
+        ]
         if len(shown) > MAX_ROWS:
             lines.append(f"\n*… and {len(shown) - MAX_ROWS} more changed metrics in this file.*")
     return lines or ["No metric changed."]
@@ -138,15 +149,21 @@ def gate_section(decision: dict | None, stale: bool) -> list[str]:
     if decision is None or stale:
         why = "no decision file" if decision is None else "the decision file is the base revision's own"
         return [f"The gate did not run in this job ({why}); run `pipeline gate` to compare with the champion."]
-    lines = [f"**Decision: {cell(decision.get('decision'))}** (period {cell(decision.get('period'))}, "
-             f"champion {code(str((decision.get('champion') or {}).get('rev'))[:12])})", ""]
+    lines = [
+        f"**Decision: {cell(decision.get('decision'))}** (period {cell(decision.get('period'))}, "
+        f"champion {code(str((decision.get('champion') or {}).get('rev'))[:12])})",
+        "",
+    ]
     primary = decision.get("primary") or {}
     if primary:
-        lines += ["| metric | champion | challenger | change | 95% CI of the change |",
-                  "| --- | --- | --- | --- | --- |",
-                  f"| {cell(primary.get('metric'))} | {number(primary.get('champion'))} | "
-                  f"{number(primary.get('challenger'))} | {number(primary.get('delta'))} | "
-                  f"[{number(primary.get('low'))}, {number(primary.get('high'))}] |", ""]
+        lines += [
+            "| metric | champion | challenger | change | 95% CI of the change |",
+            "| --- | --- | --- | --- | --- |",
+            f"| {cell(primary.get('metric'))} | {number(primary.get('champion'))} | "
+            f"{number(primary.get('challenger'))} | {number(primary.get('delta'))} | "
+            f"[{number(primary.get('low'))}, {number(primary.get('high'))}] |",
+            "",
+        ]
     return lines + [f"- {cell(reason)}" for reason in decision.get("reasons", [])]
 
 
@@ -177,7 +194,7 @@ def plot_definitions(dvc_yaml: Path, params: Params) -> list[tuple[str, str, Pat
     paths = params.paths.model_dump(mode="json")
     found = []
     for entry in spec.get("plots") or []:
-        for title, plot in (entry.items() if isinstance(entry, dict) else []):
+        for title, plot in entry.items() if isinstance(entry, dict) else []:
             if plot.get("template") == "confusion":
                 continue
             for file, y in (plot.get("y") or {}).items():
@@ -200,11 +217,21 @@ def chart(title: str, x: str, y: str, grid: np.ndarray, base: np.ndarray | None,
     """A Mermaid xychart (grey: base, red: this PR) and the same points as a table."""
     label = lambda s: re.sub(r"[^A-Za-z0-9 _.-]", "", str(s))[:40]  # noqa: E731 - inside a quoted chart label
     ticks = ", ".join(f'"{v:.2g}"' for v in grid)
-    series = ([f"    line [{', '.join(f'{v:.4f}' for v in base)}]"] if base is not None else [])
-    lines = ["```mermaid", PALETTE, "xychart-beta", f'    title "{label(title)}"', f'    x-axis "{label(x)}" [{ticks}]',
-             f'    y-axis "{label(y)}"', *series, f"    line [{', '.join(f'{v:.4f}' for v in head)}]", "```", "",
-             f"| {cell(x)} | " + " | ".join(f"{v:.2g}" for v in grid) + " |",
-             "| --- |" + " --- |" * len(grid)]
+    series = [f"    line [{', '.join(f'{v:.4f}' for v in base)}]"] if base is not None else []
+    lines = [
+        "```mermaid",
+        PALETTE,
+        "xychart-beta",
+        f'    title "{label(title)}"',
+        f'    x-axis "{label(x)}" [{ticks}]',
+        f'    y-axis "{label(y)}"',
+        *series,
+        f"    line [{', '.join(f'{v:.4f}' for v in head)}]",
+        "```",
+        "",
+        f"| {cell(x)} | " + " | ".join(f"{v:.2g}" for v in grid) + " |",
+        "| --- |" + " --- |" * len(grid),
+    ]
     if base is not None:
         lines.append("| base | " + " | ".join(f"{v:.3f}" for v in base) + " |")
     lines.append(f"| this PR ({cell(y)}) | " + " | ".join(f"{v:.3f}" for v in head) + " |")
@@ -244,8 +271,9 @@ def git_json(ref: str, path: Path) -> dict | None:
 # --- the comment ------------------------------------------------------------------------------------------
 
 
-def build(base: str, params: Params, title: str = "Model report for this pull request",
-          marker: str = COMMENT_MARKER) -> str:
+def build(
+    base: str, params: Params, title: str = "Model report for this pull request", marker: str = COMMENT_MARKER
+) -> str:
     """The whole comment body, compared with revision `base`; `marker` (hidden) heads it when not empty."""
     metrics = params.paths.metrics
     params_diff = json.loads(dvc("params", "diff", base, "--json") or "{}")
@@ -256,12 +284,29 @@ def build(base: str, params: Params, title: str = "Model report for this pull re
     drift_path = metrics / "drift.json"
     drift = read_json(drift_path) if drift_path.exists() else None
     sections = [
-        *([marker] if marker else []), f"## {title}", "", f"Compared with {code(base)}.", "",
-        "### Gate", "", *gate_section(decision, stale), "",
-        "### Metrics", *metrics_section(metrics_diff, "evaluate.json", {"drift.json"}), "",
-        "### Parameters", "", *params_section(params_diff), "",
-        "### Drift", "", *drift_section(drift, git_json(base, drift_path)), "",
-        "### Plots", *plots_section(plot_definitions(Path("dvc.yaml"), params), base), "",
+        *([marker] if marker else []),
+        f"## {title}",
+        "",
+        f"Compared with {code(base)}.",
+        "",
+        "### Gate",
+        "",
+        *gate_section(decision, stale),
+        "",
+        "### Metrics",
+        *metrics_section(metrics_diff, "evaluate.json", {"drift.json"}),
+        "",
+        "### Parameters",
+        "",
+        *params_section(params_diff),
+        "",
+        "### Drift",
+        "",
+        *drift_section(drift, git_json(base, drift_path)),
+        "",
+        "### Plots",
+        *plots_section(plot_definitions(Path("dvc.yaml"), params), base),
+        "",
     ]
     return "\n".join(sections)
 
@@ -269,8 +314,13 @@ def build(base: str, params: Params, title: str = "Model report for this pull re
 def main(
     base: Annotated[str, typer.Option(help="The revision to compare with (e.g. origin/main).")],
     out: Annotated[Path, typer.Option(help="Where to write the comment body (Markdown).")],
-    pr_number: Annotated[str, typer.Option(help="Also write this pull request number to `pr-number` next to "
-                                                "--out, for the workflow that posts the comment.")] = "",
+    pr_number: Annotated[
+        str,
+        typer.Option(
+            help="Also write this pull request number to `pr-number` next to "
+            "--out, for the workflow that posts the comment."
+        ),
+    ] = "",
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Write the pull request comment: params, metrics (with intervals), gate, drift and plots vs `--base`."""

@@ -62,8 +62,9 @@ def scoring_table(contract: Contract, params: Params) -> Table:
     wanted = [c for c in raw_columns(params) if c != params.task.target.column and c not in contract.leakage]
     columns = {name: table.columns[name] for name in wanted if name in table.columns}
     unique = [key for key in table.unique if set(key) <= set(columns)]
-    return table.model_copy(update={"columns": columns, "unique": unique, "period": None, "rows": Rows(),
-                                    "references": {}})
+    return table.model_copy(
+        update={"columns": columns, "unique": unique, "period": None, "rows": Rows(), "references": {}}
+    )
 
 
 def check_input(frame: pd.DataFrame, path: Path, contract: Contract, params: Params) -> None:
@@ -74,8 +75,10 @@ def check_input(frame: pd.DataFrame, path: Path, contract: Contract, params: Par
     """
     leaked = [c for c in contract.leakage if c in frame.columns]
     if leaked:
-        raise PipelineError(f"{path}: column {leaked[0]!r} is known only after the event (the contract lists "
-                            f"{', '.join(map(repr, leaked))} as leakage): a file to score must not carry it")
+        raise PipelineError(
+            f"{path}: column {leaked[0]!r} is known only after the event (the contract lists "
+            f"{', '.join(map(repr, leaked))} as leakage): a file to score must not carry it"
+        )
     _, found = check_frames(scoring_table(contract, params), {None: frame}, {None: path.as_posix()})
     failures = [f["message"] for f in found[None] if f["severity"] == "failure"]
     if failures:
@@ -88,8 +91,10 @@ def periods_of(frame: pd.DataFrame, params: Params, path: Path, kind: str) -> li
     """The periods of `kind` (in local time, as batch files are cut) the rows fall in: whose tables to join."""
     stamp = pd.to_datetime(frame[params.prepare.timestamp], utc=True, errors="coerce")
     if stamp.isna().any():
-        raise PipelineError(f"{path}: column {params.prepare.timestamp!r}: {int(stamp.isna().sum())} value(s) "
-                            "are not ISO 8601 timestamps")
+        raise PipelineError(
+            f"{path}: column {params.prepare.timestamp!r}: {int(stamp.isna().sum())} value(s) "
+            "are not ISO 8601 timestamps"
+        )
     return sorted(period_of(stamp, kind, params.prepare.timezone).unique())
 
 
@@ -98,8 +103,9 @@ def model_version(model: Path) -> str:
     return "md5:" + file_md5(model)[:12]
 
 
-def score_rows(frame: pd.DataFrame, model, params: Params, contract: Contract, data: Path, source: str,
-               version: str) -> pd.DataFrame:
+def score_rows(
+    frame: pd.DataFrame, model, params: Params, contract: Contract, data: Path, source: str, version: str
+) -> pd.DataFrame:
     """The predictions for `frame`, one row per input row, in order."""
     length = period_kind(next(iter(period_files(data / params.prepare.batches))))  # month, quarter or year
     tables = read_tables(data, params.prepare.joins, periods_of(frame, params, Path(source), length))
@@ -108,8 +114,9 @@ def score_rows(frame: pd.DataFrame, model, params: Params, contract: Contract, d
     score = kind.score(model, rows[params.features.inputs])
     out = rows[[*params.features.identifiers, params.prepare.timestamp]]
     if params.task.type == "multiclass":  # one score column however many classes: the predicted one's chance
-        return out.assign(score=score.max(axis=1), decision=predicted_class(score, kind.setting(model)),
-                          model_version=version)
+        return out.assign(
+            score=score.max(axis=1), decision=predicted_class(score, kind.setting(model)), model_version=version
+        )
     out = out.assign(score=score)
     threshold = threshold_of(model)
     if threshold is not None:
@@ -128,8 +135,7 @@ def write_atomically(frame: pd.DataFrame, out: Path) -> None:
 def main(
     input_: Annotated[Path, typer.Option("--input", help="CSV or Parquet file of rows to score.")],
     out: Annotated[Path, typer.Option(help="Where to write the predictions (CSV).")],
-    model: Annotated[Path | None, typer.Option(help="The model file [paths.model: the champion on main].")]
-    = None,
+    model: Annotated[Path | None, typer.Option(help="The model file [paths.model: the champion on main].")] = None,
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Score a file of rows with the model; check it against the contract first; write nothing on error."""
@@ -138,8 +144,9 @@ def main(
     model = model or params.paths.model
     frame = read_input(input_)
     check_input(frame, input_, contract, params)
-    predictions = score_rows(frame, load_model(model), params, contract, params.paths.data, input_.as_posix(),
-                             model_version(model))
+    predictions = score_rows(
+        frame, load_model(model), params, contract, params.paths.data, input_.as_posix(), model_version(model)
+    )
     write_atomically(predictions, out)
     log.info("predict: %d rows scored with %s -> %s", len(predictions), predictions["model_version"].iloc[0], out)
 

@@ -77,8 +77,10 @@ def add_calendar(rows: pd.DataFrame, prepare: Prepare, source: str) -> pd.DataFr
     stamp = pd.to_datetime(rows[prepare.timestamp], utc=True, errors="coerce")
     if stamp.isna().any():
         bad = rows.loc[stamp.isna(), prepare.timestamp].iloc[0]
-        raise PipelineError(f"{source}: column {prepare.timestamp!r}: {stamp.isna().sum()} value(s) are not "
-                            f"ISO 8601 timestamps, e.g. {bad!r}")
+        raise PipelineError(
+            f"{source}: column {prepare.timestamp!r}: {stamp.isna().sum()} value(s) are not "
+            f"ISO 8601 timestamps, e.g. {bad!r}"
+        )
     local = stamp.dt.tz_convert(prepare.timezone)
     parts = {"weekday": local.dt.day_of_week, "month": local.dt.month, "hour": local.dt.hour, "day": local.dt.day}
     return rows.assign(**{name: parts[name] for name in prepare.calendar})
@@ -108,8 +110,9 @@ def add_label(rows: pd.DataFrame, task: Task) -> tuple[pd.DataFrame, int]:
     known = label.notna()
     if task.type == "binary":
         label = (label > task.target.threshold).astype("int64")
-    return rows.loc[known].assign(**{LABEL: label[known].astype(str) if task.type == "multiclass"
-                                     else label[known]}), int((~known).sum())
+    return rows.loc[known].assign(
+        **{LABEL: label[known].astype(str) if task.type == "multiclass" else label[known]}
+    ), int((~known).sum())
 
 
 def map_unseen(frame: pd.DataFrame, table: Table | None) -> pd.DataFrame:
@@ -120,14 +123,17 @@ def map_unseen(frame: pd.DataFrame, table: Table | None) -> pd.DataFrame:
     """
     if table is None:
         return frame
-    mapped = {name: frame[name].where(frame[name].isin(rule.values) | frame[name].isna(), OTHER)
-              for name, rule in table.columns.items()
-              if rule.values is not None and rule.unseen == "warn" and name in frame}
+    mapped = {
+        name: frame[name].where(frame[name].isin(rule.values) | frame[name].isna(), OTHER)
+        for name, rule in table.columns.items()
+        if rule.values is not None and rule.unseen == "warn" and name in frame
+    }
     return frame.assign(**mapped)
 
 
-def feature_rows(batches: pd.DataFrame, tables: dict[str, pd.DataFrame], params: Params, contract: Contract,
-                 source: str) -> pd.DataFrame:
+def feature_rows(
+    batches: pd.DataFrame, tables: dict[str, pd.DataFrame], params: Params, contract: Contract, source: str
+) -> pd.DataFrame:
     """Raw batch rows with everything the model reads: joined tables and calendar features, no label.
 
     Shared by training (`prepare_rows`) and batch scoring (`pipeline predict`), so a row is scored with exactly
@@ -140,8 +146,9 @@ def feature_rows(batches: pd.DataFrame, tables: dict[str, pd.DataFrame], params:
     return add_calendar(rows, params.prepare, source)
 
 
-def prepare_rows(batches: pd.DataFrame, tables: dict[str, pd.DataFrame], params: Params, contract: Contract,
-                 source: str):
+def prepare_rows(
+    batches: pd.DataFrame, tables: dict[str, pd.DataFrame], params: Params, contract: Contract, source: str
+):
     """Turn raw batch rows into model rows: joins, calendar features, label, and only the allowed columns."""
     rows, dropped = add_label(feature_rows(batches, tables, params, contract, source), params.task)
     keep = [*params.features.identifiers, PERIOD, *params.features.inputs, LABEL]
@@ -191,13 +198,20 @@ def main(
     out.mkdir(parents=True, exist_ok=True)
     train.to_parquet(out / "train.parquet", index=False)
     test.to_parquet(out / "test.parquet", index=False)
-    write_json({
-        "periods": {"reference": reference, "evaluation": evaluation},
-        "rows": {"train": len(train), "test": len(test)},
-        "unlabelled": {"train": train_dropped, "test": test_dropped},
-    }, metrics)
-    log.info("prepare: %d train rows, %d test rows (%d unlabelled dropped)",
-             len(train), len(test), train_dropped + test_dropped)
+    write_json(
+        {
+            "periods": {"reference": reference, "evaluation": evaluation},
+            "rows": {"train": len(train), "test": len(test)},
+            "unlabelled": {"train": train_dropped, "test": test_dropped},
+        },
+        metrics,
+    )
+    log.info(
+        "prepare: %d train rows, %d test rows (%d unlabelled dropped)",
+        len(train),
+        len(test),
+        train_dropped + test_dropped,
+    )
 
 
 if __name__ == "__main__":

@@ -83,11 +83,14 @@ def committed_json(rev: str, path: str, cwd: Path | None = None) -> dict | None:
 
 def _tags(cwd: Path | None) -> list[tuple[str, str]]:
     """(tag, tag date) of every `model@vX.Y.Z` tag, in version order (other tags are not ours)."""
-    lines = git("for-each-ref", f"refs/tags/{ARTIFACT}@v*",
-                "--format=%(refname:strip=2)%09%(creatordate:iso-strict)", cwd=cwd).splitlines()
+    lines = git(
+        "for-each-ref", f"refs/tags/{ARTIFACT}@v*", "--format=%(refname:strip=2)%09%(creatordate:iso-strict)", cwd=cwd
+    ).splitlines()
     tags = [line.split("\t") for line in lines]
-    return sorted(((name, date) for name, date in tags if TAG.match(name)),
-                  key=lambda tag: tuple(map(int, TAG.match(tag[0]).groups())))
+    return sorted(
+        ((name, date) for name, date in tags if TAG.match(name)),
+        key=lambda tag: tuple(map(int, TAG.match(tag[0]).groups())),
+    )
 
 
 def versions(params: Params, cwd: Path | None = None) -> list[Version]:
@@ -97,10 +100,17 @@ def versions(params: Params, cwd: Path | None = None) -> list[Version]:
     found = []
     for name, date in _tags(cwd):
         commit = git("rev-parse", f"{name}^{{commit}}", cwd=cwd).strip()
-        found.append(Version(tag=name, version=name.split("@", 1)[1], commit=commit, date=date,
-                             model_md5=model_md5(commit, params.paths.model, cwd),
-                             metrics=committed_json(commit, metrics_path, cwd),
-                             decision=committed_json(commit, decision_path, cwd)))
+        found.append(
+            Version(
+                tag=name,
+                version=name.split("@", 1)[1],
+                commit=commit,
+                date=date,
+                model_md5=model_md5(commit, params.paths.model, cwd),
+                metrics=committed_json(commit, metrics_path, cwd),
+                decision=committed_json(commit, decision_path, cwd),
+            )
+        )
     head = model_md5("HEAD", params.paths.model, cwd)
     live_one = next((v for v in reversed(found) if head is not None and v.model_md5 == head), None)
     return [replace(v, live=v is live_one) for v in found]
@@ -163,13 +173,19 @@ def text(registered: list[Version]) -> str:
     rows = [("tag", "commit", "date", "primary metric")]
     for v in registered:
         primary = v.summary()["primary"]
-        shown = "–" if primary is None else f"{primary['metric']} {primary['value']:.4f}" + (
-            f" [{primary['low']:.4f}, {primary['high']:.4f}]" if primary["low"] is not None else "")
+        shown = (
+            "–"
+            if primary is None
+            else f"{primary['metric']} {primary['value']:.4f}"
+            + (f" [{primary['low']:.4f}, {primary['high']:.4f}]" if primary["low"] is not None else "")
+        )
         rows.append((v.tag, v.commit[:10], v.date[:10], shown))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     marks = ["  "] + ["* " if v.live else "  " for v in registered]
-    lines = [mark + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-             for mark, row in zip(marks, rows, strict=True)]
+    lines = [
+        mark + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for mark, row in zip(marks, rows, strict=True)
+    ]
     current = live(registered)
     lines.append(f"live: {current.tag}" if current else "live: none (HEAD's model is not a registered version)")
     return "\n".join(lines)

@@ -113,7 +113,7 @@ def replace_field(record: str, index: int, value: str) -> str:
     if '"' not in record:  # the usual line: no quoted field, so every comma separates two fields
         parts = record.split(",")
         old = parts[index]
-        parts[index] = value + old[len(old.rstrip("\r\n")):]  # the last field keeps the line end
+        parts[index] = value + old[len(old.rstrip("\r\n")) :]  # the last field keeps the line end
         return ",".join(parts)
     start = 0
     for _ in range(index):
@@ -183,8 +183,10 @@ def _refuse_unparsed(instants, codes, distinct, numbers: list[int], path: Path, 
     bad = np.flatnonzero(np.asarray(instants.isna())[codes])
     if len(bad):
         row = bad[0]
-        raise PipelineError(f"{path}: column {column!r}: {len(bad)} row(s) with a time that does not parse, "
-                            f"e.g. {distinct[codes[row]]!r} on line {numbers[row]}")
+        raise PipelineError(
+            f"{path}: column {column!r}: {len(bad)} row(s) with a time that does not parse, "
+            f"e.g. {distinct[codes[row]]!r} on line {numbers[row]}"
+        )
 
 
 @dataclass(frozen=True)
@@ -230,9 +232,10 @@ def open_table(path: Path, time: str | None, kind: str, timezone: str) -> CutTab
         files = period_files(path)
         found = period_kind(next(iter(files)))
         if found != kind:
-            raise PipelineError(f"{path}: holds {found} files ({', '.join(list(files)[:3])}, ...) but "
-                                f"ingest.period is {kind}; make them agree")
+            raise PipelineError(
+                f"{path}: holds {found} files ({', '.join(list(files)[:3])}, ...) but "
+                f"ingest.period is {kind}; make them agree"
+            )
         return FolderTable(files)
     raw = read_source(path)
     return WholeTable(raw) if time is None else cut_by_time(raw, path, time, kind, timezone)
-

@@ -74,17 +74,25 @@ def check_hyperparameters(train: Train, task_type: str, source: Path) -> None:
     known = _estimator_class(train.estimator, task_type)().get_params()
     unknown = sorted(set(train.hyperparameters) - set(known))
     if unknown:
-        raise PipelineError(f"{source}: key 'train.hyperparameters.{unknown[0]}': unknown for {train.estimator} "
-                            f"({task_type}); known: {', '.join(sorted(known))}")
+        raise PipelineError(
+            f"{source}: key 'train.hyperparameters.{unknown[0]}': unknown for {train.estimator} "
+            f"({task_type}); known: {', '.join(sorted(known))}"
+        )
     if train.monotonic and train.estimator != "hist_gradient_boosting":
-        raise PipelineError(f"{source}: key 'train.monotonic': only hist_gradient_boosting takes monotonic "
-                            f"constraints, not {train.estimator}; empty it or change the estimator")
+        raise PipelineError(
+            f"{source}: key 'train.monotonic': only hist_gradient_boosting takes monotonic "
+            f"constraints, not {train.estimator}; empty it or change the estimator"
+        )
     if train.monotonic and task_type == "multiclass":
-        raise PipelineError(f"{source}: key 'train.monotonic': monotonic constraints do not apply to a multiclass "
-                            "model (a feature cannot raise every class at once); empty it")
+        raise PipelineError(
+            f"{source}: key 'train.monotonic': monotonic constraints do not apply to a multiclass "
+            "model (a feature cannot raise every class at once); empty it"
+        )
     if train.threshold_objective not in get_scorer_names():
-        raise PipelineError(f"{source}: key 'train.threshold_objective': {train.threshold_objective!r} is not a "
-                            "scikit-learn scorer (see sklearn.metrics.get_scorer_names())")
+        raise PipelineError(
+            f"{source}: key 'train.threshold_objective': {train.threshold_objective!r} is not a "
+            "scikit-learn scorer (see sklearn.metrics.get_scorer_names())"
+        )
 
 
 def build_model(params: Params) -> Pipeline:
@@ -98,10 +106,12 @@ def build_model(params: Params) -> Pipeline:
         estimator.set_params(categorical_features=list(range(len(params.features.categorical))))
         if params.train.monotonic:  # scikit-learn refuses even all-zero constraints for a multiclass model
             estimator.set_params(monotonic_cst=[params.train.monotonic.get(c, 0) for c in params.features.inputs])
-    return Pipeline([
-        ("features", features(params.features.categorical, params.features.numeric)),
-        ("model", estimator),
-    ])
+    return Pipeline(
+        [
+            ("features", features(params.features.categorical, params.features.numeric)),
+            ("model", estimator),
+        ]
+    )
 
 
 def choose_threshold(rows: pd.DataFrame, params: Params) -> float:
@@ -117,8 +127,10 @@ def choose_threshold(rows: pd.DataFrame, params: Params) -> float:
     fit, validation = rows.iloc[:cut], rows.iloc[cut:]
     for name, part in (("fitting", fit), ("validation", validation)):
         if part[LABEL].nunique() < 2:
-            raise PipelineError(f"train: the {name} slice of the reference rows has one class only; "
-                                "change train.validation_fraction or release more periods")
+            raise PipelineError(
+                f"train: the {name} slice of the reference rows has one class only; "
+                "change train.validation_fraction or release more periods"
+            )
     inputs = params.features.inputs
     probe = build_model(params).fit(fit[inputs], fit[LABEL])
     tuned = TunedThresholdClassifierCV(probe, scoring=params.train.threshold_objective, cv="prefit", refit=False)
@@ -141,8 +153,7 @@ def train_model(rows: pd.DataFrame, params: Params):
     if params.task.type != "binary":
         return build_model(params).fit(x, y)
     threshold = choose_threshold(rows, params)
-    log.info("train: decision threshold %.4f (%s on the validation slice)", threshold,
-             params.train.threshold_objective)
+    log.info("train: decision threshold %.4f (%s on the validation slice)", threshold, params.train.threshold_objective)
     return FixedThresholdClassifier(build_model(params), threshold=threshold).fit(x, y)
 
 
@@ -155,8 +166,7 @@ def main(
     params = load_params(params_file)
     check_hyperparameters(params.train, params.task.type, params_file)
     rows = pd.read_parquet(prepared / "train.parquet")
-    log.info("train: fitting %s on %d rows x %d inputs", params.train.estimator, len(rows),
-             len(params.features.inputs))
+    log.info("train: fitting %s on %d rows x %d inputs", params.train.estimator, len(rows), len(params.features.inputs))
     save_model(train_model(rows, params), model)
     log.info("train: saved %s", model)
 

@@ -85,8 +85,17 @@ def _describe(cases: pd.DataFrame, file: str, period: str | None, severity: str)
     duplicated = checks.str.endswith("_uniqueness")  # reported once per column of the key: say it once
     key = [c for c in dict.fromkeys(cases.loc[duplicated, "column"].astype(str)) if c != STACK_FILE]
     if key:  # none: the key's columns are all absent (reported above), pandera checked the file number alone
-        found.append(finding(file, None, f"unique {key}", severity, int(cases.loc[duplicated, "index"].nunique()),
-                             [], f"duplicated on the unique key {key}"))
+        found.append(
+            finding(
+                file,
+                None,
+                f"unique {key}",
+                severity,
+                int(cases.loc[duplicated, "index"].nunique()),
+                [],
+                f"duplicated on the unique key {key}",
+            )
+        )
     for (column, check), group in cases[~absent & ~duplicated].groupby(["column", "check"], dropna=False, sort=True):
         column = None if pd.isna(column) else str(column)
         kind, arg = _split_check(str(check))
@@ -96,8 +105,17 @@ def _describe(cases: pd.DataFrame, file: str, period: str | None, severity: str)
             continue
         rule, what = RULES.get(kind, (str(check), str(check)))
         share = arg.split(" ")[-1]
-        found.append(finding(file, column, rule.format(arg=arg), severity, rows,
-                             group["failure_case"].dropna().tolist(), what.format(arg=arg, share=share)))
+        found.append(
+            finding(
+                file,
+                column,
+                rule.format(arg=arg),
+                severity,
+                rows,
+                group["failure_case"].dropna().tolist(),
+                what.format(arg=arg, share=share),
+            )
+        )
     return found
 
 
@@ -131,8 +149,9 @@ def check_table(table: Table, files: dict[str | None, Path]) -> tuple[dict, list
     return frames, [f for period in files for f in unread.get(period, found.get(period, []))]
 
 
-def check_frames(table: Table, frames: dict[str | None, pd.DataFrame],
-                 files: dict[str | None, str]) -> tuple[dict, dict[str | None, list[dict]]]:
+def check_frames(
+    table: Table, frames: dict[str | None, pd.DataFrame], files: dict[str | None, str]
+) -> tuple[dict, dict[str | None, list[dict]]]:
     """Check the frames of one table's files (period -> frame, named by `files`) against its contract.
 
     Frames alike (same columns, same types) are stacked and checked in one pandera call; a file that differs
@@ -172,8 +191,17 @@ def _stack(frames: list[pd.DataFrame], files: list[str], periods: list[str | Non
 def _row_bounds(table: Table, file: str, rows: int) -> list[dict]:
     if table.rows.min <= rows <= (table.rows.max or rows):
         return []
-    return [finding(file, None, f"rows in [{table.rows.min}, {table.rows.max}]", "failure", rows, [],
-                    "in the file, outside the bounds")]
+    return [
+        finding(
+            file,
+            None,
+            f"rows in [{table.rows.min}, {table.rows.max}]",
+            "failure",
+            rows,
+            [],
+            "in the file, outside the bounds",
+        )
+    ]
 
 
 def table_files(data: Path, name: str, table: Table, periods: list[str]) -> dict[str | None, Path]:
@@ -213,9 +241,14 @@ def validate(data: Path, params: Params, contract: Contract) -> tuple[dict, dict
         found += problems
     found += datatests.run(frames, params, contract, data)
     failures = sum(f["severity"] == "failure" for f in found)
-    report = {"passed": failures == 0, "failures": failures, "warnings": len(found) - failures,
-              "files": sum(len(v) for v in frames.values()),
-              "rows": sum(len(f) for tables in frames.values() for f in tables.values()), "checks": found}
+    report = {
+        "passed": failures == 0,
+        "failures": failures,
+        "warnings": len(found) - failures,
+        "files": sum(len(v) for v in frames.values()),
+        "rows": sum(len(f) for tables in frames.values() for f in tables.values()),
+        "checks": found,
+    }
     return report, frames
 
 

@@ -28,7 +28,7 @@ def section(readme: str, heading: str = HEADING) -> str:
     except ValueError:
         raise ValueError(f"no section {heading!r}") from None
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    return "\n".join(lines[start + 1:end]).strip() + "\n"
+    return "\n".join(lines[start + 1 : end]).strip() + "\n"
 
 
 def page(readme: str) -> str:

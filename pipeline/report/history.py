@@ -46,8 +46,13 @@ def read_registry(site: Path) -> tuple[list[registry.Version] | None, str | None
 
 def history_rows(versions: list[registry.Version]) -> list[dict]:
     """One row per version: its summary, with every metric as an interval (either format of evaluate.json)."""
-    return [{**v.summary(), "baseline": metrics_format.headline(v.metrics, f"{v.tag}:evaluate.json")["baseline"]
-             if v.metrics else {}} for v in versions]
+    return [
+        {
+            **v.summary(),
+            "baseline": metrics_format.headline(v.metrics, f"{v.tag}:evaluate.json")["baseline"] if v.metrics else {},
+        }
+        for v in versions
+    ]
 
 
 def plot_history(rows: list[dict]) -> bytes | None:
@@ -65,8 +70,14 @@ def plot_history(rows: list[dict]) -> bytes | None:
     ax.errorbar(x, values, yerr=[below, above], marker="o", capsize=4, label="model (interval when recorded)")
     baseline = [r["baseline"].get(name, {}).get("value") for r in shown]
     if any(b is not None for b in baseline):
-        ax.plot(x, [float("nan") if b is None else b for b in baseline], linestyle="--", marker=".",
-                color="grey", label="baseline")
+        ax.plot(
+            x,
+            [float("nan") if b is None else b for b in baseline],
+            linestyle="--",
+            marker=".",
+            color="grey",
+            label="baseline",
+        )
     ax.set_xticks(list(x), [r["version"] for r in shown])
     ax.margins(x=0.15)
     ax.set_xlabel("registered version (oldest first)")
@@ -84,14 +95,21 @@ def render(versions: list[registry.Version] | None, reason: str | None) -> tuple
     rows = history_rows(versions or [])
     figure = plot_history(rows)
     names = sorted({name for r in rows for name in (r["metrics"] or {})})
-    context = {"rows": rows, "reason": reason, "names": names, "figure": FIGURE if figure else None,
-               "live": next((r for r in rows if r["live"]), None), "latest": rows[-1] if rows else None,
-               "decision": next((v.decision for v in versions or [] if v.live), None)}
+    context = {
+        "rows": rows,
+        "reason": reason,
+        "names": names,
+        "figure": FIGURE if figure else None,
+        "live": next((r for r in rows if r["live"]), None),
+        "latest": rows[-1] if rows else None,
+        "decision": next((v.decision for v in versions or [] if v.live), None),
+    }
     env = environment()
     return env.get_template("history.md.j2").render(context), env.get_template("live.md.j2").render(context), figure
 
 
 # mkdocs events (https://www.mkdocs.org/dev-guide/plugins/#events), re-exported by site/hooks.py.
+
 
 def on_files(files, config):
     """Add the history page and its chart to this build; keep Home's section for `on_page_markdown`."""

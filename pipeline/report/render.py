@@ -64,8 +64,14 @@ def fmt(value, spec: str) -> str:
 
 def environment() -> Environment:
     """Templates escape by default; missing variables are errors, not empty strings."""
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                      keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters |= {"md": md, "code": code}
     env.globals["fmt"] = fmt
     return env
@@ -177,24 +183,34 @@ def main(
     (out / "figures").mkdir(parents=True)
     figures = copy_figures(reports / "drift", out / "figures" / "drift")
     evaluate = optional_json(metrics / "evaluate.json")
-    hash_of_data = (yaml.safe_load(data_dvc.read_text())["outs"][0]["md5"] if data_dvc.exists() else "unknown")
+    hash_of_data = yaml.safe_load(data_dvc.read_text())["outs"][0]["md5"] if data_dvc.exists() else "unknown"
     context = {
-        "title": "Model report", "task": params.task.type, "target": params.task.target.column,
-        "threshold": params.task.target.threshold, "period_metric": PERIOD_METRIC[params.task.type][1],
-        "estimator": params.train.estimator, "hyperparameters": params.train.hyperparameters,
-        "categorical": params.features.categorical, "numeric": params.features.numeric,
+        "title": "Model report",
+        "task": params.task.type,
+        "target": params.task.target.column,
+        "threshold": params.task.target.threshold,
+        "period_metric": PERIOD_METRIC[params.task.type][1],
+        "estimator": params.train.estimator,
+        "hyperparameters": params.train.hyperparameters,
+        "categorical": params.features.categorical,
+        "numeric": params.features.numeric,
         "leakage": load_contract(contract).leakage,
-        "evaluate": evaluate, "headline": headline_metrics(evaluate, metrics / "evaluate.json"),
+        "evaluate": evaluate,
+        "headline": headline_metrics(evaluate, metrics / "evaluate.json"),
         "slices": optional_json(metrics / "slices.json"),
         "threshold_objective": params.train.threshold_objective,
         "validation_fraction": params.train.validation_fraction,
         "prepare": optional_json(metrics / "prepare.json"),
-        "validate": optional_json(metrics / "validate.json"), "drift": optional_json(metrics / "drift.json"),
+        "validate": optional_json(metrics / "validate.json"),
+        "drift": optional_json(metrics / "drift.json"),
         "quality": optional_json(reports / "data_quality.json"),
         "hand_written": Markup(card.read_text(encoding="utf-8")) if card.exists() else "",
         "per_class": (evaluate or {}).get("per_class"),
-        "figures": {**draw_figures(plots, out / "figures"), "timeline": figures.pop("timeline", None),
-                    "columns": figures},
+        "figures": {
+            **draw_figures(plots, out / "figures"),
+            "timeline": figures.pop("timeline", None),
+            "columns": figures,
+        },
         "data_hash": hash_of_data,
         "versions": {name: importlib.metadata.version(name) for name in LIBRARIES},
     }

@@ -45,6 +45,7 @@ def set_rows(column, value, rows):
     def change(frame):
         frame[column] = frame[column].astype(object)
         frame.loc[frame.index[:rows], column] = value
+
     return change
 
 
@@ -54,68 +55,143 @@ def first_line(path):
 
 # case -> (how to break the February batch, outcome, expected message or None for an accepted batch)
 CASES = {
-    "below-minimum": (lambda d: edit(d / "flights/2013-02.csv", set_rows("distance", -5, 12)), "failure",
-                      f"{FEB}: column 'distance': 12 rows below minimum 0 (rule: ge 0)"),
-    "above-maximum": (lambda d: edit(d / "flights/2013-02.csv", set_rows("hour", 25, 3)), "failure",
-                      f"{FEB}: column 'hour': 3 rows above maximum 23 (rule: le 23)"),
-    "renamed-column": (lambda d: edit(d / "flights/2013-02.csv", lambda f: f.rename(columns={"distance": "dist"})), "failure",
-                       f"{FEB}: column 'distance': column absent (rule: column_in_dataframe)"),
-    "target-missing": (lambda d: edit(d / "flights/2013-02.csv", lambda f: f.drop(columns=["arr_delay"])), "failure",
-                       f"{FEB}: column 'arr_delay': column absent (rule: column_in_dataframe)"),
-    "wrong-type": (lambda d: edit(d / "flights/2013-02.csv", set_rows("distance", "far", 2)), "failure",
-                   f"{FEB}: column 'distance': 2 rows not of the contract's type (rule: coerce_dtype('float64'))"),
-    "nan-flood": (lambda d: edit(d / "flights/2013-02.csv", set_rows("dep_time", np.nan, 10000)), "failure",
-                  r"column 'dep_time': 10\d\d\d rows missing, more than the 0.15 share allowed \(rule: missing max"),
-    "null-in-required": (lambda d: edit(d / "flights/2013-02.csv", set_rows("carrier", np.nan, 1)), "failure",
-                         f"{FEB}: column 'carrier': 1 rows missing (the column may not be) (rule: not_nullable)"),
-    "unseen-category-fail": (lambda d: edit(d / "flights/2013-02.csv", set_rows("origin", "XXX", 4)), "failure",
-                             f"{FEB}: column 'origin': 4 rows not among the allowed values (rule: isin allowed values)"),
-    "unseen-category-warn": (lambda d: edit(d / "flights/2013-02.csv", set_rows("carrier", "ZZ", 4)), "warning",
-                             f"{FEB}: column 'carrier': 4 rows not among the allowed values (rule: isin allowed values)"),
-    "duplicate-rows": (lambda d: _append_duplicates(d / "flights/2013-02.csv", 5), "failure",
-                       f"{FEB}: 10 rows duplicated on the unique key ['carrier', 'flight', 'time_hour', 'origin']"),
-    "outside-period": (lambda d: edit(d / "flights/2013-02.csv", set_rows("time_hour", "2013-03-15T12:00:00Z", 2)),
-                       "failure", f"{FEB}: column 'time_hour': 2 rows outside the file's period 2013-02"),
-    "bad-datetime": (lambda d: edit(d / "flights/2013-02.csv", set_rows("time_hour", "yesterday", 1)), "failure",
-                     f"{FEB}: column 'time_hour': 1 rows not ISO 8601 datetimes (rule: datetime ISO8601)"),
-    "header-only": (lambda d: (d / "flights/2013-02.csv").write_bytes(first_line(d / "flights/2013-02.csv") + b"\n"),
-                    "failure", f"{FEB}: no rows (header only)"),
-    "empty-file": (lambda d: (d / "flights/2013-02.csv").write_bytes(b""), "failure",
-                   f"{FEB}: empty file (no header, no rows)"),
-    "wrong-delimiter": (lambda d: (d / "flights/2013-02.csv").write_text(
-                            (d / "flights/2013-02.csv").read_text().replace(",", ";")), "failure",
-                        f"{FEB}: the header is semicolon-separated; expected commas"),
-    "binary-garbage": (lambda d: (d / "flights/2013-02.csv").write_bytes(b"PK\x03\x04\x00\x00garbage"), "failure",
-                       f"{FEB}: binary content, not CSV text (NUL byte at offset 4)"),
-    "not-utf8": (lambda d: (d / "flights/2013-02.csv").write_bytes(
-                     (d / "flights/2013-02.csv").read_bytes().replace(b"EWR", b"\xe9WR", 1)), "failure",
-                 rf"{FEB}: not UTF-8 text \(invalid byte at offset \d+\)"),
-    "truncated": (lambda d: (d / "flights/2013-02.csv").write_bytes((d / "flights/2013-02.csv").read_bytes()[:-60]),
-                  "failure", rf"{FEB}: truncated: line 24952 ends after \d+ of 19 fields, without a line end"),
-    "too-few-rows": (lambda d: edit(d / "flights/2013-02.csv", lambda f: f.head(100)),
-                     "failure", f"{FEB}: 100 rows in the file, outside the bounds (rule: rows in [10000, 60000])"),
-    "rows-in-two-periods": (lambda d: _copy_rows("flights/2013-01.csv", "flights/2013-02.csv", d, 3), "failure",
-                            r"data/flights: 3 rows appear in more than one period's file"),
-    "label-rate": (lambda d: edit(d / "flights/2013-02.csv", set_rows("arr_delay", 90.0, 30000)), "failure",
-                   rf"{FEB}: column 'arr_delay': \d+ rows labelled, positive rate 1.000 outside the bounds"),
-    "leakage-column": (lambda d: edit(d / "flights/2013-02.csv", lambda f: f.insert(0, "delay_x2", f["arr_delay"] * 2)),
-                       "warning", r"data/flights: column 'delay_x2': \d+ rows checked; it predicts the target almost"),
-    "html-in-value": (lambda d: edit(d / "flights/2013-02.csv", set_rows("carrier", "<img src=x onerror=alert(1)>", 1)),
-                      "warning", "not among the allowed values"),
-    "missing-reference-file": (lambda d: (d / "weather/2013-02.csv").unlink(), "failure",
-                               "data/weather: batches missing for 2013-02|data/weather/2013-02.csv: file not found"),
-    "duplicate-reference-key": (lambda d: _append_duplicates(d / "planes.csv", 1), "failure",
-                                "data/planes.csv: 2 rows duplicated on the unique key ['tailnum'] (rule: unique ['tailnum'])"),
+    "below-minimum": (
+        lambda d: edit(d / "flights/2013-02.csv", set_rows("distance", -5, 12)),
+        "failure",
+        f"{FEB}: column 'distance': 12 rows below minimum 0 (rule: ge 0)",
+    ),
+    "above-maximum": (
+        lambda d: edit(d / "flights/2013-02.csv", set_rows("hour", 25, 3)),
+        "failure",
+        f"{FEB}: column 'hour': 3 rows above maximum 23 (rule: le 23)",
+    ),
+    "renamed-column": (
+        lambda d: edit(d / "flights/2013-02.csv", lambda f: f.rename(columns={"distance": "dist"})),
+        "failure",
+        f"{FEB}: column 'distance': column absent (rule: column_in_dataframe)",
+    ),
+    "target-missing": (
+        lambda d: edit(d / "flights/2013-02.csv", lambda f: f.drop(columns=["arr_delay"])),
+        "failure",
+        f"{FEB}: column 'arr_delay': column absent (rule: column_in_dataframe)",
+    ),
+    "wrong-type": (
+        lambda d: edit(d / "flights/2013-02.csv", set_rows("distance", "far", 2)),
+        "failure",
+        f"{FEB}: column 'distance': 2 rows not of the contract's type (rule: coerce_dtype('float64'))",
+    ),
+    "nan-flood": (
+        lambda d: edit(d / "flights/2013-02.csv", set_rows("dep_time", np.nan, 10000)),
+        "failure",
+        r"column 'dep_time': 10\d\d\d rows missing, more than the 0.15 share allowed \(rule: missing max",
+    ),
+    "null-in-required": (
+        lambda d: edit(d / "flights/2013-02.csv", set_rows("carrier", np.nan, 1)),
+        "failure",
+        f"{FEB}: column 'carrier': 1 rows missing (the column may not be) (rule: not_nullable)",
+    ),
+    "unseen-category-fail": (
+        lambda d: edit(d / "flights/2013-02.csv", set_rows("origin", "XXX", 4)),
+        "failure",
+        f"{FEB}: column 'origin': 4 rows not among the allowed values (rule: isin allowed values)",
+    ),
+    "unseen-category-warn": (
+        lambda d: edit(d / "flights/2013-02.csv", set_rows("carrier", "ZZ", 4)),
+        "warning",
+        f"{FEB}: column 'carrier': 4 rows not among the allowed values (rule: isin allowed values)",
+    ),
+    "duplicate-rows": (
+        lambda d: _append_duplicates(d / "flights/2013-02.csv", 5),
+        "failure",
+        f"{FEB}: 10 rows duplicated on the unique key ['carrier', 'flight', 'time_hour', 'origin']",
+    ),
+    "outside-period": (
+        lambda d: edit(d / "flights/2013-02.csv", set_rows("time_hour", "2013-03-15T12:00:00Z", 2)),
+        "failure",
+        f"{FEB}: column 'time_hour': 2 rows outside the file's period 2013-02",
+    ),
+    "bad-datetime": (
+        lambda d: edit(d / "flights/2013-02.csv", set_rows("time_hour", "yesterday", 1)),
+        "failure",
+        f"{FEB}: column 'time_hour': 1 rows not ISO 8601 datetimes (rule: datetime ISO8601)",
+    ),
+    "header-only": (
+        lambda d: (d / "flights/2013-02.csv").write_bytes(first_line(d / "flights/2013-02.csv") + b"\n"),
+        "failure",
+        f"{FEB}: no rows (header only)",
+    ),
+    "empty-file": (
+        lambda d: (d / "flights/2013-02.csv").write_bytes(b""),
+        "failure",
+        f"{FEB}: empty file (no header, no rows)",
+    ),
+    "wrong-delimiter": (
+        lambda d: (d / "flights/2013-02.csv").write_text((d / "flights/2013-02.csv").read_text().replace(",", ";")),
+        "failure",
+        f"{FEB}: the header is semicolon-separated; expected commas",
+    ),
+    "binary-garbage": (
+        lambda d: (d / "flights/2013-02.csv").write_bytes(b"PK\x03\x04\x00\x00garbage"),
+        "failure",
+        f"{FEB}: binary content, not CSV text (NUL byte at offset 4)",
+    ),
+    "not-utf8": (
+        lambda d: (d / "flights/2013-02.csv").write_bytes(
+            (d / "flights/2013-02.csv").read_bytes().replace(b"EWR", b"\xe9WR", 1)
+        ),
+        "failure",
+        rf"{FEB}: not UTF-8 text \(invalid byte at offset \d+\)",
+    ),
+    "truncated": (
+        lambda d: (d / "flights/2013-02.csv").write_bytes((d / "flights/2013-02.csv").read_bytes()[:-60]),
+        "failure",
+        rf"{FEB}: truncated: line 24952 ends after \d+ of 19 fields, without a line end",
+    ),
+    "too-few-rows": (
+        lambda d: edit(d / "flights/2013-02.csv", lambda f: f.head(100)),
+        "failure",
+        f"{FEB}: 100 rows in the file, outside the bounds (rule: rows in [10000, 60000])",
+    ),
+    "rows-in-two-periods": (
+        lambda d: _copy_rows("flights/2013-01.csv", "flights/2013-02.csv", d, 3),
+        "failure",
+        r"data/flights: 3 rows appear in more than one period's file",
+    ),
+    "label-rate": (
+        lambda d: edit(d / "flights/2013-02.csv", set_rows("arr_delay", 90.0, 30000)),
+        "failure",
+        rf"{FEB}: column 'arr_delay': \d+ rows labelled, positive rate 1.000 outside the bounds",
+    ),
+    "leakage-column": (
+        lambda d: edit(d / "flights/2013-02.csv", lambda f: f.insert(0, "delay_x2", f["arr_delay"] * 2)),
+        "warning",
+        r"data/flights: column 'delay_x2': \d+ rows checked; it predicts the target almost",
+    ),
+    "html-in-value": (
+        lambda d: edit(d / "flights/2013-02.csv", set_rows("carrier", "<img src=x onerror=alert(1)>", 1)),
+        "warning",
+        "not among the allowed values",
+    ),
+    "missing-reference-file": (
+        lambda d: (d / "weather/2013-02.csv").unlink(),
+        "failure",
+        "data/weather: batches missing for 2013-02|data/weather/2013-02.csv: file not found",
+    ),
+    "duplicate-reference-key": (
+        lambda d: _append_duplicates(d / "planes.csv", 1),
+        "failure",
+        "data/planes.csv: 2 rows duplicated on the unique key ['tailnum'] (rule: unique ['tailnum'])",
+    ),
 }
 
 
 def _append_duplicates(path, n):
     lines = path.read_bytes().split(b"\n")
-    path.write_bytes(b"\n".join(lines[:-1] + lines[1:n + 1]) + b"\n")
+    path.write_bytes(b"\n".join(lines[:-1] + lines[1 : n + 1]) + b"\n")
 
 
 def _copy_rows(source, dest, data, n):
-    rows = (data / source).read_bytes().split(b"\n")[1:n + 1]
+    rows = (data / source).read_bytes().split(b"\n")[1 : n + 1]
     with (data / dest).open("ab") as out:
         out.write(b"\n".join(rows) + b"\n")
 
@@ -162,8 +238,12 @@ def test_files_checked_together_keep_their_own_failures(data, params, contract):
     failures = sorted((c["file"], c["rule"], c["failing_rows"]) for c in report["checks"] if c["severity"] == "failure")
     missing = int(pd.read_csv(data / "flights/2013-02.csv")["dep_time"].isna().sum())
     key = "['carrier', 'flight', 'time_hour', 'origin']"
-    assert failures == [("data/flights", f"unique {key} across periods", 2), ("data/flights/2013-01.csv", "le 23", 3),
-                        (FEB, "missing max 0.15", missing), (FEB, "period 2013-02", 2)]
+    assert failures == [
+        ("data/flights", f"unique {key} across periods", 2),
+        ("data/flights/2013-01.csv", "le 23", 3),
+        (FEB, "missing max 0.15", missing),
+        (FEB, "period 2013-02", 2),
+    ]
 
 
 def test_a_key_column_absent_is_reported_once(data, params, contract):
@@ -175,17 +255,32 @@ def test_a_key_column_absent_is_reported_once(data, params, contract):
 
 
 # Cases a schema inferred from data can catch (inference cannot know the unique keys, and ranges carry a margin).
-INFERRED_CATCHES = ["below-minimum", "renamed-column", "wrong-type", "nan-flood", "null-in-required", "outside-period",
-                    "bad-datetime", "header-only", "empty-file", "wrong-delimiter", "binary-garbage", "not-utf8",
-                    "truncated", "too-few-rows", "missing-reference-file"]
+INFERRED_CATCHES = [
+    "below-minimum",
+    "renamed-column",
+    "wrong-type",
+    "nan-flood",
+    "null-in-required",
+    "outside-period",
+    "bad-datetime",
+    "header-only",
+    "empty-file",
+    "wrong-delimiter",
+    "binary-garbage",
+    "not-utf8",
+    "truncated",
+    "too-few-rows",
+    "missing-reference-file",
+]
 
 
 @pytest.fixture(scope="module")
 def inferred(sample, params):
     per_period = {"flights": True, "weather": True}
     period = Period(column=params.prepare.timestamp, timezone=params.prepare.timezone)
-    return infer_contract(sample, "flights", per_period, "arr_delay", 15, ["dep_time", "dep_delay", "arr_time",
-                                                                            "air_time"], period)
+    return infer_contract(
+        sample, "flights", per_period, "arr_delay", 15, ["dep_time", "dep_delay", "arr_time", "air_time"], period
+    )
 
 
 def test_inferred_contract_accepts_the_data_it_came_from(data, params, inferred, tmp_path):

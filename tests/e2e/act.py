@@ -37,14 +37,28 @@ def act(repo: Path, workflow: str, event: str, payload: dict, scratch: Path, **e
     (scratch / "event.json").write_text(json.dumps(payload))
     uv_cache = subprocess.run(["uv", "cache", "dir"], text=True, capture_output=True, check=True).stdout.strip()
     path = repo / ".github" / "workflows" / workflow
-    command = [str(Path(sys.executable).parent / "act"), event, "-W", str(path), "-e", str(scratch / "event.json"),
-               "-P", "ubuntu-latest=-self-hosted", "--no-cache-server", *stand_ins(path)]
+    command = [
+        str(Path(sys.executable).parent / "act"),
+        event,
+        "-W",
+        str(path),
+        "-e",
+        str(scratch / "event.json"),
+        "-P",
+        "ubuntu-latest=-self-hosted",
+        "--no-cache-server",
+        *stand_ins(path),
+    ]
     for key, value in env.items():
         command += ["--env", f"{key}={value}"]
-    run_env = command_env() | {"ACT_DISABLE_VERSION_CHECK": "1", "XDG_CACHE_HOME": str(scratch / "cache"),
-                               "UV_CACHE_DIR": uv_cache}
-    return subprocess.run(command, cwd=repo, env=run_env, stdin=subprocess.DEVNULL, text=True,
-                          capture_output=True, check=False)
+    run_env = command_env() | {
+        "ACT_DISABLE_VERSION_CHECK": "1",
+        "XDG_CACHE_HOME": str(scratch / "cache"),
+        "UV_CACHE_DIR": uv_cache,
+    }
+    return subprocess.run(
+        command, cwd=repo, env=run_env, stdin=subprocess.DEVNULL, text=True, capture_output=True, check=False
+    )
 
 
 def step_outcomes(output: str) -> list[str]:

@@ -21,24 +21,36 @@ def test_ci_on_a_pull_request_lints_tests_runs_the_pipeline_and_uploads_the_comm
     sh("git", "commit", "-qam", "docs", cwd=repo)
     head = sh("git", "rev-parse", "HEAD", cwd=repo).stdout.strip()
     event = {"pull_request": {"number": 7, "head": {"ref": "feature", "sha": head}, "base": {"ref": "main"}}}
-    result = act(repo, "ci.yml", "pull_request", event, tmp_path, ACT_ARTIFACTS=str(tmp_path / "artifacts"),
-                 PYTEST_ADDOPTS="-q -p no:cacheprovider tests/unit/test_pr_comment.py")
+    result = act(
+        repo,
+        "ci.yml",
+        "pull_request",
+        event,
+        tmp_path,
+        ACT_ARTIFACTS=str(tmp_path / "artifacts"),
+        PYTEST_ADDOPTS="-q -p no:cacheprovider tests/unit/test_pr_comment.py",
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert step_outcomes(result.stdout) == [
         "Success - Main Check out with history (the base branch's metrics, params and plots)",
-        "Success - Main uv --version", "Success - Main Set up uv, with its cache keyed on uv.lock",
+        "Success - Main uv --version",
+        "Success - Main Set up uv, with its cache keyed on uv.lock",
         "Success - Main Install",
         "Success - Main Give DVC the remote's credentials (secret DVC_REMOTE_CONFIG; none for a public remote)",
-        "Success - Main Lint", "Success - Main Test",
-        "Success - Main Rebuild the data and re-run the pipeline", "Success - Main Gate against the base branch",
+        "Success - Main Lint",
+        "Success - Main Test",
+        "Success - Main Rebuild the data and re-run the pipeline",
+        "Success - Main Gate against the base branch",
         "Success - Main Write the comment body",
-        "Success - Main mkdir -p \"$ACT_ARTIFACTS/$NAME\" && cp -r \"$UPLOAD\"/. \"$ACT_ARTIFACTS/$NAME\"/",
-        "Success - Main Upload the comment body and the PR number (comment.yml posts them)"]
+        'Success - Main mkdir -p "$ACT_ARTIFACTS/$NAME" && cp -r "$UPLOAD"/. "$ACT_ARTIFACTS/$NAME"/',
+        "Success - Main Upload the comment body and the PR number (comment.yml posts them)",
+    ]
     artifact = tmp_path / "artifacts" / "pr-comment"
     assert (artifact / "pr-number").read_text() == "7\n"
     body = (artifact / "body.md").read_text()
-    assert body.startswith("<!-- pipeline:pr-comment -->\n## Model report for this pull request\n\n"
-                           "Compared with <code>origin/main</code>.")
+    assert body.startswith(
+        "<!-- pipeline:pr-comment -->\n## Model report for this pull request\n\nCompared with <code>origin/main</code>."
+    )
     assert "**Decision: reject**" in body  # the same model as main's champion is not better than itself
     assert "No parameter changed." in body
 
@@ -47,13 +59,21 @@ def test_ct_finds_its_branch_proposed_already_and_opens_the_missing_pull_request
     repo = copy_run_origin(run_origin, tmp_path / "ct")
     sh("git", "push", "-q", "origin", "main:ct/2013-03", cwd=repo)  # a run that pushed, then failed to open the PR
     record = tmp_path / "requests.jsonl"
-    result = act(repo, "ct.yml", "workflow_dispatch", {}, tmp_path, PIPELINE_GITHUB_RECORD=str(record),
-                 GITHUB_REPOSITORY="octo/template")
+    result = act(
+        repo,
+        "ct.yml",
+        "workflow_dispatch",
+        {},
+        tmp_path,
+        PIPELINE_GITHUB_RECORD=str(record),
+        GITHUB_REPOSITORY="octo/template",
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     sent = [json.loads(line) for line in record.read_text().splitlines()]
     assert [(r["method"], r["path"]) for r in sent] == [
         ("GET", "repos/octo/template/pulls?state=all&head=octo%3Act%2F2013-03&per_page=100"),
         ("POST", "repos/octo/template/pulls"),
-        ("POST", "repos/octo/template/actions/workflows/ci.yml/dispatches")]  # no App token: CI is dispatched
+        ("POST", "repos/octo/template/actions/workflows/ci.yml/dispatches"),
+    ]  # no App token: CI is dispatched
     assert sent[2]["body"] == {"ref": "ct/2013-03"}
     assert "Continuous training: 2013-03 was proposed already" in result.stdout

@@ -28,8 +28,18 @@ def ct(repo, tmp_path, *args, check=True):
     summary = tmp_path / "summary.md"
     summary.unlink(missing_ok=True)
     (tmp_path / "requests.jsonl").unlink(missing_ok=True)
-    result = pipeline("ct", "--repo", REPO, "--summary", str(summary), "--body-out", str(tmp_path / "body.md"),
-                      *args, cwd=repo, check=check)
+    result = pipeline(
+        "ct",
+        "--repo",
+        REPO,
+        "--summary",
+        str(summary),
+        "--body-out",
+        str(tmp_path / "body.md"),
+        *args,
+        cwd=repo,
+        check=check,
+    )
     record = tmp_path / "requests.jsonl"
     sent = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
     return result, summary.read_text() if summary.exists() else "", sent
@@ -50,12 +60,22 @@ def test_a_better_model_on_the_new_month_is_pushed_as_a_branch_with_a_pull_reque
     assert sorted(heads(ct_repo)) == ["ct/2013-03", "main"]
     assert heads(ct_repo)["main"] == main_before
     assert changed(ct_repo, "origin/main", "origin/ct/2013-03") == [
-        "data.dvc", "data.release.yaml", "dvc.lock",
-        "outputs/gate/decision.json", "outputs/gate/summary.md",
-        "outputs/metrics/drift.json", "outputs/metrics/evaluate.json", "outputs/metrics/prepare.json",
-        "outputs/metrics/slices.json", "outputs/metrics/validate.json",
-        "outputs/plots/calibration.json", "outputs/plots/precision_recall.json", "outputs/plots/roc.json",
-        "outputs/reports/data_quality.json", "outputs/reports/drift_alert.md"]
+        "data.dvc",
+        "data.release.yaml",
+        "dvc.lock",
+        "outputs/gate/decision.json",
+        "outputs/gate/summary.md",
+        "outputs/metrics/drift.json",
+        "outputs/metrics/evaluate.json",
+        "outputs/metrics/prepare.json",
+        "outputs/metrics/slices.json",
+        "outputs/metrics/validate.json",
+        "outputs/plots/calibration.json",
+        "outputs/plots/precision_recall.json",
+        "outputs/plots/roc.json",
+        "outputs/reports/data_quality.json",
+        "outputs/reports/drift_alert.md",
+    ]
     assert sh("git", "status", "--porcelain", cwd=ct_repo).stdout == ""  # nothing produced was left behind
     log = sh("git", "log", "--format=%s", "origin/main..origin/ct/2013-03", cwd=ct_repo).stdout
     assert log == "CT: retrain with 2013-03 (gate: promote)\n"
@@ -67,16 +87,31 @@ def test_a_better_model_on_the_new_month_is_pushed_as_a_branch_with_a_pull_reque
     assert drift["drifted"] is True  # March drifts from January and February: one alert issue is opened
     assert sent[:2] == [
         {"method": "GET", "path": "repos/octo/template/issues?state=open&per_page=100", "body": None},
-        {"method": "POST", "path": "repos/octo/template/issues",
-         "body": {"title": "Data drift detected in 2013-03", "body": alert}}]
+        {
+            "method": "POST",
+            "path": "repos/octo/template/issues",
+            "body": {"title": "Data drift detected in 2013-03", "body": alert},
+        },
+    ]
     assert alert.rstrip().endswith("<!-- drift-alert -->")
     assert sent[2:] == [
         {"method": "GET", "path": pulls, "body": None},
-        {"method": "POST", "path": "repos/octo/template/pulls", "body": {
-            "title": "CT: promote the model retrained with 2013-03", "head": "ct/2013-03", "base": "main",
-            "body": body}},
-        {"method": "POST", "path": "repos/octo/template/actions/workflows/ci.yml/dispatches",
-         "body": {"ref": "ct/2013-03"}}]
+        {
+            "method": "POST",
+            "path": "repos/octo/template/pulls",
+            "body": {
+                "title": "CT: promote the model retrained with 2013-03",
+                "head": "ct/2013-03",
+                "base": "main",
+                "body": body,
+            },
+        },
+        {
+            "method": "POST",
+            "path": "repos/octo/template/actions/workflows/ci.yml/dispatches",
+            "body": {"ref": "ct/2013-03"},
+        },
+    ]
     decision = json.loads(sh("git", "show", "origin/ct/2013-03:outputs/gate/decision.json", cwd=ct_repo).stdout)
     assert decision["decision"] == "promote" and decision["period"] == "2013-03"
     assert body.startswith("## Promote the model retrained with 2013-03\n\nCompared with <code>origin/main</code>.")
@@ -86,9 +121,11 @@ def test_a_better_model_on_the_new_month_is_pushed_as_a_branch_with_a_pull_reque
     new = json.loads(sh("git", "show", "origin/ct/2013-03:outputs/metrics/evaluate.json", cwd=ct_repo).stdout)
     old = json.loads(sh("git", "show", "origin/main:outputs/metrics/evaluate.json", cwd=ct_repo).stdout)
     auc_new, auc_old = new["model"]["roc_auc"], old["model"]["roc_auc"]
-    assert (f"| model.roc\\_auc | {auc_old['value']:.4g} | {auc_new['value']:.4g} | "
-            f"{auc_new['value'] - auc_old['value']:+.4g} | [{auc_old['low']:.4g}, {auc_old['high']:.4g}] | "
-            f"[{auc_new['low']:.4g}, {auc_new['high']:.4g}] |") in body
+    assert (
+        f"| model.roc\\_auc | {auc_old['value']:.4g} | {auc_new['value']:.4g} | "
+        f"{auc_new['value'] - auc_old['value']:+.4g} | [{auc_old['low']:.4g}, {auc_old['high']:.4g}] | "
+        f"[{auc_new['low']:.4g}, {auc_new['high']:.4g}] |"
+    ) in body
     assert "```mermaid" in body and "### Drift" in body
     assert "### Continuous training: 2013-03, gate says promote" in summary
     assert "Pushed `ct/2013-03` (15 files). opened pull request #? for ct/2013-03; dispatched ci.yml" in summary

@@ -112,10 +112,14 @@ def test_a_first_run_has_no_champion(dev_copy):
 @pytest.mark.parametrize(
     ("break_base", "reason"),
     [
-        (lambda repo: _commit_metrics(repo, {"model": {"roc_auc": 0.7}}),
-         "failed: the champion's evaluate.json is format 1"),
-        (lambda repo: _commit_lock(repo, "0" * 32),
-         "failed: the champion pinned by broken could not be found or rebuilt"),
+        (
+            lambda repo: _commit_metrics(repo, {"model": {"roc_auc": 0.7}}),
+            "failed: the champion's evaluate.json is format 1",
+        ),
+        (
+            lambda repo: _commit_lock(repo, "0" * 32),
+            "failed: the champion pinned by broken could not be found or rebuilt",
+        ),
     ],
     ids=["old-metrics-format", "champion-cannot-be-rebuilt"],
 )

@@ -64,8 +64,10 @@ def test_the_guide_runs_from_use_this_template_to_the_first_promotion_pull_reque
     params = (repo / "params.yaml").read_text(encoding="utf-8")
     assert "type: regression" in params and "column: glucose" in params
     assert "Glucose from the sensor" in (repo / "site" / "build" / "index.html").read_text(encoding="utf-8")
-    assert sh("git", "log", "-1", "--format=%s", "origin/main", cwd=repo).stdout.strip() == \
-        "Adopt the template: glucose from the sensor"
+    assert (
+        sh("git", "log", "-1", "--format=%s", "origin/main", cwd=repo).stdout.strip()
+        == "Adopt the template: glucose from the sensor"
+    )
     assert any(storage.rglob("*")), "dvc push stored nothing in the remote"
     requests = [json.loads(line) for line in (repo / "github-requests.jsonl").read_text().splitlines()]
     pulls = [r for r in requests if r["method"] == "POST" and r["path"].endswith("/pulls")]

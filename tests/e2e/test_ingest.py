@@ -84,5 +84,3 @@ def test_through_an_unknown_month_fails_and_changes_nothing(ran_copy):
     assert result.returncode == 1
     assert result.stderr.strip() == "error: --through 2014-01: not a period of the source (2013-01..2013-12)"
     assert digest(ran_copy / "data.dvc") == before
-
-

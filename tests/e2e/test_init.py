@@ -34,8 +34,21 @@ def cgm(tmp_path) -> Path:
 
 
 def adopt_cgm(repo: Path, cgm: Path, *args: str):
-    return pipeline("init", "--data", str(cgm), "--target", "glucose", "--task", "regression", "--time", "datetime",
-                    "--through", "2010-05", *args, cwd=repo)
+    return pipeline(
+        "init",
+        "--data",
+        str(cgm),
+        "--target",
+        "glucose",
+        "--task",
+        "regression",
+        "--time",
+        "datetime",
+        "--through",
+        "2010-05",
+        *args,
+        cwd=repo,
+    )
 
 
 def test_adoption_is_undone_through_git(origin, tmp_path, cgm):
@@ -61,8 +74,22 @@ def test_seattle_weather_multiclass_by_quarter_runs_green_and_its_next_quarter_i
     data = Path(shutil.copyfile(package_file("vega_datasets", "seattle-weather.csv"), tmp_path / "seattle-weather.csv"))
     bare = Path(shutil.copytree(origin, tmp_path / "origin.git"))
     repo = clone(bare, tmp_path / "repo")
-    adopted = pipeline("init", "--data", str(data), "--target", "weather", "--task", "multiclass", "--time", "date",
-                       "--period", "quarter", "--through", "2015-Q3", cwd=repo)
+    adopted = pipeline(
+        "init",
+        "--data",
+        str(data),
+        "--target",
+        "weather",
+        "--task",
+        "multiclass",
+        "--time",
+        "date",
+        "--period",
+        "quarter",
+        "--through",
+        "2015-Q3",
+        cwd=repo,
+    )
     assert "1369 rows in 15 periods (quarter) 2012-Q1..2015-Q3 released as table 'seattle_weather'" in adopted.stdout
     assert "(5 classes: drizzle, fog, rain, snow, sun)" in adopted.stdout
     assert "calendar weekday, month" in adopted.stdout  # daily dates: no hour; over a year: months recur
@@ -101,8 +128,21 @@ def test_remote_storage_is_imported_the_dvc_way(origin, tmp_path, cgm):
     storage.mkdir()
     shutil.move(cgm, storage / "CGM.csv.gz")
     repo = clone(origin, tmp_path / "repo")
-    pipeline("init", "--data", str(storage / "CGM.csv.gz"), "--import-url", "--target", "glucose", "--task",
-             "regression", "--time", "datetime", "--through", "2010-04", cwd=repo)
+    pipeline(
+        "init",
+        "--data",
+        str(storage / "CGM.csv.gz"),
+        "--import-url",
+        "--target",
+        "glucose",
+        "--task",
+        "regression",
+        "--time",
+        "datetime",
+        "--through",
+        "2010-04",
+        cwd=repo,
+    )
     pointer = (repo / "sources" / "cgm.csv.gz.dvc").read_text()
     assert "deps:" in pointer and "bucket/CGM.csv.gz" in pointer  # an import: `dvc update` fetches from there
     assert "released: [2010-03, 2010-04]" in (repo / "data.release.yaml").read_text()

@@ -12,8 +12,15 @@ from tests.repos import clone, digest, pipeline, sh
 
 pytestmark = pytest.mark.e2e
 
-PRECIOUS = ["outputs/model", "outputs/metrics/evaluate.json", "outputs/metrics/prepare.json", "outputs/plots",
-            "data.dvc", "data.release.yaml", "dvc.lock"]
+PRECIOUS = [
+    "outputs/model",
+    "outputs/metrics/evaluate.json",
+    "outputs/metrics/prepare.json",
+    "outputs/plots",
+    "data.dvc",
+    "data.release.yaml",
+    "dvc.lock",
+]
 
 
 def stages_run(output: str) -> list[str]:
@@ -23,7 +30,14 @@ def stages_run(output: str) -> list[str]:
 def test_two_clones_produce_byte_identical_outputs(origin, ran_clone, tmp_path):
     other = clone(origin, tmp_path / "other")
     pipeline("run", "--no-site", cwd=other)
-    for path in ["outputs/prepared", "outputs/model", "outputs/metrics", "outputs/plots", "outputs/reports", "dvc.lock"]:
+    for path in [
+        "outputs/prepared",
+        "outputs/model",
+        "outputs/metrics",
+        "outputs/plots",
+        "outputs/reports",
+        "dvc.lock",
+    ]:
         assert digest(other / path) == digest(ran_clone / path), path
 
 
@@ -72,26 +86,41 @@ def drop_values(path, column, share):
 
 
 BAD_INPUTS = {
-    "missing-file": (lambda r: (r / "data/weather/2013-02.csv").unlink(),
-                     r"data/weather/2013-02.csv: file not found"),
-    "unreadable-file": (lambda r: (r / "data/flights/2013-02.csv").write_bytes(b"\xff\xfe\x00\x81garbage\x00\n\x9c"),
-                        r"data/flights/2013-02.csv: binary content, not CSV text \(NUL byte at offset 2\)"),
-    "missing-column": (lambda r: drop_column(r / "data/flights/2013-02.csv", "distance"),
-                       r"data/flights/2013-02.csv: column 'distance': column absent \(rule: column_in_dataframe\)"),
-    "empty-month": (lambda r: (r / "data/flights/2013-02.csv").write_text(
-                        (r / "data/flights/2013-01.csv").read_text().split("\n")[0] + "\n"),
-                    r"data/flights/2013-02.csv: no rows \(header only\)"),
-    "below-minimum": (lambda r: (r / "data/flights/2013-02.csv").write_text(
-                          (r / "data/flights/2013-02.csv").read_text().replace(",1400,", ",-1400,")),
-                      r"data/flights/2013-02.csv: column 'distance': \d+ rows below minimum 0 \(rule: ge 0\)"),
-    "nan-flood": (lambda r: drop_values(r / "data/flights/2013-02.csv", "dep_time", 0.5),
-                  r"column 'dep_time': \d+ rows missing, more than the 0.15 share allowed"),
-    "feature-is-leakage": (lambda r: (r / "params.yaml").write_text(
-                               (r / "params.yaml").read_text().replace("numeric: [distance,", "numeric: [dep_delay, distance,")),
-                           r"params.yaml: column 'dep_delay': is a feature but the contract lists it as known only after"),
-    "unknown-params-key": (lambda r: (r / "params.yaml").write_text(
-                               (r / "params.yaml").read_text().replace("max_iter:", "max_iters:")),
-                           r"params.yaml: key 'train.hyperparameters.max_iters': unknown"),
+    "missing-file": (lambda r: (r / "data/weather/2013-02.csv").unlink(), r"data/weather/2013-02.csv: file not found"),
+    "unreadable-file": (
+        lambda r: (r / "data/flights/2013-02.csv").write_bytes(b"\xff\xfe\x00\x81garbage\x00\n\x9c"),
+        r"data/flights/2013-02.csv: binary content, not CSV text \(NUL byte at offset 2\)",
+    ),
+    "missing-column": (
+        lambda r: drop_column(r / "data/flights/2013-02.csv", "distance"),
+        r"data/flights/2013-02.csv: column 'distance': column absent \(rule: column_in_dataframe\)",
+    ),
+    "empty-month": (
+        lambda r: (r / "data/flights/2013-02.csv").write_text(
+            (r / "data/flights/2013-01.csv").read_text().split("\n")[0] + "\n"
+        ),
+        r"data/flights/2013-02.csv: no rows \(header only\)",
+    ),
+    "below-minimum": (
+        lambda r: (r / "data/flights/2013-02.csv").write_text(
+            (r / "data/flights/2013-02.csv").read_text().replace(",1400,", ",-1400,")
+        ),
+        r"data/flights/2013-02.csv: column 'distance': \d+ rows below minimum 0 \(rule: ge 0\)",
+    ),
+    "nan-flood": (
+        lambda r: drop_values(r / "data/flights/2013-02.csv", "dep_time", 0.5),
+        r"column 'dep_time': \d+ rows missing, more than the 0.15 share allowed",
+    ),
+    "feature-is-leakage": (
+        lambda r: (r / "params.yaml").write_text(
+            (r / "params.yaml").read_text().replace("numeric: [distance,", "numeric: [dep_delay, distance,")
+        ),
+        r"params.yaml: column 'dep_delay': is a feature but the contract lists it as known only after",
+    ),
+    "unknown-params-key": (
+        lambda r: (r / "params.yaml").write_text((r / "params.yaml").read_text().replace("max_iter:", "max_iters:")),
+        r"params.yaml: key 'train.hyperparameters.max_iters': unknown",
+    ),
 }
 
 

@@ -17,18 +17,39 @@ from tests.repos import pipeline, sh
 
 pytestmark = pytest.mark.e2e
 
-FORMAT_1 = {"model": {"roc_auc": 0.71, "average_precision": 0.55}, "baseline": {"roc_auc": 0.5}, "rows": 100,
-            "threshold": 0.3}
-FORMAT_2 = {"format": 2, "task": "binary", "primary": "roc_auc", "rows": 100, "threshold": 0.31,
-            "model": {"roc_auc": {"value": 0.75, "low": 0.744, "high": 0.757},
-                      "average_precision": {"value": 0.59, "low": 0.58, "high": 0.6}},
-            "baseline": {"roc_auc": {"value": 0.5, "low": 0.5, "high": 0.5}}}
+FORMAT_1 = {
+    "model": {"roc_auc": 0.71, "average_precision": 0.55},
+    "baseline": {"roc_auc": 0.5},
+    "rows": 100,
+    "threshold": 0.3,
+}
+FORMAT_2 = {
+    "format": 2,
+    "task": "binary",
+    "primary": "roc_auc",
+    "rows": 100,
+    "threshold": 0.31,
+    "model": {
+        "roc_auc": {"value": 0.75, "low": 0.744, "high": 0.757},
+        "average_precision": {"value": 0.59, "low": 0.58, "high": 0.6},
+    },
+    "baseline": {"roc_auc": {"value": 0.5, "low": 0.5, "high": 0.5}},
+}
 
 
 def lock(md5: str) -> str:
     """A dvc.lock whose train stage pins a model with this md5 (the field the registry reads)."""
-    return yaml.safe_dump({"schema": "2.0", "stages": {"train": {
-        "cmd": "python -m pipeline.train", "outs": [{"path": "outputs/model/model.skops", "hash": "md5", "md5": md5}]}}})
+    return yaml.safe_dump(
+        {
+            "schema": "2.0",
+            "stages": {
+                "train": {
+                    "cmd": "python -m pipeline.train",
+                    "outs": [{"path": "outputs/model/model.skops", "hash": "md5", "md5": md5}],
+                }
+            },
+        }
+    )
 
 
 def commit(repo, message: str, files: dict[str, str]) -> str:
@@ -148,14 +169,22 @@ def test_tagging_an_older_revision(repo):
     assert sh("git", "rev-parse", "model@v1.0.0^{commit}", cwd=repo).stdout.strip() == first
 
 
-@pytest.mark.parametrize(("files", "message"), [
-    ({"README.md": "no model yet\n"}, r"HEAD: dvc.lock pins no model at outputs/model/model.skops"),
-    ({"dvc.lock": lock("a" * 32)}, r"HEAD:outputs/metrics/evaluate.json: not committed"),
-    ({"dvc.lock": lock("a" * 32), "outputs/metrics/evaluate.json": '{"model": {"roc_auc": "high"}}'},
-     r"HEAD:outputs/metrics/evaluate.json: model.roc_auc: expected a number"),
-    ({"dvc.lock": lock("a" * 32), "outputs/metrics/evaluate.json": "{oops"},
-     r"[0-9a-f]{40}:outputs/metrics/evaluate.json: cannot be read as JSON"),
-], ids=["no-model", "no-metrics", "malformed-metric", "not-json"])
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"README.md": "no model yet\n"}, r"HEAD: dvc.lock pins no model at outputs/model/model.skops"),
+        ({"dvc.lock": lock("a" * 32)}, r"HEAD:outputs/metrics/evaluate.json: not committed"),
+        (
+            {"dvc.lock": lock("a" * 32), "outputs/metrics/evaluate.json": '{"model": {"roc_auc": "high"}}'},
+            r"HEAD:outputs/metrics/evaluate.json: model.roc_auc: expected a number",
+        ),
+        (
+            {"dvc.lock": lock("a" * 32), "outputs/metrics/evaluate.json": "{oops"},
+            r"[0-9a-f]{40}:outputs/metrics/evaluate.json: cannot be read as JSON",
+        ),
+    ],
+    ids=["no-model", "no-metrics", "malformed-metric", "not-json"],
+)
 def test_bad_revisions_are_refused_with_a_message_and_no_tag(repo, files, message):
     commit(repo, "bad", files)
     result = pipeline("registry", "tag", cwd=repo, check=False)

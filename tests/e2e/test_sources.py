@@ -47,8 +47,7 @@ def files(folder):
 
 
 def test_one_file_cut_by_quarter_is_pulled_when_absent(tmp_path):
-    repo = project(tmp_path / "repo", {"events": {"path": "sources/events.csv", "time": "when"}}, "events",
-                   "quarter")
+    repo = project(tmp_path / "repo", {"events": {"path": "sources/events.csv", "time": "when"}}, "events", "quarter")
     (repo / "sources").mkdir()
     (repo / "sources" / "events.csv").write_text(EVENTS)
     sh("dvc", "add", "-q", "sources/events.csv", cwd=repo)
@@ -62,17 +61,22 @@ def test_one_file_cut_by_quarter_is_pulled_when_absent(tmp_path):
     assert "pulled sources/events.csv" in result.stderr
     # naive times are New York's, written in UTC; 1 April 01:00 UTC is still 31 March (Q1) in New York
     assert (repo / "data" / "events" / "2013-Q1.csv").read_text() == (
-        'id,when,value\n1,2013-01-15T15:00:00Z,"a,1"\n2,2013-04-01T02:30:00Z,2\n3,2013-04-01T01:00:00Z,3\n')
+        'id,when,value\n1,2013-01-15T15:00:00Z,"a,1"\n2,2013-04-01T02:30:00Z,2\n3,2013-04-01T01:00:00Z,3\n'
+    )
 
     result = pipeline("ingest", "--through", "2013-Q3", cwd=repo)
-    assert result.stdout.strip() == ("released 2013-Q2, 2013-Q3; data/ now holds 2013-Q1..2013-Q3 "
-                                     "(recorded in data.dvc)")
+    assert result.stdout.strip() == (
+        "released 2013-Q2, 2013-Q3; data/ now holds 2013-Q1..2013-Q3 (recorded in data.dvc)"
+    )
     assert files(repo / "data" / "events") == ["2013-Q1.csv", "2013-Q2.csv", "2013-Q3.csv"]
     assert (repo / "data" / "events" / "2013-Q2.csv").read_text() == "id,when,value\n"  # no row that quarter
     assert yaml.safe_load((repo / "data.release.yaml").read_text()) == {
-        "released": ["2013-Q1", "2013-Q2", "2013-Q3"], "source": "sources/events.csv"}
+        "released": ["2013-Q1", "2013-Q2", "2013-Q3"],
+        "source": "sources/events.csv",
+    }
     assert pipeline("ingest", "--next", cwd=repo).stdout.strip() == (
-        "nothing to release: all 3 periods of the sources/events.csv source are released already")
+        "nothing to release: all 3 periods of the sources/events.csv source are released already"
+    )
 
 
 def test_a_folder_where_batches_arrive_and_a_whole_reference_table(tmp_path):
@@ -106,8 +110,7 @@ def test_import_url_source_is_updated_so_new_data_is_released(tmp_path, monkeypa
     remote = tmp_path / "bucket"  # stands in for S3, GCS, Azure, SSH or HTTP storage
     remote.mkdir()
     (remote / "events.csv").write_text("id,when\n1,2013-01-05T10:00:00Z\n")
-    repo = project(tmp_path / "repo", {"events": {"path": "sources/events.csv", "time": "when"}}, "events",
-                   "month")
+    repo = project(tmp_path / "repo", {"events": {"path": "sources/events.csv", "time": "when"}}, "events", "month")
     (repo / "sources").mkdir()  # dvc import-url needs the destination's folder
     sh("dvc", "import-url", "-q", str(remote / "events.csv"), "sources/events.csv", cwd=repo)
     commit(repo)

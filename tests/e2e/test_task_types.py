@@ -36,13 +36,13 @@ def run(*args: str, cwd: Path) -> str:
     return done.stdout
 
 
-def project_params(table: str, target: str, task: str, features: dict, slices: dict, timestamp: str,
-                   calendar: list[str]) -> dict:
+def project_params(
+    table: str, target: str, task: str, features: dict, slices: dict, timestamp: str, calendar: list[str]
+) -> dict:
     """The template's params.yaml with this project's table, target, task, features and small-data knobs."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["ingest"] = {"period": "month", "source": {"tables": {table: {"path": f"sources/{table}"}}}}
-    params["prepare"] = {"batches": table, "timestamp": timestamp, "timezone": "UTC", "calendar": calendar,
-                         "joins": []}
+    params["prepare"] = {"batches": table, "timestamp": timestamp, "timezone": "UTC", "calendar": calendar, "joins": []}
     params["task"] = {"type": task, "target": {"column": target}}
     params["features"] = {**features, "identifiers": []}
     params["train"] |= {"monotonic": {}, "hyperparameters": {"max_iter": 50, "learning_rate": 0.1}}
@@ -90,9 +90,14 @@ def seattle(tmp_path_factory) -> Path:
     frame = pd.read_csv(packaged("vega_datasets", "seattle-weather.csv"))
     frame["date"] = pd.to_datetime(frame["date"], format="%Y/%m/%d").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     params = project_params(
-        "days", "weather", "multiclass",
+        "days",
+        "weather",
+        "multiclass",
         {"categorical": [], "numeric": ["precipitation", "temp_max", "temp_min", "wind", "month"]},
-        {"columns": ["temp_max"], "bands": {"temp_max": [-10, 10, 20, 40]}, "min_rows": 20}, "date", ["month"])
+        {"columns": ["temp_max"], "bands": {"temp_max": [-10, 10, 20, 40]}, "min_rows": 20},
+        "date",
+        ["month"],
+    )
     project = build_project(tmp_path_factory.mktemp("seattle"), frame, "days", "quarter", params)
     reproduce(project)
     return project
@@ -104,9 +109,14 @@ def cgm(tmp_path_factory) -> Path:
     frame = pd.read_csv(packaged("bokeh_sampledata", "CGM.csv.gz"), na_values=["nil"])  # nil: no reading
     frame["datetime"] = pd.to_datetime(frame["datetime"]).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     params = project_params(
-        "readings", "glucose", "regression", {"categorical": [], "numeric": ["isig", "hour", "weekday"]},
-        {"columns": ["hour"], "bands": {"hour": [0, 6, 12, 18, 24]}, "min_rows": 200}, "datetime",
-        ["hour", "weekday"])
+        "readings",
+        "glucose",
+        "regression",
+        {"categorical": [], "numeric": ["isig", "hour", "weekday"]},
+        {"columns": ["hour"], "bands": {"hour": [0, 6, 12, 18, 24]}, "min_rows": 200},
+        "datetime",
+        ["hour", "weekday"],
+    )
     project = build_project(tmp_path_factory.mktemp("cgm"), frame, "readings", "month", params)
     reproduce(project)
     return project
@@ -168,8 +178,17 @@ def test_regression_metrics_residuals_and_pages(cgm):
 def test_multiclass_predictions_name_the_class_and_its_probability(seattle, tmp_path):
     rows = pd.read_csv(seattle / "data" / "days" / "2015-Q4.csv").drop(columns="weather")  # not known yet
     rows.to_csv(tmp_path / "new.csv", index=False)
-    run(sys.executable, "-m", "pipeline", "predict", "--input", str(tmp_path / "new.csv"), "--out",
-        str(tmp_path / "out.csv"), cwd=seattle)
+    run(
+        sys.executable,
+        "-m",
+        "pipeline",
+        "predict",
+        "--input",
+        str(tmp_path / "new.csv"),
+        "--out",
+        str(tmp_path / "out.csv"),
+        cwd=seattle,
+    )
     out = pd.read_csv(tmp_path / "out.csv")
     assert list(out.columns) == ["date", "score", "decision", "model_version"]
     assert out["date"].tolist() == rows["date"].tolist()

@@ -33,7 +33,9 @@ def identifier_gap(model, rows: pd.DataFrame, identifiers: list[str]) -> float:
 
 def mean_shift(model, rows: pd.DataFrame, column: str, low: float, high: float) -> float:
     """Mean score with `column` set to `high` minus with it set to `low`, all else as observed."""
-    return float(scores(model, rows.assign(**{column: high})).mean() - scores(model, rows.assign(**{column: low})).mean())
+    return float(
+        scores(model, rows.assign(**{column: high})).mean() - scores(model, rows.assign(**{column: low})).mean()
+    )
 
 
 def params_with(params: Params, **hyperparameters) -> Params:

@@ -35,19 +35,27 @@ def trained(ran_clone):
     params = load_params(ran_clone / "params.yaml")
     path = ran_clone / params.paths.model
     prepared = ran_clone / params.paths.prepared
-    return (params, path, load_model(path), pd.read_parquet(prepared / "train.parquet"),
-            pd.read_parquet(prepared / "test.parquet"))
+    return (
+        params,
+        path,
+        load_model(path),
+        pd.read_parquet(prepared / "train.parquet"),
+        pd.read_parquet(prepared / "test.parquet"),
+    )
 
 
 def test_reloads_in_a_fresh_process_with_identical_scores(trained, tmp_path):
     _, path, model, _, test = trained
     rows = tmp_path / "rows.parquet"
     test.head(500).to_parquet(rows)
-    script = ("import sys, numpy as np, pandas as pd; from pathlib import Path; from pipeline.io import load_model; "
-              "m = load_model(Path(sys.argv[1])); x = pd.read_parquet(sys.argv[2]); "
-              "np.save(sys.argv[3], m.predict_proba(x[list(m.feature_names_in_)])[:, 1])")
-    subprocess.run([sys.executable, "-c", script, str(path), str(rows), str(tmp_path / "s.npy")], check=True,
-                   env=command_env())
+    script = (
+        "import sys, numpy as np, pandas as pd; from pathlib import Path; from pipeline.io import load_model; "
+        "m = load_model(Path(sys.argv[1])); x = pd.read_parquet(sys.argv[2]); "
+        "np.save(sys.argv[3], m.predict_proba(x[list(m.feature_names_in_)])[:, 1])"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script, str(path), str(rows), str(tmp_path / "s.npy")], check=True, env=command_env()
+    )
     assert np.array_equal(np.load(tmp_path / "s.npy"), scores(model, test.head(500)))
 
 
@@ -79,8 +87,17 @@ def test_beats_the_baseline_with_its_interval_clear_of_it(trained):
     params, _, model, train, test = trained
     y = test["label"].to_numpy()
     baseline = np.full(len(y), train["label"].mean())
-    diff = paired_difference(BINARY, "roc_auc", y, scores(model, test), baseline, model.threshold, model.threshold,
-                             params.evaluate.bootstrap, params.base.seed)
+    diff = paired_difference(
+        BINARY,
+        "roc_auc",
+        y,
+        scores(model, test),
+        baseline,
+        model.threshold,
+        model.threshold,
+        params.evaluate.bootstrap,
+        params.base.seed,
+    )
     assert diff.low > 0, diff
 
 
@@ -88,8 +105,10 @@ def test_small_hyperparameter_changes_give_small_metric_changes(trained):
     params, _, _, train, test = trained
     y = test["label"].to_numpy()
     rate = params.train.hyperparameters["learning_rate"]
-    auc = [BINARY.metrics["roc_auc"](y, scores(train_model(train, params_with(params, learning_rate=r)), test), None)
-           for r in (rate, rate * 1.1)]
+    auc = [
+        BINARY.metrics["roc_auc"](y, scores(train_model(train, params_with(params, learning_rate=r)), test), None)
+        for r in (rate, rate * 1.1)
+    ]
     assert abs(auc[1] - auc[0]) < 0.01, auc
 
 

@@ -56,6 +56,15 @@ def test_baseline_check_catches_a_model_trained_on_shuffled_labels(params):
     shuffled = train.assign(label=train["label"].sample(frac=1, random_state=0).to_numpy())
     noise = LogisticRegression().fit(shuffled[NUMERIC], shuffled["label"])
     y = test["label"].to_numpy()
-    diff = paired_difference(TASKS["binary"], "roc_auc", y, noise.predict_proba(test[NUMERIC])[:, 1],
-                             np.full(len(y), train["label"].mean()), 0.5, 0.5, params.evaluate.bootstrap, 0)
+    diff = paired_difference(
+        TASKS["binary"],
+        "roc_auc",
+        y,
+        noise.predict_proba(test[NUMERIC])[:, 1],
+        np.full(len(y), train["label"].mean()),
+        0.5,
+        0.5,
+        params.evaluate.bootstrap,
+        0,
+    )
     assert diff.low <= 0

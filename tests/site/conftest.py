@@ -23,12 +23,31 @@ from pipeline.report.render import main as render
 from tests.conftest import ROOT, command_env
 
 HOSTILE = "<img src=x onerror=alert(1)>"
-FILES = ["README.md", "params.yaml", "contract.yaml", "data.dvc", "dvc.lock", "site/mkdocs.yml", "site/hooks.py",
-         "site/overrides", "site/model_card.md", "outputs/metrics", "outputs/reports", "outputs/plots"]
+FILES = [
+    "README.md",
+    "params.yaml",
+    "contract.yaml",
+    "data.dvc",
+    "dvc.lock",
+    "site/mkdocs.yml",
+    "site/hooks.py",
+    "site/overrides",
+    "site/model_card.md",
+    "outputs/metrics",
+    "outputs/reports",
+    "outputs/plots",
+]
 OLD_MODEL = "deadbeef" * 4
-DECISION = {"format": 1, "decision": "promote", "period": "2013-06", "rows": 27075,
-            "reasons": ["roc_auc improved by 0.020 (paired bootstrap interval 0.012 to 0.028)",
-                        f"no slice of {HOSTILE} degraded by more than 0.02"]}
+DECISION = {
+    "format": 1,
+    "decision": "promote",
+    "period": "2013-06",
+    "rows": 27075,
+    "reasons": [
+        "roc_auc improved by 0.020 (paired bootstrap interval 0.012 to 0.028)",
+        f"no slice of {HOSTILE} degraded by more than 0.02",
+    ],
+}
 
 
 def git(repo: Path, *args: str) -> None:
@@ -50,13 +69,15 @@ def edit_json(path: Path, change) -> None:
 
 def inject_hostile_names(repo: Path) -> None:
     """A column (drift, data quality), a category value and a metric named like an XSS payload."""
+
     def drift(data):
         data["columns"][HOSTILE] = next(iter(data["columns"].values()))
 
     def quality(data):
         column = next(iter(data["columns"].values()))
-        data["columns"][HOSTILE] = {side: {**stats, "top": [{"value": HOSTILE, "share": 1.0}]}
-                                    for side, stats in column.items()}
+        data["columns"][HOSTILE] = {
+            side: {**stats, "top": [{"value": HOSTILE, "share": 1.0}]} for side, stats in column.items()
+        }
 
     def evaluate(data):
         data["model"][HOSTILE] = data["baseline"][HOSTILE] = 0.5
@@ -70,8 +91,12 @@ def older_promotion(repo: Path) -> None:
     """Commit an older model (another md5 in dvc.lock) with slightly lower format-1 metrics, and tag it."""
     lock = (repo / "dvc.lock").read_text()
     current = load_params(repo / "params.yaml")
-    pinned = next(out["md5"] for stage in yaml.safe_load(lock)["stages"].values() for out in stage.get("outs", [])
-                  if out["path"] == current.paths.model.as_posix())
+    pinned = next(
+        out["md5"]
+        for stage in yaml.safe_load(lock)["stages"].values()
+        for out in stage.get("outs", [])
+        if out["path"] == current.paths.model.as_posix()
+    )
     (repo / "dvc.lock").write_text(lock.replace(pinned, OLD_MODEL))
 
     def lower(data):
@@ -86,11 +111,22 @@ def older_promotion(repo: Path) -> None:
 
 def build(repo: Path) -> Path:
     """Render site/docs (the report stage) and build it with mkdocs --strict, as `pipeline run` does."""
-    render(metrics=repo / "outputs/metrics", reports=repo / "outputs/reports", plots=repo / "outputs/plots",
-           contract=repo / "contract.yaml", data_dvc=repo / "data.dvc", card=repo / "site/model_card.md",
-           out=repo / "site/docs", params_file=repo / "params.yaml")
-    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", "site/mkdocs.yml"],
-                   cwd=repo, env=command_env(), check=True)
+    render(
+        metrics=repo / "outputs/metrics",
+        reports=repo / "outputs/reports",
+        plots=repo / "outputs/plots",
+        contract=repo / "contract.yaml",
+        data_dvc=repo / "data.dvc",
+        card=repo / "site/model_card.md",
+        out=repo / "site/docs",
+        params_file=repo / "params.yaml",
+    )
+    subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", "site/mkdocs.yml"],
+        cwd=repo,
+        env=command_env(),
+        check=True,
+    )
     return repo / "site/build"
 
 

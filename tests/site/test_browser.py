@@ -27,8 +27,13 @@ from tests.site.conftest import HOSTILE
 
 pytestmark = pytest.mark.browser
 
-PAGES = {"home": "", "model-card": "model-card/", "drift": "drift/", "data-quality": "data-quality/",
-         "history": "history/"}
+PAGES = {
+    "home": "",
+    "model-card": "model-card/",
+    "drift": "drift/",
+    "data-quality": "data-quality/",
+    "history": "history/",
+}
 SCREENSHOTS = ROOT / "tests" / "artifacts" / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
@@ -155,8 +160,13 @@ def test_each_figure_loads_and_has_alt_text(watched, server, name):
 
 def test_navigation_reaches_every_page(watched, server):
     page = watched.open(server)
-    for title, heading in [("Model card", "Model card"), ("Drift", "Drift"), ("Data quality", "Data quality"),
-                           ("Metrics history", "Metrics history"), ("Home", "Model report")]:
+    for title, heading in [
+        ("Model card", "Model card"),
+        ("Drift", "Drift"),
+        ("Data quality", "Data quality"),
+        ("Metrics history", "Metrics history"),
+        ("Home", "Model report"),
+    ]:
         page.locator("nav.md-nav--primary").get_by_role("link", name=title, exact=True).first.click()
         page.wait_for_load_state("load")
         assert page.locator("article h1").inner_text() == heading

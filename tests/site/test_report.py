@@ -17,9 +17,16 @@ from tests.site.conftest import DECISION, HOSTILE, git
 
 def render(tmp_path, metrics=None, reports=None):
     out = tmp_path / "site" / "docs"
-    main(metrics=metrics or tmp_path / "none", reports=reports or tmp_path / "none", plots=ROOT / "outputs/plots",
-         contract=ROOT / "contract.yaml", data_dvc=ROOT / "data.dvc", card=ROOT / "site/model_card.md", out=out,
-         params_file=ROOT / "params.yaml")
+    main(
+        metrics=metrics or tmp_path / "none",
+        reports=reports or tmp_path / "none",
+        plots=ROOT / "outputs/plots",
+        contract=ROOT / "contract.yaml",
+        data_dvc=ROOT / "data.dvc",
+        card=ROOT / "site/model_card.md",
+        out=out,
+        params_file=ROOT / "params.yaml",
+    )
     return out
 
 
@@ -32,7 +39,7 @@ def test_filters_escape_html_and_markdown():
 def test_missing_inputs_give_not_available_sections(tmp_path):
     out = render(tmp_path)
     home = (out / "index.md").read_text()
-    assert 'Not available yet' in home and "Metrics: the evaluate stage has not run" in home
+    assert "Not available yet" in home and "Metrics: the evaluate stage has not run" in home
     assert "Drift: the drift stage has not run" in (out / "drift.md").read_text()
     assert "| roc" not in home  # no invented numbers
 
@@ -48,8 +55,12 @@ def test_a_hostile_column_name_is_shown_as_text(tmp_path):
     reports = tmp_path / "r"
     reports.mkdir()
     stats = {"count": 1, "missing_pct": 0.0, "distinct": 1, "top": [{"value": HOSTILE, "share": 1.0}]}
-    quality = {"current": "2013-06", "reference": ["2013-05"], "leakage": [],
-               "columns": {HOSTILE: {"reference": stats, "current": stats}}}
+    quality = {
+        "current": "2013-06",
+        "reference": ["2013-05"],
+        "leakage": [],
+        "columns": {HOSTILE: {"reference": stats, "current": stats}},
+    }
     (reports / "data_quality.json").write_text(json.dumps(quality))
     page = (render(tmp_path, reports=reports) / "data-quality.md").read_text()
     assert HOSTILE not in page and "<code>&lt;img src=x onerror=alert(1)&gt;</code>" in page
@@ -64,11 +75,21 @@ def built(tmp_path_factory):
     shutil.copy(ROOT / "site/mkdocs.yml", site / "mkdocs.yml")
     shutil.copy(ROOT / "site/hooks.py", site / "hooks.py")
     shutil.copytree(ROOT / "site/overrides", site / "overrides")
-    main(metrics=ROOT / "outputs/metrics", reports=ROOT / "outputs/reports", plots=ROOT / "outputs/plots",
-         contract=ROOT / "contract.yaml", data_dvc=ROOT / "data.dvc", card=ROOT / "site/model_card.md",
-         out=site / "docs", params_file=ROOT / "params.yaml")
-    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(site / "mkdocs.yml")],
-                   env=command_env(), check=True)
+    main(
+        metrics=ROOT / "outputs/metrics",
+        reports=ROOT / "outputs/reports",
+        plots=ROOT / "outputs/plots",
+        contract=ROOT / "contract.yaml",
+        data_dvc=ROOT / "data.dvc",
+        card=ROOT / "site/model_card.md",
+        out=site / "docs",
+        params_file=ROOT / "params.yaml",
+    )
+    subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(site / "mkdocs.yml")],
+        env=command_env(),
+        check=True,
+    )
     return site / "build"
 
 
@@ -98,10 +119,18 @@ def test_every_figure_has_alt_text_and_exists(built):
             assert (page.parent / src).resolve().is_file(), src
 
 
-FORMAT_2 = {"format": 2, "task": "binary", "primary": "roc_auc", "rows": 27075, "threshold": 0.31,
-            "model": {"roc_auc": {"value": 0.75, "low": 0.744, "high": 0.757},
-                      "average_precision": {"value": 0.59, "low": 0.58, "high": 0.6}},
-            "baseline": {"roc_auc": {"value": 0.5, "low": 0.5, "high": 0.5}}}
+FORMAT_2 = {
+    "format": 2,
+    "task": "binary",
+    "primary": "roc_auc",
+    "rows": 27075,
+    "threshold": 0.31,
+    "model": {
+        "roc_auc": {"value": 0.75, "low": 0.744, "high": 0.757},
+        "average_precision": {"value": 0.59, "low": 0.58, "high": 0.6},
+    },
+    "baseline": {"roc_auc": {"value": 0.5, "low": 0.5, "high": 0.5}},
+}
 
 
 def with_metrics(tmp_path, evaluate) -> Path:
@@ -147,7 +176,8 @@ def article(page: Path) -> str:
 
 def test_outside_git_the_history_and_live_model_say_so(built):
     assert "No promoted model yet Not available yet: the site was built outside a git repository" in article(
-        built / "history/index.html")
+        built / "history/index.html"
+    )
     assert "The live model: the site was built outside a git repository" in article(built / "index.html")
 
 
@@ -159,7 +189,9 @@ def committed_auc() -> float:
 def test_history_lists_every_version_newest_first_with_the_live_one(history_site):
     text = article(history_site / "history/index.html")
     new, old = (re.escape(f"{auc:.3f}") for auc in (committed_auc(), committed_auc() - 0.02))
-    assert re.search(rf"v1\.1\.0 \S+ \w{{10}} promote roc_auc {new} \(\S+\) live v1\.0\.0 \S+ \w{{10}} – roc_auc {old}", text), text
+    assert re.search(
+        rf"v1\.1\.0 \S+ \w{{10}} promote roc_auc {new} \(\S+\) live v1\.0\.0 \S+ \w{{10}} – roc_auc {old}", text
+    ), text
     assert (history_site / "figures/history.png").stat().st_size > 0
     assert "&lt;img src=x onerror=alert(1)&gt;" in (history_site / "history/index.html").read_text()
 
@@ -167,7 +199,9 @@ def test_history_lists_every_version_newest_first_with_the_live_one(history_site
 def test_home_shows_the_live_version_and_the_decision_that_promoted_it(history_site):
     text = article(history_site / "index.html")
     auc = re.escape(f"{committed_auc():.3f}")
-    assert re.search(rf"The live model model@v1\.1\.0, registered \d{{4}}-\d\d-\d\d at commit \w{{10}}: roc_auc {auc}", text)
+    assert re.search(
+        rf"The live model model@v1\.1\.0, registered \d{{4}}-\d\d-\d\d at commit \w{{10}}: roc_auc {auc}", text
+    )
     assert "The gate's decision that promoted it: promote." in text and DECISION["reasons"][0] in text
     assert HOSTILE not in (history_site / "index.html").read_text()
 
@@ -176,6 +210,10 @@ def test_a_new_tag_reaches_the_site_at_the_next_build_without_the_report_stage(h
     repo = tmp_path / "repo"
     shutil.copytree(history_repo, repo)
     git(repo, "revert", "--no-edit", "HEAD")  # roll back: the older model is live again
-    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", "site/mkdocs.yml"],
-                   cwd=repo, env=command_env(), check=True)
+    subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", "site/mkdocs.yml"],
+        cwd=repo,
+        env=command_env(),
+        check=True,
+    )
     assert "The live model model@v1.0.0," in article(repo / "site/build/index.html")

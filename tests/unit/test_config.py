@@ -41,9 +41,18 @@ def test_params_are_frozen(params):
         (lambda p: p["task"]["target"].update(threshold=None), r"threshold is required"),
         (lambda p: p["train"].update(validation_fraction=1.5), r"key 'train.validation_fraction'"),
     ],
-    ids=["unknown-key", "unknown-section", "missing-key", "wrong-type", "bad-choice",
-         "identifier-feature", "duplicate-feature", "target-as-feature", "binary-without-threshold",
-         "out-of-range"],
+    ids=[
+        "unknown-key",
+        "unknown-section",
+        "missing-key",
+        "wrong-type",
+        "bad-choice",
+        "identifier-feature",
+        "duplicate-feature",
+        "target-as-feature",
+        "binary-without-threshold",
+        "out-of-range",
+    ],
 )
 def test_bad_params_name_the_key(tmp_path, edit, message):
     path = write_params(tmp_path, edit)
@@ -56,11 +65,15 @@ def test_bad_params_name_the_key(tmp_path, edit, message):
     ("edit", "message"),
     [
         (lambda p: p["ingest"].update(period="week"), r"key 'ingest.period': .*'month', 'quarter' or 'year'"),
-        (lambda p: p["ingest"]["source"]["tables"]["planes"].update(cut_by="year"),
-         r"key 'ingest.source.tables.planes.cut_by': unknown key"),
-        (lambda p: p["ingest"]["source"]["tables"].pop("flights"),
-         r"params.yaml: prepare.batches is 'flights', which ingest.source.tables does not list \(airlines, "
-         r"airports, planes, weather\): the batches must come from a source$"),
+        (
+            lambda p: p["ingest"]["source"]["tables"]["planes"].update(cut_by="year"),
+            r"key 'ingest.source.tables.planes.cut_by': unknown key",
+        ),
+        (
+            lambda p: p["ingest"]["source"]["tables"].pop("flights"),
+            r"params.yaml: prepare.batches is 'flights', which ingest.source.tables does not list \(airlines, "
+            r"airports, planes, weather\): the batches must come from a source$",
+        ),
     ],
     ids=["period-length", "source-table-key", "batches-not-a-source"],
 )
@@ -79,8 +92,11 @@ def test_unreadable_and_invalid_yaml(tmp_path):
 
 def test_unknown_hyperparameter_names_key_and_known_ones(tmp_path):
     params = load_params(write_params(tmp_path, lambda p: p["train"]["hyperparameters"].update(learning_rat=0.1)))
-    with pytest.raises(PipelineError, match=r"train.hyperparameters.learning_rat': unknown for hist_gradient_boosting"
-                                            r" \(binary\); known: .*learning_rate"):
+    with pytest.raises(
+        PipelineError,
+        match=r"train.hyperparameters.learning_rat': unknown for hist_gradient_boosting"
+        r" \(binary\); known: .*learning_rate",
+    ):
         check_hyperparameters(params.train, params.task.type, tmp_path / "params.yaml")
 
 
@@ -97,8 +113,17 @@ def test_infer_contract_never_overwrites_without_force(tmp_path):
     from tests.conftest import command_env
 
     (tmp_path / "contract.yaml").write_text("# reviewed by hand\n")
-    result = subprocess.run([sys.executable, "-m", "pipeline", "infer-contract", "--params", str(ROOT / "params.yaml")],
-                            cwd=tmp_path, env=command_env(), capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "infer-contract", "--params", str(ROOT / "params.yaml")],
+        cwd=tmp_path,
+        env=command_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1
-    assert result.stderr.strip() == "error: contract.yaml: exists; edit it by hand, or pass --force to replace it with a new proposal"
+    assert (
+        result.stderr.strip()
+        == "error: contract.yaml: exists; edit it by hand, or pass --force to replace it with a new proposal"
+    )
     assert (tmp_path / "contract.yaml").read_text() == "# reviewed by hand\n"

@@ -17,8 +17,15 @@ def test_each_input_gets_the_test_of_its_type(params):
 
 def rows(n, period, shift, seed):
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({"x": rng.normal(shift, 1, n), "c": rng.choice(["a", "b"], n), PERIOD: period,
-                         LABEL: rng.integers(0, 2, n), PREDICTION: rng.uniform(size=n)})
+    return pd.DataFrame(
+        {
+            "x": rng.normal(shift, 1, n),
+            "c": rng.choice(["a", "b"], n),
+            PERIOD: period,
+            LABEL: rng.integers(0, 2, n),
+            PREDICTION: rng.uniform(size=n),
+        }
+    )
 
 
 @pytest.fixture
@@ -49,8 +56,12 @@ def test_alert_heading_follows_the_verdict(report):
 
 def test_html_in_a_reason_is_escaped_in_the_alert(report):
     column = report["drifted_columns"][0]
-    hostile = report | {"columns": {**report["columns"], column: {**report["columns"][column],
-                                                                  "reason": "<img src=x onerror=alert(1)> | x"}}}
+    hostile = report | {
+        "columns": {
+            **report["columns"],
+            column: {**report["columns"][column], "reason": "<img src=x onerror=alert(1)> | x"},
+        }
+    }
     body = alert_body(hostile, "2013-03", ["2013-01"], "u")
     assert "<img" not in body and "&lt;img src=x onerror=alert(1)&gt; \\| x" in body
 
@@ -75,15 +86,25 @@ def test_an_empty_newest_period_is_a_clear_error(tmp_path, params):
     rows.to_parquet(tmp_path / "train.parquet")
     rows.head(0).to_parquet(tmp_path / "test.parquet")
     with pytest.raises(PipelineError, match=r"test.parquet: the newest period has no rows to compare"):
-        main(prepared=tmp_path, model=tmp_path / "absent.skops", metrics=tmp_path / "d.json",
-             alert=tmp_path / "a.md", figures=tmp_path / "f", params_file=ROOT / "params.yaml")
+        main(
+            prepared=tmp_path,
+            model=tmp_path / "absent.skops",
+            metrics=tmp_path / "d.json",
+            alert=tmp_path / "a.md",
+            figures=tmp_path / "f",
+            params_file=ROOT / "params.yaml",
+        )
 
 
 def test_a_constant_that_changed_value_is_reported_without_numbers(params):
     reference, current = pd.DataFrame({"m": [1] * 100}), pd.DataFrame({"m": [2] * 100})
     report = compare(reference, current, {"m": "numeric"}, params.drift)
-    prediction = compare(reference.rename(columns={"m": PREDICTION}), current.rename(columns={"m": PREDICTION}),
-                         {PREDICTION: "numeric"}, params.drift)["columns"][PREDICTION]
+    prediction = compare(
+        reference.rename(columns={"m": PREDICTION}),
+        current.rename(columns={"m": PREDICTION}),
+        {PREDICTION: "numeric"},
+        params.drift,
+    )["columns"][PREDICTION]
     body = alert_body(report | {"prediction": prediction}, "2013-02", ["2013-01"], "u")
     assert report["drifted_columns"] == ["m"]
     assert "| `m` | constant | " in body

@@ -25,8 +25,10 @@ def samples(case):
         "normal-large": (rng.normal(size=60_000), rng.normal(size=50_000)),
         "tied-integers": (rng.integers(0, 5, 2000), rng.integers(0, 6, 2500)),
         "tied-poisson-large": (rng.poisson(3, 80_000), rng.poisson(3.1, 70_000)),
-        "zero-inflated": (np.where(rng.random(9000) < 0.7, 0, rng.lognormal(size=9000)),
-                          np.where(rng.random(7000) < 0.6, 0, rng.lognormal(size=7000))),
+        "zero-inflated": (
+            np.where(rng.random(9000) < 0.7, 0, rng.lognormal(size=9000)),
+            np.where(rng.random(7000) < 0.6, 0, rng.lognormal(size=7000)),
+        ),
         "same-values": (np.arange(500.0), np.arange(500.0)),
         "cross-ties-only": (np.arange(0, 1000, 2.0), np.arange(0, 1000, 3.0)),
         "reference-constant": (np.full(300, 2.0), rng.integers(0, 4, 400)),
@@ -35,8 +37,18 @@ def samples(case):
     }[case]
 
 
-CASES = ["normal-unequal", "normal-large", "tied-integers", "tied-poisson-large", "zero-inflated", "same-values",
-         "cross-ties-only", "reference-constant", "disjoint", "tiny"]
+CASES = [
+    "normal-unequal",
+    "normal-large",
+    "tied-integers",
+    "tied-poisson-large",
+    "zero-inflated",
+    "same-values",
+    "cross-ties-only",
+    "reference-constant",
+    "disjoint",
+    "tiny",
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASES)
@@ -108,13 +120,13 @@ def test_categorical_counts_js_and_chi_square_equal_scipy():
 def test_categorical_codes_of_category_dtype_equal_factorized_strings():
     rng = np.random.default_rng(RNG_SEED)
     ref, cur = rng.choice(list("xyz"), 500), rng.choice(list("wxyz"), 400)
-    as_category = drift.column_drift(pd.Series(ref, dtype="category"), pd.Series(cur, dtype="category"),
-                                     "categorical")
+    as_category = drift.column_drift(pd.Series(ref, dtype="category"), pd.Series(cur, dtype="category"), "categorical")
     as_strings = drift.column_drift(pd.Series(ref), pd.Series(cur), "categorical")
     assert as_category.keys() == as_strings.keys()
     for key, value in as_category.items():  # categories in another order: sums in another order
-        assert value == pytest.approx(as_strings[key], rel=1e-12) if isinstance(value, float) \
-            else value == as_strings[key], key
+        assert (
+            value == pytest.approx(as_strings[key], rel=1e-12) if isinstance(value, float) else value == as_strings[key]
+        ), key
 
 
 def test_rare_categories_are_pooled_before_chi_square():
@@ -146,8 +158,9 @@ def test_numeric_psi_uses_reference_deciles():
 def test_benjamini_hochberg_adjusts_over_tested_columns_only():
     rng = np.random.default_rng(RNG_SEED)
     reference = pd.DataFrame({f"x{i}": rng.normal(size=2000) for i in range(5)} | {"few": [1.0] * 2000})
-    current = pd.DataFrame({f"x{i}": rng.normal(0.04 * i, size=2000) for i in range(5)}
-                           | {"few": [np.nan] * 1990 + [1.0] * 10})
+    current = pd.DataFrame(
+        {f"x{i}": rng.normal(0.04 * i, size=2000) for i in range(5)} | {"few": [np.nan] * 1990 + [1.0] * 10}
+    )
     report = drift.drift_report(reference, current, dict.fromkeys(reference, "numeric"))
     raw = [report["columns"][f"x{i}"]["p_value"] for i in range(5)]
     adjusted = stats.false_discovery_control(raw, method="bh")
@@ -177,8 +190,9 @@ def test_false_positive_rate_of_raw_tests_is_alpha_under_no_shift():
     kinds = {f"x{i}": "numeric" for i in range(FPR_COLUMNS)} | {f"c{i}": "categorical" for i in range(FPR_COLUMNS)}
     hits = {"numeric": 0, "categorical": 0}
     for _ in range(FPR_REPETITIONS):
-        report = drift.drift_report(null_table(rng, FPR_COLUMNS, FPR_ROWS), null_table(rng, FPR_COLUMNS, FPR_ROWS),
-                                    kinds)
+        report = drift.drift_report(
+            null_table(rng, FPR_COLUMNS, FPR_ROWS), null_table(rng, FPR_COLUMNS, FPR_ROWS), kinds
+        )
         for column in report["columns"].values():
             hits[column["kind"]] += column["p_value"] < drift.ALPHA
     trials = FPR_COLUMNS * FPR_REPETITIONS
@@ -188,6 +202,7 @@ def test_false_positive_rate_of_raw_tests_is_alpha_under_no_shift():
 
 def shifted_table(rng, rows, shifted):
     """Four shifted columns and five near-null ones; `shifted=False` draws the reference."""
+
     def near(size):
         return rng.normal(size=rows) + (size if shifted else 0.0)
 
@@ -196,14 +211,19 @@ def shifted_table(rng, rows, shifted):
     if shifted:
         shares[:2] += [-0.06, 0.06]  # 6 points of mass moved between the two largest categories
         near_shares[:2] += [-0.005, 0.005]
-    return pd.DataFrame({
-        "normal": rng.normal(size=rows) + (0.15 if shifted else 0.0),
-        "lognormal": rng.lognormal(0.0, 0.5, size=rows) * (1.08 if shifted else 1.0),
-        "poisson": rng.poisson(3.3 if shifted else 3.0, size=rows),
-        "category": pd.Categorical.from_codes(rng.choice(5, size=rows, p=shares), categories=LABELS),
-        "near_0.005": near(0.005), "near_0.01": near(0.01), "near_0.015": near(0.015), "near_0.02": near(0.02),
-        "near_category": pd.Categorical.from_codes(rng.choice(5, size=rows, p=near_shares), categories=LABELS),
-    })
+    return pd.DataFrame(
+        {
+            "normal": rng.normal(size=rows) + (0.15 if shifted else 0.0),
+            "lognormal": rng.lognormal(0.0, 0.5, size=rows) * (1.08 if shifted else 1.0),
+            "poisson": rng.poisson(3.3 if shifted else 3.0, size=rows),
+            "category": pd.Categorical.from_codes(rng.choice(5, size=rows, p=shares), categories=LABELS),
+            "near_0.005": near(0.005),
+            "near_0.01": near(0.01),
+            "near_0.015": near(0.015),
+            "near_0.02": near(0.02),
+            "near_category": pd.Categorical.from_codes(rng.choice(5, size=rows, p=near_shares), categories=LABELS),
+        }
+    )
 
 
 SHIFTED = ["normal", "lognormal", "poisson", "category"]
@@ -249,8 +269,9 @@ def test_empty_current_batch_is_not_enough_data_and_no_decision():
 
 def test_column_missing_on_one_side():
     reference, current = small_tables()
-    report = drift.drift_report(reference.drop(columns="x"), current.drop(columns="c"),
-                                {"x": "numeric", "c": "categorical"})
+    report = drift.drift_report(
+        reference.drop(columns="x"), current.drop(columns="c"), {"x": "numeric", "c": "categorical"}
+    )
     assert report["columns"]["x"]["status"] == "missing_in_reference"
     assert report["columns"]["c"]["status"] == "missing_in_current"
     assert report["columns"]["c"]["reason"] == "not tested (missing in current): absent from the current table"
@@ -259,8 +280,11 @@ def test_column_missing_on_one_side():
 
 def test_all_nan_column_is_not_enough_data_for_both_kinds():
     for kind, values in (("numeric", [np.nan] * 100), ("categorical", [None] * 100)):
-        result = drift.column_drift(pd.Series(["a", "b"] * 50 if kind == "categorical" else np.arange(100.0)),
-                                    pd.Series(values, dtype=object if kind == "categorical" else float), kind)
+        result = drift.column_drift(
+            pd.Series(["a", "b"] * 50 if kind == "categorical" else np.arange(100.0)),
+            pd.Series(values, dtype=object if kind == "categorical" else float),
+            kind,
+        )
         assert (result["status"], result["n_current"], result["missing_rate_current"]) == ("not_enough_data", 0, 1.0)
 
 
@@ -296,15 +320,23 @@ def test_category_dtypes_with_different_categories_align_by_label():
 def test_constant_columns_are_decided_without_a_test(kind, reference, current, drifted, reason):
     report = drift.drift_report(pd.DataFrame({"v": reference}), pd.DataFrame({"v": current}), {"v": kind})
     column = report["columns"]["v"]
-    assert (column["status"], column["p_value"], column["drifted"], column["reason"]) == \
-        ("constant", None, drifted, reason)
+    assert (column["status"], column["p_value"], column["drifted"], column["reason"]) == (
+        "constant",
+        None,
+        drifted,
+        reason,
+    )
     assert report["n_columns_tested"] == 0 and report["n_columns_decided"] == 1
 
 
 def test_constant_reference_with_varying_current_is_tested_with_pooled_sd():
     result = drift.column_drift(pd.Series([0.0] * 40), pd.Series([0.0, 1.0] * 20), "numeric")
-    assert (result["status"], result["normalizer"], result["statistic"], result["wasserstein"]) == \
-        ("tested", "pooled_sd", 0.5, 0.5)
+    assert (result["status"], result["normalizer"], result["statistic"], result["wasserstein"]) == (
+        "tested",
+        "pooled_sd",
+        0.5,
+        0.5,
+    )
     assert math.isclose(result["effect_size"], 0.5 / np.std([0.0] * 40 + [0.0, 1.0] * 20), rel_tol=1e-12)
 
 
@@ -359,8 +391,11 @@ def test_dataset_rule_share_and_critical_columns():
 
 def test_significant_but_small_shift_is_not_drift_and_says_why():
     rng = np.random.default_rng(RNG_SEED)
-    report = drift.drift_report(pd.DataFrame({"x": rng.normal(size=400_000)}),
-                                pd.DataFrame({"x": rng.normal(0.03, size=400_000)}), {"x": "numeric"})
+    report = drift.drift_report(
+        pd.DataFrame({"x": rng.normal(size=400_000)}),
+        pd.DataFrame({"x": rng.normal(0.03, size=400_000)}),
+        {"x": "numeric"},
+    )
     column = report["columns"]["x"]
     assert column["drifted"] is False
     assert column["reason"].startswith("no drift: significant (KS adjusted p = ")
@@ -369,8 +404,13 @@ def test_significant_but_small_shift_is_not_drift_and_says_why():
 
 def test_rule_explanation_names_the_thresholds():
     text = drift.explain_rule(0.01, {"numeric": 0.2, "categorical": 0.05}, 0.3, ["dest"])
-    for part in ("below 0.01", "more than 0.2 standard deviations", "more than 0.05 for categories",
-                 "at least 30% of the decided columns", "critical columns (dest)"):
+    for part in (
+        "below 0.01",
+        "more than 0.2 standard deviations",
+        "more than 0.05 for categories",
+        "at least 30% of the decided columns",
+        "critical columns (dest)",
+    ):
         assert part in text
 
 

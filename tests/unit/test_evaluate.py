@@ -84,13 +84,23 @@ def test_paired_difference_is_signed_so_positive_means_better_for_error_metrics(
 def test_slices_mark_small_groups_and_measure_the_gap():
     rng = np.random.default_rng(5)
     n = 1000
-    rows = pd.DataFrame({"carrier": np.where(np.arange(n) < 980, np.where(np.arange(n) % 2, "AA", "BB"), "ZZ"),
-                         "distance": rng.uniform(0, 3000, n)})
+    rows = pd.DataFrame(
+        {
+            "carrier": np.where(np.arange(n) < 980, np.where(np.arange(n) % 2, "AA", "BB"), "ZZ"),
+            "distance": rng.uniform(0, 3000, n),
+        }
+    )
     y = rng.integers(0, 2, n)
     # Carrier AA is scored well, BB at random: the gap between them is what the slices must show.
     score = np.where(rows["carrier"] == "AA", 0.2 + 0.6 * y, rng.uniform(size=n))
-    out = slice_metrics(BINARY, rows, y, score, 0.5, Slices(columns=["carrier", "distance"],
-                                                             bands={"distance": [0, 1000, 5000]}, min_rows=100))
+    out = slice_metrics(
+        BINARY,
+        rows,
+        y,
+        score,
+        0.5,
+        Slices(columns=["carrier", "distance"], bands={"distance": [0, 1000, 5000]}, min_rows=100),
+    )
     carrier = out["columns"]["carrier"]
     groups = {g["group"]: g for g in carrier["groups"]}
     assert groups["ZZ"]["judged"] is False and groups["ZZ"]["rows"] == 20
@@ -122,8 +132,9 @@ def test_curves_are_monotone_where_they_must_be():
     assert all(0 <= p["observed"] <= 1 for p in curves["calibration"])
 
 
-@pytest.mark.parametrize(("size", "label", "message"), [(0, None, "no labelled rows"), (20, 1, "one class only")],
-                         ids=["empty", "one-class"])
+@pytest.mark.parametrize(
+    ("size", "label", "message"), [(0, None, "no labelled rows"), (20, 1, "one class only")], ids=["empty", "one-class"]
+)
 def test_evaluate_refuses_undecidable_periods(params, size, label, message):
     train = synthetic_rows(params, 200, 1)
     test = synthetic_rows(params, 200, 2).head(size).assign(label=label)

@@ -28,8 +28,9 @@ def test_through_must_be_a_source_period():
         next_periods(AVAILABLE, [], "2014-01")
 
 
-@pytest.mark.parametrize("periods", [["2013-01", "2013-02"], ["2013-Q4", "2014-Q1"], ["2013", "2014"]],
-                         ids=["month", "quarter", "year"])
+@pytest.mark.parametrize(
+    "periods", [["2013-01", "2013-02"], ["2013-Q4", "2014-Q1"], ["2013", "2014"]], ids=["month", "quarter", "year"]
+)
 def test_release_record_round_trip(tmp_path, periods):
     write_release(tmp_path / "r.yaml", "sources/x.csv", periods)
     assert read_release(tmp_path / "r.yaml") == periods  # a year stays a string, not YAML's integer

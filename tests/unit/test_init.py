@@ -23,19 +23,34 @@ from pipeline.init_infer import calendar_features, count_periods, infer_features
 from tests.conftest import ROOT, command_env
 from tests.repos import digest
 
-CONFIG = ["params.yaml", "contract.yaml", "data.release.yaml", "data.dvc", "dvc.lock", "site/mkdocs.yml",
-          "site/model_card.md"]
+CONFIG = [
+    "params.yaml",
+    "contract.yaml",
+    "data.release.yaml",
+    "data.dvc",
+    "dvc.lock",
+    "site/mkdocs.yml",
+    "site/model_card.md",
+]
 
 
 def rows(months: int = 3, per_month: int = 40, seed: int = 0) -> pd.DataFrame:
     """A small team dataset: time, numeric target, a category, a number, free text and a unique id."""
     rng = np.random.default_rng(seed)
     n = months * per_month
-    times = pd.date_range("2021-01-01 08:30", periods=months, freq="MS").repeat(per_month) + \
-        pd.to_timedelta(np.tile(np.arange(per_month), months), unit="h")
-    return pd.DataFrame({"when": times.strftime("%Y-%m-%d %H:%M:%S"), "y": rng.normal(10, 3, n).round(2),
-                         "shop": rng.choice(["north", "south"], n), "price": rng.uniform(1, 9, n).round(2),
-                         "note": [f"free text {i}" for i in range(n)], "row": np.arange(n)})
+    times = pd.date_range("2021-01-01 08:30", periods=months, freq="MS").repeat(per_month) + pd.to_timedelta(
+        np.tile(np.arange(per_month), months), unit="h"
+    )
+    return pd.DataFrame(
+        {
+            "when": times.strftime("%Y-%m-%d %H:%M:%S"),
+            "y": rng.normal(10, 3, n).round(2),
+            "shop": rng.choice(["north", "south"], n),
+            "price": rng.uniform(1, 9, n).round(2),
+            "note": [f"free text {i}" for i in range(n)],
+            "row": np.arange(n),
+        }
+    )
 
 
 @pytest.fixture
@@ -52,8 +67,9 @@ def repo(tmp_path, monkeypatch):
 
 
 def status(repo) -> str:
-    return subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=repo, capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--ignored"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout
 
 
 def run(*args: str, stdin: str | None = None):
@@ -73,19 +89,33 @@ def _gap(frame):
     return frame[~frame["when"].str.startswith("2021-02")]
 
 
-@pytest.mark.parametrize(("change", "args", "message"), [
-    (None, ["--target", "nope"], r"shop.csv: missing column\(s\) 'nope' \(found: 'when', 'y'"),
-    (None, ["--time", "nope"], r"shop.csv: missing column\(s\) 'nope'"),
-    (lambda f: f.assign(when=f["when"].where(f.index != 7, "soon")), [], r"shop.csv: column 'when'.*e.g. 'soon'"),
-    (lambda f: f.assign(y=5.0), [], r"shop.csv: target 'y' has only 5.0: a model needs at least two"),
-    (lambda f: f.assign(when="2021-01-05 10:00:00"), [], r"shop.csv: 1 period \(2021-01: 120 rows\); at least 2"),
-    (lambda f: f.iloc[:100], [], r"shop.csv: the evaluation period \(the newest\) has 20 labelled row\(s\)"),
-    (_gap, [], r"shop.csv: no rows in period\(s\) 2021-02"),
-    (None, ["--task", "binary"], r"shop.csv: binary target 'y' has \d+ distinct values: pass --threshold"),
-    (lambda f: f.assign(y=f["shop"]), [], r"shop.csv: target 'y' must be numeric for a regression task"),
-    (None, ["--through", "2030-01"], r"--through 2030-01: not a period of .*shop.csv \(2021-01..2021-03\)"),
-], ids=["no-target", "no-time", "bad-time", "one-value", "one-period", "few-eval-rows", "gap", "no-threshold",
-        "text-target", "bad-through"])
+@pytest.mark.parametrize(
+    ("change", "args", "message"),
+    [
+        (None, ["--target", "nope"], r"shop.csv: missing column\(s\) 'nope' \(found: 'when', 'y'"),
+        (None, ["--time", "nope"], r"shop.csv: missing column\(s\) 'nope'"),
+        (lambda f: f.assign(when=f["when"].where(f.index != 7, "soon")), [], r"shop.csv: column 'when'.*e.g. 'soon'"),
+        (lambda f: f.assign(y=5.0), [], r"shop.csv: target 'y' has only 5.0: a model needs at least two"),
+        (lambda f: f.assign(when="2021-01-05 10:00:00"), [], r"shop.csv: 1 period \(2021-01: 120 rows\); at least 2"),
+        (lambda f: f.iloc[:100], [], r"shop.csv: the evaluation period \(the newest\) has 20 labelled row\(s\)"),
+        (_gap, [], r"shop.csv: no rows in period\(s\) 2021-02"),
+        (None, ["--task", "binary"], r"shop.csv: binary target 'y' has \d+ distinct values: pass --threshold"),
+        (lambda f: f.assign(y=f["shop"]), [], r"shop.csv: target 'y' must be numeric for a regression task"),
+        (None, ["--through", "2030-01"], r"--through 2030-01: not a period of .*shop.csv \(2021-01..2021-03\)"),
+    ],
+    ids=[
+        "no-target",
+        "no-time",
+        "bad-time",
+        "one-value",
+        "one-period",
+        "few-eval-rows",
+        "gap",
+        "no-threshold",
+        "text-target",
+        "bad-through",
+    ],
+)
 def test_bad_input_names_the_file_and_writes_nothing(repo, tmp_path, change, args, message):
     frame = rows() if change is None else change(rows())
     data = csv_file(tmp_path, frame)
@@ -140,12 +170,16 @@ def test_refuses_to_replace_an_untracked_file(repo, tmp_path):
     assert "sources/shop.csv (not in git)" in result.output
 
 
-@pytest.mark.parametrize(("tty", "args", "stdin", "asked", "applied"), [
-    (True, [], "n\n", True, False),
-    (True, [], "y\n", True, True),
-    (True, ["--yes"], None, False, True),
-    (False, [], None, False, True),
-], ids=["tty-declined", "tty-confirmed", "tty-yes", "no-tty"])
+@pytest.mark.parametrize(
+    ("tty", "args", "stdin", "asked", "applied"),
+    [
+        (True, [], "n\n", True, False),
+        (True, [], "y\n", True, True),
+        (True, ["--yes"], None, False, True),
+        (False, [], None, False, True),
+    ],
+    ids=["tty-declined", "tty-confirmed", "tty-yes", "no-tty"],
+)
 def test_asks_only_on_a_terminal(repo, tmp_path, monkeypatch, tty, args, stdin, asked, applied):
     data = csv_file(tmp_path, rows())
     calls = []
@@ -163,16 +197,29 @@ def test_asks_only_on_a_terminal(repo, tmp_path, monkeypatch, tty, args, stdin, 
 
 # ---- the inference, on inputs small enough to check by hand ------------------------------------------------
 
+
 def test_features_are_sorted_by_kind_and_the_rest_explained():
-    frame = pd.DataFrame({"n": [1.5, 2.5, 3.5] * 20, "flag": [True, False, True] * 20, "c": ["a", "b", "a"] * 20,
-                          "same": ["x"] * 60, "empty": [None] * 60, "key": range(60),
-                          "mixed": [str(i) for i in range(59)] + ["?"], "y": range(60)})
+    frame = pd.DataFrame(
+        {
+            "n": [1.5, 2.5, 3.5] * 20,
+            "flag": [True, False, True] * 20,
+            "c": ["a", "b", "a"] * 20,
+            "same": ["x"] * 60,
+            "empty": [None] * 60,
+            "key": range(60),
+            "mixed": [str(i) for i in range(59)] + ["?"],
+            "y": range(60),
+        }
+    )
     categorical, numeric, excluded = infer_features(frame, {"y": "the target"})
     assert (categorical, numeric) == (["flag", "c"], ["n"])
-    assert excluded == {"y": "the target", "same": "one value only ('x')", "empty": "always empty",
-                        "key": "a different integer on every row: an identifier (pass --id to keep it for tracing)",
-                        "mixed": "numbers mixed with text such as '?': if it marks a missing value, write it empty "
-                                 "in the file"}
+    assert excluded == {
+        "y": "the target",
+        "same": "one value only ('x')",
+        "empty": "always empty",
+        "key": "a different integer on every row: an identifier (pass --id to keep it for tracing)",
+        "mixed": "numbers mixed with text such as '?': if it marks a missing value, write it empty in the file",
+    }
 
 
 def test_naive_times_are_local_times_and_zoned_times_are_converted():
@@ -201,8 +248,7 @@ def test_binary_with_two_numeric_values_needs_no_threshold():
 def test_quarters_must_follow_each_other():
     with pytest.raises(PipelineError, match="no rows in period.s. 2012-Q2"):
         count_periods(pd.Series(["2012-Q1", "2012-Q3"]), "f")
-    assert count_periods(pd.Series(["2012-Q4", "2013-Q1", "2013-Q1"]), "f") == {"2012-Q4": 1,
-                                                                                            "2013-Q1": 2}
+    assert count_periods(pd.Series(["2012-Q4", "2013-Q1", "2013-Q1"]), "f") == {"2012-Q4": 1, "2013-Q1": 2}
 
 
 def test_retitle_changes_only_the_site_name():
@@ -210,8 +256,10 @@ def test_retitle_changes_only_the_site_name():
     assert init.retitle(text, "Glucose: a report") == "site_name: 'Glucose: a report'\nsite_description: x  # kept\n"
 
 
-@pytest.mark.parametrize(("given", "expected"), [("CGM.csv.gz", "cgm"), ("/a/seattle-weather.csv", "seattle_weather"),
-                                                 ("incoming/", "incoming")])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("CGM.csv.gz", "cgm"), ("/a/seattle-weather.csv", "seattle_weather"), ("incoming/", "incoming")],
+)
 def test_table_name_is_an_identifier(given, expected):
     assert init.table_name(given, None) == expected
 

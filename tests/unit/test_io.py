@@ -52,8 +52,10 @@ def test_period_files_in_time_order(tmp_path, names, expected):
         (["2013-01.csv", "notes.txt"], r"notes.txt: unexpected file; batches are named YYYY-MM \(month\)"),
         (["2013-13.csv"], r"2013-13.csv: unexpected file"),
         (["2013-Q5.csv"], r"2013-Q5.csv: unexpected file"),
-        (["2013-01.csv", "2013-Q1.csv", "2013.csv"],
-         r"batch files of different period lengths \(month: 2013-01.csv; quarter: 2013-Q1.csv; year: 2013.csv\)"),
+        (
+            ["2013-01.csv", "2013-Q1.csv", "2013.csv"],
+            r"batch files of different period lengths \(month: 2013-01.csv; quarter: 2013-Q1.csv; year: 2013.csv\)",
+        ),
         ([], r"no batch files"),
     ],
     ids=["month-gap", "quarter-gap", "year-gap", "stray-file", "month-13", "quarter-5", "mixed-kinds", "empty"],
@@ -80,8 +82,17 @@ def test_period_files_refuses(tmp_path, names, message):
         # Havana lived 00:00-01:00 twice on 1 November 2015: October ends at the first midnight
         ("2015-10", "America/Havana", "2015-10-01T00:00:00-04:00", "2015-11-01T00:00:00-04:00"),
     ],
-    ids=["month", "december", "quarter", "year", "dst-month", "dst-quarter", "skipped-midnight",
-         "skipped-midnight-end", "doubled-midnight"],
+    ids=[
+        "month",
+        "december",
+        "quarter",
+        "year",
+        "dst-month",
+        "dst-quarter",
+        "skipped-midnight",
+        "skipped-midnight-end",
+        "doubled-midnight",
+    ],
 )
 def test_period_bounds(name, timezone, start, end):
     bounds = period_bounds(name, timezone)
@@ -96,15 +107,28 @@ def test_period_bounds_refuses_a_name_that_is_no_period():
 
 @pytest.mark.parametrize(
     ("kind", "expected"),
-    [("month", ["2013-03", "2013-03", "2013-04", "2013-12", "2014-01"]),
-     ("quarter", ["2013-Q1", "2013-Q1", "2013-Q2", "2013-Q4", "2014-Q1"]),
-     ("year", ["2013", "2013", "2013", "2013", "2014"])],
+    [
+        ("month", ["2013-03", "2013-03", "2013-04", "2013-12", "2014-01"]),
+        ("quarter", ["2013-Q1", "2013-Q1", "2013-Q2", "2013-Q4", "2014-Q1"]),
+        ("year", ["2013", "2013", "2013", "2013", "2014"]),
+    ],
     ids=["month", "quarter", "year"],
 )
 def test_period_of_counts_in_local_time(kind, expected):
     # 03:30 UTC on 1 April is still 31 March in New York; 04:30 UTC on 1 January 2014 is still 2013 there
-    times = pd.Series(pd.to_datetime(["2013-03-31T23:00:00Z", "2013-04-01T03:30:00Z", "2013-04-01T04:00:00Z",
-                                      "2014-01-01T04:30:00Z", "2014-01-01T05:00:00Z", None], utc=True))
+    times = pd.Series(
+        pd.to_datetime(
+            [
+                "2013-03-31T23:00:00Z",
+                "2013-04-01T03:30:00Z",
+                "2013-04-01T04:00:00Z",
+                "2014-01-01T04:30:00Z",
+                "2014-01-01T05:00:00Z",
+                None,
+            ],
+            utc=True,
+        )
+    )
     found = period_of(times, kind, "America/New_York")
     assert found[:-1].tolist() == expected
     assert pd.isna(found.iloc[-1])  # no time, no period
@@ -155,10 +179,12 @@ def model():
 
 def test_model_file_is_byte_identical_across_processes(tmp_path):
     """skops names arrays by id() and stamps times; two separate processes must still write the same bytes."""
-    script = ("import sys, numpy as np; from sklearn.linear_model import LogisticRegression;"
-              "from pipeline.io import save_model;"
-              "from pathlib import Path;"
-              "save_model(LogisticRegression().fit(np.eye(4), [0, 1, 1, 0]), Path(sys.argv[1]))")
+    script = (
+        "import sys, numpy as np; from sklearn.linear_model import LogisticRegression;"
+        "from pipeline.io import save_model;"
+        "from pathlib import Path;"
+        "save_model(LogisticRegression().fit(np.eye(4), [0, 1, 1, 0]), Path(sys.argv[1]))"
+    )
     for name in ("a.skops", "b.skops"):
         subprocess.run([sys.executable, "-c", script, str(tmp_path / name)], check=True)
     assert (tmp_path / "a.skops").read_bytes() == (tmp_path / "b.skops").read_bytes()

@@ -41,8 +41,9 @@ def problem(n: int, seed: int, task: str = "multiclass") -> pd.DataFrame:
     x = rng.normal(size=(n, 2))
     logits = np.column_stack([x[:, 0], x[:, 1], -x.sum(axis=1)]) + rng.normal(scale=0.5, size=(n, 3))
     label = np.array(CLASSES)[logits.argmax(axis=1)] if task == "multiclass" else 3 * x[:, 0] - x[:, 1]
-    return pd.DataFrame({"group": rng.choice(["g1", "g2"], n), "x1": x[:, 0], "x2": x[:, 1], LABEL: label,
-                         "period": "2013-Q1"})
+    return pd.DataFrame(
+        {"group": rng.choice(["g1", "g2"], n), "x1": x[:, 0], "x2": x[:, 1], LABEL: label, "period": "2013-Q1"}
+    )
 
 
 # --- label and configuration --------------------------------------------------------------------------------
@@ -74,10 +75,14 @@ def test_monotonic_constraints_are_refused_for_multiclass(params, tmp_path):
 
 def test_multiclass_metrics_by_hand():
     y = np.array(["a", "a", "b", "c"])
-    score = np.array([[0.7, 0.2, 0.1],    # a, right
-                      [0.2, 0.6, 0.2],    # a, called b
-                      [0.1, 0.8, 0.1],    # b, right
-                      [0.3, 0.3, 0.4]])   # c, right
+    score = np.array(
+        [
+            [0.7, 0.2, 0.1],  # a, right
+            [0.2, 0.6, 0.2],  # a, called b
+            [0.1, 0.8, 0.1],  # b, right
+            [0.3, 0.3, 0.4],
+        ]
+    )  # c, right
     m = MULTICLASS.compute(y, score, CLASSES)
     assert m["accuracy"] == 0.75
     assert m["balanced_accuracy"] == pytest.approx((0.5 + 1 + 1) / 3)
@@ -108,9 +113,14 @@ def test_per_class_metrics_and_confusion_rows_by_hand():
     assert table["a"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2}
     assert table["b"] == {"precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1}
     assert table["c"]["support"] == 1
-    assert confusion_rows(y, score, CLASSES) == {"confusion": [
-        {"actual": "a", "predicted": "a"}, {"actual": "a", "predicted": "b"},
-        {"actual": "b", "predicted": "b"}, {"actual": "c", "predicted": "c"}]}
+    assert confusion_rows(y, score, CLASSES) == {
+        "confusion": [
+            {"actual": "a", "predicted": "a"},
+            {"actual": "a", "predicted": "b"},
+            {"actual": "b", "predicted": "b"},
+            {"actual": "c", "predicted": "c"},
+        ]
+    }
 
 
 def test_intervals_over_a_score_matrix_contain_the_value_and_repeat_with_the_seed():
@@ -134,9 +144,16 @@ def test_resampling_row_indices_gives_scipys_paired_intervals():
         return np.mean(a_[y_ == 1]) - np.mean(b_[y_ == 1])
 
     ours = _percentile_interval(statistic, (y, a, b), BOOT, seed=5)
-    scipy_paired = stats.bootstrap((y, a, b), statistic, paired=True, vectorized=False, method="percentile",
-                                   n_resamples=BOOT.resamples, confidence_level=BOOT.confidence,
-                                   rng=np.random.default_rng(5)).confidence_interval
+    scipy_paired = stats.bootstrap(
+        (y, a, b),
+        statistic,
+        paired=True,
+        vectorized=False,
+        method="percentile",
+        n_resamples=BOOT.resamples,
+        confidence_level=BOOT.confidence,
+        rng=np.random.default_rng(5),
+    ).confidence_interval
     assert ours == (scipy_paired.low, scipy_paired.high)
 
 
@@ -175,12 +192,17 @@ def test_a_slice_is_judged_only_with_enough_rows(fitted):
     p, _, test, model = fitted
     score, rows = MULTICLASS.score(model, test[p.features.inputs]), test.copy()
     rows.loc[rows.index[:20], "group"] = "tiny"
-    out = slice_metrics(MULTICLASS, rows, rows[LABEL].to_numpy(), score, MULTICLASS.setting(model),
-                        Slices(columns=["group"], min_rows=50))
+    out = slice_metrics(
+        MULTICLASS,
+        rows,
+        rows[LABEL].to_numpy(),
+        score,
+        MULTICLASS.setting(model),
+        Slices(columns=["group"], min_rows=50),
+    )
     groups = {g["group"]: g for g in out["columns"]["group"]["groups"]}
     assert groups["tiny"] == {**groups["tiny"], "rows": 20, "judged": False}
-    assert groups["g1"]["judged"] and "tiny" not in (out["columns"]["group"]["best"],
-                                                     out["columns"]["group"]["worst"])
+    assert groups["g1"]["judged"] and "tiny" not in (out["columns"]["group"]["best"], out["columns"]["group"]["worst"])
 
 
 def test_the_gate_promotes_a_better_multiclass_model_and_has_no_calibration_rule(fitted):
@@ -213,10 +235,12 @@ def test_the_gate_on_regression_judges_mae_lower_is_better(params):
 
 def test_each_task_type_has_its_primary_metric_per_period():
     assert {task: name for task, (_, name, _) in PERIOD_METRIC.items()} == {
-        task: kind.primary for task, kind in TASKS.items()}
+        task: kind.primary for task, kind in TASKS.items()
+    }
     y = pd.Series(["a", "b", "b", "c"])
     assert performance(y, np.array(["a", "b", "c", "c"]), "multiclass") == {
-        "f1_macro": pytest.approx((1 + 2 / 3 + 2 / 3) / 3)}
+        "f1_macro": pytest.approx((1 + 2 / 3 + 2 / 3) / 3)
+    }
     assert performance(pd.Series([1.0, 3.0]), np.array([2.0, 2.0]), "regression") == {"mae": 1.0}
     assert label_rate(y, "multiclass") is None and label_rate(pd.Series([2.0, 4.0]), "regression") == 3.0
 
@@ -232,8 +256,14 @@ def test_multiclass_prediction_drift_is_tested_on_the_predicted_classes(tmp_path
     save_model(model, tmp_path / "model.skops")
     params_file = tmp_path / "params.yaml"
     params_file.write_text(__import__("yaml").safe_dump(p.model_dump(mode="json")), encoding="utf-8")
-    main(prepared=tmp_path, model=tmp_path / "model.skops", metrics=tmp_path / "drift.json",
-         alert=tmp_path / "alert.md", figures=tmp_path / "figures", params_file=params_file)
+    main(
+        prepared=tmp_path,
+        model=tmp_path / "model.skops",
+        metrics=tmp_path / "drift.json",
+        alert=tmp_path / "alert.md",
+        figures=tmp_path / "figures",
+        params_file=params_file,
+    )
     report = read_json(tmp_path / "drift.json")
     assert report["prediction"]["test"] == "chi2" and report["prediction"]["drifted"] is True
     assert [p_["period"] for p_ in report["timeline"]] == ["2013-Q1", "2013-Q2"]
@@ -243,8 +273,10 @@ def test_multiclass_prediction_drift_is_tested_on_the_predicted_classes(tmp_path
 
 
 def test_the_timeline_of_a_regression_draws_the_metric_on_its_own_axis(tmp_path):
-    points = [{"period": "2013-01", "share_drifted": 0.0, "label_rate": 120.0, "mae": 14.0},
-              {"period": "2013-02", "share_drifted": 0.5, "label_rate": 130.0, "mae": 18.0}]
+    points = [
+        {"period": "2013-01", "share_drifted": 0.0, "label_rate": 120.0, "mae": 14.0},
+        {"period": "2013-02", "share_drifted": 0.5, "label_rate": 130.0, "mae": 18.0},
+    ]
     plot_timeline(points, "mae", tmp_path / "t.png", one_axis=False)
     assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -254,8 +286,11 @@ def test_the_timeline_of_a_regression_draws_the_metric_on_its_own_axis(tmp_path)
 
 def test_a_class_new_in_the_newest_period_is_a_warning(params, tmp_path):
     p = task_params(params, "multiclass")
-    batches = {"2013-Q1": pd.DataFrame({"y": ["a", "b"]}), "2013-Q2": pd.DataFrame({"y": ["b", 3.0]}),
-               "2013-Q3": pd.DataFrame({"y": ["a", "snow", "snow", "3"]})}
+    batches = {
+        "2013-Q1": pd.DataFrame({"y": ["a", "b"]}),
+        "2013-Q2": pd.DataFrame({"y": ["b", 3.0]}),
+        "2013-Q3": pd.DataFrame({"y": ["a", "snow", "snow", "3"]}),
+    }
     found = new_classes(batches, p, tmp_path)
     assert len(found) == 1
     assert found[0]["severity"] == "warning" and found[0]["failing_rows"] == 2

@@ -22,14 +22,18 @@ PACKAGE = ROOT / "pipeline"
 # word -> (why the package may use it, the line pattern that shows that generic use). Matching is
 # case-insensitive for the name, so "Flights" in prose is found like `flights` in code.
 GENERIC = {
-    **{unit: ("a calendar unit: the calendar features prepare derives and the period kinds", r"")
-       for unit in ("year", "month", "day", "hour", "minute", "weekday")},
+    **{
+        unit: ("a calendar unit: the calendar features prepare derives and the period kinds", r"")
+        for unit in ("year", "month", "day", "hour", "minute", "weekday")
+    },
     "model": ("the machine-learning model itself", r""),
     "name": ("the name of anything (a file, a column, a class)", r""),
     "type": ("a data type, a task type, a Python type", r""),
     "origin": ("the git remote", r"\bgit\b|\bGit\b|push|fetch|branch|remote|origin/"),
-    "distance": ("a statistical distance between distributions",
-                 r"Wasserstein|Jensen-Shannon|JS distance|scipy\.spatial"),
+    "distance": (
+        "a statistical distance between distributions",
+        r"Wasserstein|Jensen-Shannon|JS distance|scipy\.spatial",
+    ),
     "dest": ("a destination folder, as a Python name", r"\bdest\s*[/:,)]|\(dest\b|`dest/"),
     "speed": ("how fast the code runs (a paragraph's heading)", r"\bSpeed:"),
     "tz": ("time-zone aware timestamps", r"\btz-aware\b"),
@@ -45,8 +49,14 @@ def example_names() -> set[str]:
     for table in contract["tables"].values():
         names |= set(table["columns"])
     features, prepare = params["features"], params["prepare"]
-    names |= {*features["categorical"], *features["numeric"], *features["identifiers"],
-              prepare["batches"], prepare["timestamp"], params["task"]["target"]["column"]}
+    names |= {
+        *features["categorical"],
+        *features["numeric"],
+        *features["identifiers"],
+        prepare["batches"],
+        prepare["timestamp"],
+        params["task"]["target"]["column"],
+    }
     for join in prepare.get("joins", []):
         names |= {join["table"], *join["keys"], *join["columns"], *join["columns"].values()}
     source = params["ingest"]["source"]
@@ -94,8 +104,17 @@ def test_the_package_names_nothing_of_the_example():
         ("handles DST transitions", False),
         ("a dst column", True),
     ],
-    ids=["code", "prose", "git-remote", "column-prose", "path-name", "statistic", "column-distance",
-         "daylight-saving", "column-dst"],
+    ids=[
+        "code",
+        "prose",
+        "git-remote",
+        "column-prose",
+        "path-name",
+        "statistic",
+        "column-distance",
+        "daylight-saving",
+        "column-dst",
+    ],
 )
 def test_the_search_tells_the_generic_use_from_the_example(tmp_path, line, caught):
     file = tmp_path / "module.py"

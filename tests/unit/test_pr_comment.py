@@ -6,17 +6,21 @@ from pipeline import pr_comment
 
 
 def test_format_1_and_format_2_metrics_become_one_row_with_the_new_interval():
-    keys = {"model.roc_auc": {"old": 0.75, "new": None},
-            "model.roc_auc.value": {"old": None, "new": 0.76},
-            "model.roc_auc.low": {"old": None, "new": 0.75},
-            "model.roc_auc.high": {"old": None, "new": 0.77}}
+    keys = {
+        "model.roc_auc": {"old": 0.75, "new": None},
+        "model.roc_auc.value": {"old": None, "new": 0.76},
+        "model.roc_auc.low": {"old": None, "new": 0.75},
+        "model.roc_auc.high": {"old": None, "new": 0.77},
+    }
     lines = pr_comment.metrics_section({"outputs/metrics/evaluate.json": keys}, "evaluate.json", set())
     assert lines[-1] == "| model.roc\\_auc | 0.75 | 0.76 | +0.01 | – | [0.75, 0.77] |"
 
 
 def test_other_metrics_files_show_only_what_changed_and_skipped_files_nothing():
-    diff = {"outputs/metrics/prepare.json": {"rows.test": {"old": 10, "new": 10}, "rows.train": {"old": 5, "new": 7}},
-            "outputs/metrics/drift.json": {"share_drifted": {"old": 0.1, "new": 0.9}}}
+    diff = {
+        "outputs/metrics/prepare.json": {"rows.test": {"old": 10, "new": 10}, "rows.train": {"old": 5, "new": 7}},
+        "outputs/metrics/drift.json": {"share_drifted": {"old": 0.1, "new": 0.9}},
+    }
     lines = pr_comment.metrics_section(diff, "evaluate.json", {"drift.json"})
     assert [line for line in lines if line.startswith("| rows")] == ["| rows.train | 5 | 7 | +2 | – | – |"]
     assert not any("share" in line for line in lines)
@@ -33,10 +37,20 @@ def test_untrusted_parameter_values_are_escaped_and_mentions_disarmed():
 def test_the_gate_says_when_it_did_not_run_and_lists_its_reasons_when_it_did():
     assert "did not run in this job (no decision file)" in pr_comment.gate_section(None, False)[0]
     assert "the decision file is the base revision's own" in pr_comment.gate_section({"decision": "promote"}, True)[0]
-    decision = {"decision": "reject", "period": "2013-07", "champion": {"rev": "0123456789abcdef"},
-                "reasons": ["roc_auc fell by 0.02 <b>"],
-                "primary": {"metric": "roc_auc", "champion": 0.75, "challenger": 0.73, "delta": -0.02,
-                            "low": -0.03, "high": -0.01}}
+    decision = {
+        "decision": "reject",
+        "period": "2013-07",
+        "champion": {"rev": "0123456789abcdef"},
+        "reasons": ["roc_auc fell by 0.02 <b>"],
+        "primary": {
+            "metric": "roc_auc",
+            "champion": 0.75,
+            "challenger": 0.73,
+            "delta": -0.02,
+            "low": -0.03,
+            "high": -0.01,
+        },
+    }
     lines = pr_comment.gate_section(decision, False)
     assert lines[0] == "**Decision: reject** (period 2013-07, champion <code>0123456789ab</code>)"
     assert "| roc\\_auc | 0.75 | 0.73 | -0.02 | [-0.03, -0.01] |" in lines
@@ -46,18 +60,31 @@ def test_the_gate_says_when_it_did_not_run_and_lists_its_reasons_when_it_did():
 def test_the_drift_verdict_names_the_columns_and_the_base_when_it_differs():
     head = {"drifted": True, "current": "2013-07", "reason": "12 of 22", "drifted_columns": ["temp"]}
     lines = pr_comment.drift_section(head, {"drifted": False, "current": "2013-06"})
-    assert lines == ["Period 2013-07: **the data drifted** (12 of 22).", "",
-                     "Columns that drifted: <code>temp</code>.", "", "Base: period 2013-06, no drift."]
+    assert lines == [
+        "Period 2013-07: **the data drifted** (12 of 22).",
+        "",
+        "Columns that drifted: <code>temp</code>.",
+        "",
+        "Base: period 2013-06, no drift.",
+    ]
     assert pr_comment.drift_section(None, None) == ["No drift report (the drift stage did not run)."]
 
 
 def test_a_chart_draws_base_and_head_and_tabulates_the_same_points():
     grid = np.array([0.0, 0.5, 1.0])
     lines = pr_comment.chart('ROC"]', "fpr", "tpr", grid, np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.75, 1.0]))
-    assert lines[3:8] == ['    title "ROC"', '    x-axis "fpr" ["0", "0.5", "1"]', '    y-axis "tpr"',
-                          "    line [0.0000, 0.5000, 1.0000]", "    line [0.0000, 0.7500, 1.0000]"]
-    assert lines[-3:] == ["| base | 0.000 | 0.500 | 1.000 |", "| this PR (tpr) | 0.000 | 0.750 | 1.000 |",
-                          "| change | +0.000 | +0.250 | +0.000 |"]
+    assert lines[3:8] == [
+        '    title "ROC"',
+        '    x-axis "fpr" ["0", "0.5", "1"]',
+        '    y-axis "tpr"',
+        "    line [0.0000, 0.5000, 1.0000]",
+        "    line [0.0000, 0.7500, 1.0000]",
+    ]
+    assert lines[-3:] == [
+        "| base | 0.000 | 0.500 | 1.000 |",
+        "| this PR (tpr) | 0.000 | 0.750 | 1.000 |",
+        "| change | +0.000 | +0.250 | +0.000 |",
+    ]
 
 
 def test_a_curve_is_sorted_by_x():
@@ -77,13 +104,22 @@ def test_plot_definitions_come_from_dvc_yaml_with_paths_resolved(params):
 
 def test_multiclass_per_class_metrics_are_plain_rows_between_the_model_and_the_baseline():
     """`dvc metrics diff --json` flattens evaluate.json's `per_class` into `per_class.<class>.<metric>` keys."""
-    keys = {"model.f1_macro.value": {"old": 0.5, "new": 0.6}, "model.f1_macro.low": {"old": 0.4, "new": 0.5},
-            "model.f1_macro.high": {"old": 0.6, "new": 0.7}, "per_class.rain.f1": {"old": 0.3, "new": 0.5},
-            "per_class.rain.support": {"old": 10, "new": 12}, "baseline.f1_macro.value": {"old": 0.1, "new": 0.1}}
+    keys = {
+        "model.f1_macro.value": {"old": 0.5, "new": 0.6},
+        "model.f1_macro.low": {"old": 0.4, "new": 0.5},
+        "model.f1_macro.high": {"old": 0.6, "new": 0.7},
+        "per_class.rain.f1": {"old": 0.3, "new": 0.5},
+        "per_class.rain.support": {"old": 10, "new": 12},
+        "baseline.f1_macro.value": {"old": 0.1, "new": 0.1},
+    }
     lines = pr_comment.metrics_section({"evaluate.json": keys}, "evaluate.json", set())
     rows = [line for line in lines if line.startswith("| ") and "---" not in line][1:]
-    assert [r.split(" | ")[0] for r in rows] == ["| model.f1\\_macro", "| per\\_class.rain.f1",
-                                                  "| per\\_class.rain.support", "| baseline.f1\\_macro"]
+    assert [r.split(" | ")[0] for r in rows] == [
+        "| model.f1\\_macro",
+        "| per\\_class.rain.f1",
+        "| per\\_class.rain.support",
+        "| baseline.f1\\_macro",
+    ]
     assert rows[0].endswith("| [0.4, 0.6] | [0.5, 0.7] |")
     assert rows[1] == "| per\\_class.rain.f1 | 0.3 | 0.5 | +0.2 | – | – |"
 
@@ -92,4 +128,8 @@ def test_the_models_metrics_come_first_the_baselines_last_and_the_format_key_is_
     keys = {k: {"old": 1, "new": 1} for k in ["baseline.f1", "format", "rows", "model.f1", "threshold"]}
     lines = pr_comment.metrics_section({"evaluate.json": keys}, "evaluate.json", set())
     assert [line.split(" | ")[0] for line in lines if line.startswith("| ") and "---" not in line][1:] == [
-        "| model.f1", "| rows", "| threshold", "| baseline.f1"]
+        "| model.f1",
+        "| rows",
+        "| threshold",
+        "| baseline.f1",
+    ]

@@ -21,30 +21,66 @@ from pipeline.prepare import (
 def flights(n=4, period="2013-01"):
     """`n` flight rows with every raw column of the example, including those known only after the flight."""
     rng = np.random.default_rng(0)
-    return pd.DataFrame({
-        "flight": range(n), "tailnum": ["N1", "N2", "N1", None][:n] * (n // 4 or 1),
-        "time_hour": ["2013-01-01T10:00:00Z", "2013-01-02T04:00:00Z", "2013-01-05T23:00:00Z",
-                      "2013-01-06T12:00:00Z"][:n] * (n // 4 or 1),
-        "origin": "EWR", "dest": "IAH", "carrier": "UA", "distance": 1400.0, "hour": 5,
-        "dep_time": rng.integers(500, 600, n), "dep_delay": rng.normal(size=n), "arr_time": 900,
-        "air_time": 200.0, "arr_delay": [20.0, 15.0, np.nan, -3.0][:n] * (n // 4 or 1),
-    }).assign(**{PERIOD: period})
+    return pd.DataFrame(
+        {
+            "flight": range(n),
+            "tailnum": ["N1", "N2", "N1", None][:n] * (n // 4 or 1),
+            "time_hour": [
+                "2013-01-01T10:00:00Z",
+                "2013-01-02T04:00:00Z",
+                "2013-01-05T23:00:00Z",
+                "2013-01-06T12:00:00Z",
+            ][:n]
+            * (n // 4 or 1),
+            "origin": "EWR",
+            "dest": "IAH",
+            "carrier": "UA",
+            "distance": 1400.0,
+            "hour": 5,
+            "dep_time": rng.integers(500, 600, n),
+            "dep_delay": rng.normal(size=n),
+            "arr_time": 900,
+            "air_time": 200.0,
+            "arr_delay": [20.0, 15.0, np.nan, -3.0][:n] * (n // 4 or 1),
+        }
+    ).assign(**{PERIOD: period})
 
 
 def weather():
-    return pd.DataFrame({
-        "origin": ["EWR", "EWR", "EWR", "JFK"],
-        "time_hour": ["2013-01-01T10:00:00Z", "2013-01-02T04:00:00Z", "2013-01-05T23:00:00Z",
-                      "2013-01-06T12:00:00Z"],
-        "temp": [30.0, 31.0, 32.0, 99.0], "dewp": 1.0, "humid": 2.0, "wind_dir": 3.0, "wind_speed": 4.0,
-        "wind_gust": np.nan, "precip": 0.0, "pressure": 1012.0, "visib": 10.0,
-    })
+    return pd.DataFrame(
+        {
+            "origin": ["EWR", "EWR", "EWR", "JFK"],
+            "time_hour": [
+                "2013-01-01T10:00:00Z",
+                "2013-01-02T04:00:00Z",
+                "2013-01-05T23:00:00Z",
+                "2013-01-06T12:00:00Z",
+            ],
+            "temp": [30.0, 31.0, 32.0, 99.0],
+            "dewp": 1.0,
+            "humid": 2.0,
+            "wind_dir": 3.0,
+            "wind_speed": 4.0,
+            "wind_gust": np.nan,
+            "precip": 0.0,
+            "pressure": 1012.0,
+            "visib": 10.0,
+        }
+    )
 
 
 def planes():
-    return pd.DataFrame({"tailnum": ["N1", "N2"], "year": [2004, 1998], "type": "Fixed wing",
-                         "manufacturer": ["EMBRAER", "AIRBUS"], "engines": 2, "seats": [55, 182],
-                         "engine": "Turbo-fan"})
+    return pd.DataFrame(
+        {
+            "tailnum": ["N1", "N2"],
+            "year": [2004, 1998],
+            "type": "Fixed wing",
+            "manufacturer": ["EMBRAER", "AIRBUS"],
+            "engines": 2,
+            "seats": [55, 182],
+            "engine": "Turbo-fan",
+        }
+    )
 
 
 @pytest.mark.parametrize(

@@ -20,11 +20,15 @@ def written(table, period: str) -> str:
 
 
 def test_cut_keeps_every_byte_of_iso_utc_lines_in_source_order():
-    text = ('x,t,note\r\n1,2013-01-31T23:00:00Z,"a,b"\r\n2,2013-02-01T00:00:00Z,"two\nlines"\r\n'
-            '3,2013-01-01T00:00:00Z,  spaced  \r\n')
+    text = (
+        'x,t,note\r\n1,2013-01-31T23:00:00Z,"a,b"\r\n2,2013-02-01T00:00:00Z,"two\nlines"\r\n'
+        "3,2013-01-01T00:00:00Z,  spaced  \r\n"
+    )
     table = cut(text)
     assert table.periods == ["2013-01", "2013-02"]
-    assert written(table, "2013-01") == 'x,t,note\r\n1,2013-01-31T23:00:00Z,"a,b"\r\n3,2013-01-01T00:00:00Z,  spaced  \r\n'
+    assert (
+        written(table, "2013-01") == 'x,t,note\r\n1,2013-01-31T23:00:00Z,"a,b"\r\n3,2013-01-01T00:00:00Z,  spaced  \r\n'
+    )
     assert written(table, "2013-02") == 'x,t,note\r\n2,2013-02-01T00:00:00Z,"two\nlines"\r\n'
 
 
@@ -47,8 +51,7 @@ def test_cut_rewrites_only_the_time_field(value, timezone, expected, period):
 
 @pytest.mark.parametrize(
     ("kind", "expected"),
-    [("quarter", {"2013-Q1": [1, 2], "2013-Q2": [3], "2014-Q1": [4]}),
-     ("year", {"2013": [1, 2, 3], "2014": [4]})],
+    [("quarter", {"2013-Q1": [1, 2], "2013-Q2": [3], "2014-Q1": [4]}), ("year", {"2013": [1, 2, 3], "2014": [4]})],
     ids=["quarter", "year"],
 )
 def test_cut_by_quarter_and_year_in_local_time(kind, expected):
@@ -66,8 +69,11 @@ def test_periods_span_from_first_to_last_including_empty_ones():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("a,t\n1,2013-01-01\n2,soon\n3,later\n", r"src.csv: column 't': 2 row\(s\) with a time that does not parse, "
-                                                 r"e.g. 'soon' on line 3"),
+        (
+            "a,t\n1,2013-01-01\n2,soon\n3,later\n",
+            r"src.csv: column 't': 2 row\(s\) with a time that does not parse, "
+            r"e.g. 'soon' on line 3",
+        ),
         ('a,t\n"x\ny",2013-01-01\n2,\n', r"src.csv: column 't': 1 row\(s\) .* e.g. '' on line 4"),
         ("a,b\n1,2\n", r"src.csv: no time column 't' to cut by \(found: 'a', 'b'\)"),
     ],

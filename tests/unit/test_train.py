@@ -52,10 +52,12 @@ def test_unseen_category_scores_without_error(model, rows, params):
 @pytest.mark.parametrize("estimator", ["hist_gradient_boosting", "linear"])
 @pytest.mark.parametrize("task", ["binary", "regression"])
 def test_every_estimator_and_task_trains(rows, params, estimator, task):
-    p = params.model_copy(update={
-        "train": params.train.model_copy(update={"estimator": estimator, "hyperparameters": {}}),
-        "task": params.task.model_copy(update={"type": task}),
-    })
+    p = params.model_copy(
+        update={
+            "train": params.train.model_copy(update={"estimator": estimator, "hyperparameters": {}}),
+            "task": params.task.model_copy(update={"type": task}),
+        }
+    )
     fitted = train_model(rows.head(500), p)
     predicted = fitted.predict(rows[p.features.inputs].head(5))
     assert predicted.shape == (5,)

@@ -19,8 +19,9 @@ def run(tmp_path, *args, responses=None):
     if responses is not None:
         (tmp_path / "responses.json").write_text(json.dumps(responses))
         env["PIPELINE_GITHUB_RESPONSES"] = str(tmp_path / "responses.json")
-    result = subprocess.run([sys.executable, "-m", "pipeline", *args], env=env, cwd=tmp_path, text=True,
-                            capture_output=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", *args], env=env, cwd=tmp_path, text=True, capture_output=True, check=False
+    )
     sent = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
     return result.returncode, result.stdout + result.stderr, sent
 
@@ -33,19 +34,25 @@ def artifact(tmp_path):
 
 
 def test_the_comment_is_posted_after_the_pull_request_is_checked_against_the_event(tmp_path, artifact):
-    status, out, sent = run(tmp_path, *artifact, responses={
-        "GET repos/octo/template/pulls/7": {"state": "open", "head": {"sha": SHA}}})
+    status, out, sent = run(
+        tmp_path, *artifact, responses={"GET repos/octo/template/pulls/7": {"state": "open", "head": {"sha": SHA}}}
+    )
     assert (status, out.strip()) == (0, "created a comment")
     assert sent == [
         {"method": "GET", "path": "repos/octo/template/pulls/7", "body": None},
         {"method": "GET", "path": "repos/octo/template/issues/7/comments?per_page=100", "body": None},
-        {"method": "POST", "path": "repos/octo/template/issues/7/comments",
-         "body": {"body": "<!-- pipeline:pr-comment -->\n## Model report\n"}}]
+        {
+            "method": "POST",
+            "path": "repos/octo/template/issues/7/comments",
+            "body": {"body": "<!-- pipeline:pr-comment -->\n## Model report\n"},
+        },
+    ]
 
 
 def test_a_number_that_is_not_the_runs_pull_request_posts_nothing(tmp_path, artifact):
-    status, out, sent = run(tmp_path, *artifact, responses={
-        "GET repos/octo/template/pulls/7": {"state": "open", "head": {"sha": "f" * 40}}})
+    status, out, sent = run(
+        tmp_path, *artifact, responses={"GET repos/octo/template/pulls/7": {"state": "open", "head": {"sha": "f" * 40}}}
+    )
     assert status == 1 and "is not the open pull request of commit" in out
     assert [r["method"] for r in sent] == ["GET"]
 
@@ -64,10 +71,15 @@ def test_a_malformed_number_in_the_artifact_is_refused(tmp_path, artifact):
 
 def test_check_setup_lists_what_a_fork_must_enable_and_fails_when_required_settings_are_missing(dvc_checkout):
     tmp_path = dvc_checkout
-    status, out, sent = run(tmp_path, "check-setup", responses={
-        "GET repos/octo/template": {"full_name": "octo/template"},
-        "GET repos/octo/template/actions/permissions": {"enabled": True},
-        "GET repos/octo/template/actions/permissions/workflow": {"can_approve_pull_request_reviews": False}})
+    status, out, sent = run(
+        tmp_path,
+        "check-setup",
+        responses={
+            "GET repos/octo/template": {"full_name": "octo/template"},
+            "GET repos/octo/template/actions/permissions": {"enabled": True},
+            "GET repos/octo/template/actions/permissions/workflow": {"can_approve_pull_request_reviews": False},
+        },
+    )
     assert status == 1
     assert out.splitlines() == [
         "ok       GitHub Actions is enabled",
@@ -78,13 +90,17 @@ def test_check_setup_lists_what_a_fork_must_enable_and_fails_when_required_setti
         "optional no GitHub App (CT_APP_CLIENT_ID variable and CT_APP_PRIVATE_KEY secret): CT opens PRs with the "
         "default token and starts CI on them by a dispatch",
         "optional no DVC remote in .dvc/config: data/ is rebuilt from the embedded source",
-        "optional no DVC_REMOTE_CONFIG secret: fine for a public remote or none"]
+        "optional no DVC_REMOTE_CONFIG secret: fine for a public remote or none",
+    ]
     assert [r["path"] for r in sent] == [
-        "repos/octo/template", "repos/octo/template/actions/permissions",
-        "repos/octo/template/actions/permissions/workflow", "repos/octo/template/pages",
+        "repos/octo/template",
+        "repos/octo/template/actions/permissions",
+        "repos/octo/template/actions/permissions/workflow",
+        "repos/octo/template/pages",
         "repos/octo/template/actions/variables/CT_APP_CLIENT_ID",
         "repos/octo/template/actions/secrets/CT_APP_PRIVATE_KEY",
-        "repos/octo/template/actions/secrets/DVC_REMOTE_CONFIG"]
+        "repos/octo/template/actions/secrets/DVC_REMOTE_CONFIG",
+    ]
 
 
 @pytest.fixture
@@ -97,16 +113,24 @@ def dvc_checkout(tmp_path):
 
 def test_check_setup_passes_on_a_fully_configured_fork(dvc_checkout):
     tmp_path = dvc_checkout
-    subprocess.run([sys.executable, "-m", "dvc", "remote", "add", "-d", "storage", str(tmp_path / "remote")],
-                   cwd=tmp_path, env=command_env(), check=True)
-    status, out, _ = run(tmp_path, "check-setup", responses={
-        "GET repos/octo/template": {"full_name": "octo/template"},
-        "GET repos/octo/template/actions/permissions": {"enabled": True},
-        "GET repos/octo/template/actions/permissions/workflow": {"can_approve_pull_request_reviews": True},
-        "GET repos/octo/template/pages": {"build_type": "workflow"},
-        "GET repos/octo/template/actions/variables/CT_APP_CLIENT_ID": {"value": "Iv1.x"},
-        "GET repos/octo/template/actions/secrets/CT_APP_PRIVATE_KEY": {"name": "CT_APP_PRIVATE_KEY"},
-        "GET repos/octo/template/actions/secrets/DVC_REMOTE_CONFIG": {"name": "DVC_REMOTE_CONFIG"}},
+    subprocess.run(
+        [sys.executable, "-m", "dvc", "remote", "add", "-d", "storage", str(tmp_path / "remote")],
+        cwd=tmp_path,
+        env=command_env(),
+        check=True,
+    )
+    status, out, _ = run(
+        tmp_path,
+        "check-setup",
+        responses={
+            "GET repos/octo/template": {"full_name": "octo/template"},
+            "GET repos/octo/template/actions/permissions": {"enabled": True},
+            "GET repos/octo/template/actions/permissions/workflow": {"can_approve_pull_request_reviews": True},
+            "GET repos/octo/template/pages": {"build_type": "workflow"},
+            "GET repos/octo/template/actions/variables/CT_APP_CLIENT_ID": {"value": "Iv1.x"},
+            "GET repos/octo/template/actions/secrets/CT_APP_PRIVATE_KEY": {"name": "CT_APP_PRIVATE_KEY"},
+            "GET repos/octo/template/actions/secrets/DVC_REMOTE_CONFIG": {"name": "DVC_REMOTE_CONFIG"},
+        },
     )
     assert status == 0
     assert [line.split()[0] for line in out.splitlines()] == ["ok"] * 6
@@ -118,21 +142,39 @@ def test_check_setup_names_a_repository_it_cannot_see(tmp_path):
 
 
 def test_remote_credentials_are_written_for_dvc_only_when_given_and_never_printed(tmp_path):
-    secret = '[\'remote "storage"\']\n    access_key_id = AKIAEXAMPLE\n    secret_access_key = s3cr3t\n'
+    secret = "['remote \"storage\"']\n    access_key_id = AKIAEXAMPLE\n    secret_access_key = s3cr3t\n"
     env = {**command_env(), "DVC_REMOTE_CONFIG": secret}
-    done = subprocess.run([sys.executable, "-m", "pipeline", "remote-credentials"], cwd=tmp_path, env=env,
-                          text=True, capture_output=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "remote-credentials"],
+        cwd=tmp_path,
+        env=env,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
     assert done.returncode == 0 and "s3cr3t" not in done.stdout + done.stderr
     written = tmp_path / ".dvc" / "config.local"
     assert written.read_text() == secret and written.stat().st_mode & 0o077 == 0
 
     env["DVC_REMOTE_CONFIG"] = "access_key_id = AKIA s3cr3t"  # pasted without its section
-    bad = subprocess.run([sys.executable, "-m", "pipeline", "remote-credentials", "--out", "other"],
-                         cwd=tmp_path, env=env, text=True, capture_output=True, check=False)
+    bad = subprocess.run(
+        [sys.executable, "-m", "pipeline", "remote-credentials", "--out", "other"],
+        cwd=tmp_path,
+        env=env,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
     assert bad.returncode == 1 and "not in the format of .dvc/config.local" in bad.stderr
     assert "s3cr3t" not in bad.stdout + bad.stderr and not (tmp_path / "other").exists()
 
     env["DVC_REMOTE_CONFIG"] = ""
-    none = subprocess.run([sys.executable, "-m", "pipeline", "remote-credentials", "--out", "other"],
-                          cwd=tmp_path, env=env, text=True, capture_output=True, check=False)
+    none = subprocess.run(
+        [sys.executable, "-m", "pipeline", "remote-credentials", "--out", "other"],
+        cwd=tmp_path,
+        env=env,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
     assert none.returncode == 0 and "no DVC_REMOTE_CONFIG" in none.stdout and not (tmp_path / "other").exists()

@@ -27,48 +27,78 @@ def test_a_comment_is_created_once_with_its_marker(api):
     assert github.upsert_comment(api, REPO, 7, "## Metrics") == "created a comment"
     assert sent(api) == [
         {"method": "GET", "path": "repos/octo/template/issues/7/comments?per_page=100", "body": None},
-        {"method": "POST", "path": "repos/octo/template/issues/7/comments",
-         "body": {"body": "<!-- pipeline:pr-comment -->\n## Metrics"}},
+        {
+            "method": "POST",
+            "path": "repos/octo/template/issues/7/comments",
+            "body": {"body": "<!-- pipeline:pr-comment -->\n## Metrics"},
+        },
     ]
 
 
 def test_the_comment_carrying_the_marker_is_updated_in_place(api):
     api.responses["GET repos/octo/template/issues/7/comments?per_page=100"] = [
-        {"id": 11, "body": "LGTM"}, {"id": 12, "body": "<!-- pipeline:pr-comment -->\nold"}]
+        {"id": 11, "body": "LGTM"},
+        {"id": 12, "body": "<!-- pipeline:pr-comment -->\nold"},
+    ]
     assert github.upsert_comment(api, REPO, 7, "new") == "updated comment 12"
-    assert sent(api)[1] == {"method": "PATCH", "path": "repos/octo/template/issues/comments/12",
-                            "body": {"body": "<!-- pipeline:pr-comment -->\nnew"}}
+    assert sent(api)[1] == {
+        "method": "PATCH",
+        "path": "repos/octo/template/issues/comments/12",
+        "body": {"body": "<!-- pipeline:pr-comment -->\nnew"},
+    }
     assert len(sent(api)) == 2
 
 
 def test_a_pull_request_is_opened_only_when_none_exists_for_the_branch(api):
-    assert github.open_pull_request(api, REPO, "ct/2013-07", "main", "CT: 2013-07", "body") == \
-        "opened pull request #? for ct/2013-07"
-    lookup = {"method": "GET", "path": "repos/octo/template/pulls?state=all&head=octo%3Act%2F2013-07&per_page=100",
-              "body": None}
-    assert sent(api) == [lookup, {"method": "POST", "path": "repos/octo/template/pulls", "body": {
-        "title": "CT: 2013-07", "head": "ct/2013-07", "base": "main", "body": "body"}}]
+    assert (
+        github.open_pull_request(api, REPO, "ct/2013-07", "main", "CT: 2013-07", "body")
+        == "opened pull request #? for ct/2013-07"
+    )
+    lookup = {
+        "method": "GET",
+        "path": "repos/octo/template/pulls?state=all&head=octo%3Act%2F2013-07&per_page=100",
+        "body": None,
+    }
+    assert sent(api) == [
+        lookup,
+        {
+            "method": "POST",
+            "path": "repos/octo/template/pulls",
+            "body": {"title": "CT: 2013-07", "head": "ct/2013-07", "base": "main", "body": "body"},
+        },
+    ]
     api.responses["GET " + lookup["path"]] = [{"number": 5, "state": "closed", "merged_at": None}]
-    assert github.open_pull_request(api, REPO, "ct/2013-07", "main", "CT: 2013-07", "body") == \
-        "pull request #5 for ct/2013-07 exists already (closed); none opened"
+    assert (
+        github.open_pull_request(api, REPO, "ct/2013-07", "main", "CT: 2013-07", "body")
+        == "pull request #5 for ct/2013-07 exists already (closed); none opened"
+    )
     assert sent(api)[2:] == [lookup]
 
 
 def test_the_drift_issue_is_found_by_its_marker_and_pull_requests_are_ignored(api):
     api.responses["GET repos/octo/template/issues?state=open&per_page=100"] = [
         {"number": 3, "body": "<!-- drift-alert --> a pull request quoting it", "pull_request": {}},
-        {"number": 4, "body": "## Drift\n<!-- drift-alert -->"}]
-    assert github.upsert_issue(api, REPO, "Drift in 2013-07", "## Drift\n<!-- drift-alert -->",
-                               github.DRIFT_MARKER) == "updated issue #4"
-    assert sent(api)[1] == {"method": "PATCH", "path": "repos/octo/template/issues/4",
-                            "body": {"title": "Drift in 2013-07", "body": "## Drift\n<!-- drift-alert -->"}}
+        {"number": 4, "body": "## Drift\n<!-- drift-alert -->"},
+    ]
+    assert (
+        github.upsert_issue(api, REPO, "Drift in 2013-07", "## Drift\n<!-- drift-alert -->", github.DRIFT_MARKER)
+        == "updated issue #4"
+    )
+    assert sent(api)[1] == {
+        "method": "PATCH",
+        "path": "repos/octo/template/issues/4",
+        "body": {"title": "Drift in 2013-07", "body": "## Drift\n<!-- drift-alert -->"},
+    }
 
 
 def test_a_new_drift_issue_is_opened_when_none_carries_the_marker(api):
     api.responses["GET repos/octo/template/issues?state=open&per_page=100"] = [{"number": 1, "body": "bug"}]
     github.upsert_issue(api, REPO, "Drift", "text", github.DRIFT_MARKER)
-    assert sent(api)[1] == {"method": "POST", "path": "repos/octo/template/issues",
-                            "body": {"title": "Drift", "body": "<!-- drift-alert -->\ntext"}}
+    assert sent(api)[1] == {
+        "method": "POST",
+        "path": "repos/octo/template/issues",
+        "body": {"title": "Drift", "body": "<!-- drift-alert -->\ntext"},
+    }
 
 
 def test_a_pull_request_number_must_match_the_runs_head_commit(api):
@@ -81,8 +111,11 @@ def test_a_pull_request_number_must_match_the_runs_head_commit(api):
         github.check_pull_request(api, REPO, 7, "main")
 
 
-@pytest.mark.parametrize("value", ["0", "-3", "7; rm -rf /", "1e3", "", "12345678901", "７"],
-                         ids=["zero", "negative", "injection", "float", "empty", "too-long", "fullwidth"])
+@pytest.mark.parametrize(
+    "value",
+    ["0", "-3", "7; rm -rf /", "1e3", "", "12345678901", "７"],
+    ids=["zero", "negative", "injection", "float", "empty", "too-long", "fullwidth"],
+)
 def test_untrusted_pull_request_numbers_are_refused(value):
     with pytest.raises(PipelineError, match="expected a positive integer"):
         github.check_number(value)
@@ -113,8 +146,18 @@ def test_bodies_are_cut_to_githubs_limit_with_a_note():
 
 def test_a_request_is_one_gh_api_command_with_the_body_on_stdin():
     assert Request("POST", "repos/o/r/issues", {"title": "$(id)"}).command() == [
-        "gh", "api", "--method", "POST", "-H", "Accept: application/vnd.github+json",
-        "-H", "X-GitHub-Api-Version: 2022-11-28", "repos/o/r/issues", "--input", "-"]
+        "gh",
+        "api",
+        "--method",
+        "POST",
+        "-H",
+        "Accept: application/vnd.github+json",
+        "-H",
+        "X-GitHub-Api-Version: 2022-11-28",
+        "repos/o/r/issues",
+        "--input",
+        "-",
+    ]
     assert Request("GET", "repos/o/r/pulls/1").command()[:3] == ["gh", "api", "--paginate"]
 
 

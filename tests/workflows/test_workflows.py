@@ -133,7 +133,7 @@ def test_the_comment_workflow_treats_the_artifact_as_data():
     assert download["with"]["path"].startswith("${{ runner.temp }}")  # outside the checked-out code
     post = steps_[-1]
     assert post["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"
-    assert "--head-sha \"$HEAD_SHA\"" in post["run"] and "--event-pr \"$EVENT_PR\"" in post["run"]
+    assert '--head-sha "$HEAD_SHA"' in post["run"] and '--event-pr "$EVENT_PR"' in post["run"]
 
 
 def test_ct_runs_on_a_schedule_one_at_a_time_and_falls_back_to_dispatching_ci():
