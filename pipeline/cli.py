@@ -9,9 +9,7 @@ Input problems (`PipelineError`) print one line starting with `error:` and exit 
 
 from __future__ import annotations
 
-import functools
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -36,6 +34,7 @@ from pipeline import (
     train,
     validate,
 )
+from pipeline.command import guarded, setup_logging
 from pipeline.config import ParamsFile, load_params
 from pipeline.contract import dump_contract, load_contract, propose_contract
 from pipeline.errors import PipelineError
@@ -45,33 +44,9 @@ from pipeline.report import render as report
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 
 
-def guarded(command):
-    """Turn a PipelineError into `error: <message>` on stderr and exit status 1, without a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except PipelineError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def _setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-
-
-def run_alone(command) -> None:
-    """Run one stage's `main` as its own command line (`python -m pipeline.<stage>`)."""
-    _setup_logging()
-    typer.run(guarded(command))
-
-
 @app.callback()
 def _main() -> None:
-    _setup_logging()
+    setup_logging()
 
 
 app.command("validate", help=validate.main.__doc__)(guarded(validate.main))

@@ -172,6 +172,6 @@ def main(
 
 
 if __name__ == "__main__":
-    from pipeline.cli import run_alone
+    from pipeline.command import run_alone
 
     run_alone(main)
