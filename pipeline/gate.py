@@ -237,7 +237,12 @@ def decide(params: Params, base: str, work: Path) -> Decision:
     except PipelineError as exc:
         decision.check("champion", False, f"the champion pinned by {base} could not be found or rebuilt: {exc}")
         return decision
-    compare(params, kind, rows, load_model(model_path), champion, decision)
+    return judge(params, rows, load_model(model_path), champion, decision)
+
+
+def judge(params: Params, rows: pd.DataFrame, challenger, champion, decision: Decision) -> Decision:
+    """Compare both models on the same rows and decide: promote only when every check of the rule passed."""
+    compare(params, TASKS[params.task.type], rows, challenger, champion, decision)
     decision.decision = "promote" if all(c["passed"] for c in decision.checks) else "reject"
     return decision
 
