@@ -5,7 +5,7 @@ UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export DVC_NO_ANALYTICS := 1
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help setup browser run test test-unit lint format bench clean shellcheck
+.PHONY: help setup browser run test test-pr test-e2e test-unit lint format bench clean shellcheck
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,14 +21,25 @@ browser: ## Install Debian's chromium for the browser tests when it is missing (
 run: setup ## The main job: data, `dvc repro`, report site (site/build/index.html)
 	$(UV) run pipeline run
 
-test: setup browser shellcheck ## All tests: unit, site in a real browser, end to end with real git and DVC
-	$(UV) run pytest
+# Tests run in parallel (pytest-xdist, one worker per core); the expensive example project is built once per
+# run and shared by every worker (tests/repos.py). Markers: `e2e` (real clones, act, the guide; also the site in
+# a browser) and the rest, fast. See README, "Tests".
+PYTEST = $(UV) run pytest -n auto --dist loadscope
+
+test: setup browser shellcheck ## All tests: the project's, the template's unit, site, browser and end-to-end tests
+	$(PYTEST)
+
+test-pr: setup shellcheck ## What a pull request's CI runs: the project's tests and the template's fast tests
+	$(PYTEST) -m "not e2e"
+
+test-e2e: setup browser shellcheck ## The template's end-to-end and browser tests (their own CI job)
+	$(PYTEST) -m e2e
 
 shellcheck: ## Install shellcheck (Debian package) when missing: actionlint uses it on the workflows' scripts
 	@command -v shellcheck >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null)
 
-test-unit: setup ## Fast tests only
-	$(UV) run pytest tests/unit
+test-unit: setup ## The template's unit tests only (seconds; no pipeline run)
+	$(PYTEST) tests/unit -m "not e2e"
 
 lint: setup ## ruff: the code is in its own format (`make format` fixes it) and passes the linter
 	$(UV) run ruff format --check pipeline tests benchmarks site

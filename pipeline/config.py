@@ -262,6 +262,28 @@ class Drift(_Section):
         return self
 
 
+class Directional(_Section):
+    """Domain knowledge a model must respect: moving `feature` from `low` to `high` moves the mean prediction."""
+
+    feature: str = Field(description="A numeric feature.")
+    low: float
+    high: float
+    effect: Literal["increase", "decrease"] = Field(
+        description="How the mean prediction moves: the positive class's probability (binary), the class "
+        "`label`'s probability (multiclass) or the predicted value (regression)."
+    )
+    label: str | None = Field(default=None, description="multiclass only: the class whose probability moves.")
+
+
+class ModelChecks(_Section):
+    """What the project's model tests (tests/project/test_model.py) expect of every model trained here."""
+
+    invariant: list[str] = Field(
+        default=[], description="Columns, besides the identifiers, whose values must never change a prediction."
+    )
+    directional: list[Directional] = []
+
+
 class Params(_Section):
     """Everything in `params.yaml`, one attribute per top-level section."""
 
@@ -276,6 +298,7 @@ class Params(_Section):
     evaluate: Evaluate
     drift: Drift
     gate: Gate
+    model_checks: ModelChecks = ModelChecks()
 
     @model_validator(mode="after")
     def _target_is_not_an_input(self) -> Params:
@@ -290,6 +313,18 @@ class Params(_Section):
         unknown = sorted(set(self.evaluate.slices.columns) - set(self.features.inputs))
         if unknown:
             raise ValueError(f"evaluate.slices.columns names columns that are not features: {unknown}")
+        return self
+
+    @model_validator(mode="after")
+    def _model_checks_name_features(self) -> Params:
+        unknown = sorted({d.feature for d in self.model_checks.directional} - set(self.features.numeric))
+        if unknown:
+            raise ValueError(f"model_checks.directional names columns that are not numeric features: {unknown}")
+        labels = [d.label for d in self.model_checks.directional]
+        if self.task.type == "multiclass" and None in labels:
+            raise ValueError("model_checks.directional needs `label` (the class whose probability moves) per check")
+        if self.task.type != "multiclass" and any(labels):
+            raise ValueError(f"model_checks.directional: `label` is for a multiclass task, not {self.task.type}")
         return self
 
     @model_validator(mode="after")

@@ -1,4 +1,14 @@
-"""Shared test helpers: the template's own params, and a subprocess environment like a user's shell."""
+"""Shared test helpers: the example's configuration, and a subprocess environment like a user's shell.
+
+Two kinds of tests live here (see the README, "Tests: which ones a fork edits"):
+
+- `tests/project/`: the project's own tests. They read the root configuration (`params.yaml`, `contract.yaml`,
+  `data/`, `outputs/`, `dvc.lock`), whatever data and task it describes; a fork keeps and extends them.
+- everything else: tests of the template's machinery. They never read the root configuration: unit tests use
+  synthetic data and the example's configuration in `examples/flights/`, end-to-end tests build the example
+  project for themselves from that folder (`tests/repos.py`). After `pipeline init` replaces the root
+  configuration, they pass unchanged.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +22,19 @@ from pipeline.config import Params, load_params
 from pipeline.contract import Contract, load_contract
 
 ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "flights"
 
 
 @pytest.fixture(scope="session")
 def params() -> Params:
-    """The template's own params.yaml: unit tests exercise the configuration forks start from."""
-    return load_params(ROOT / "params.yaml")
+    """The example's params.yaml: the unit tests exercise the configuration the template ships with."""
+    return load_params(EXAMPLE / "params.yaml")
 
 
 @pytest.fixture(scope="session")
 def contract() -> Contract:
-    """The template's own data contract."""
-    return load_contract(ROOT / "contract.yaml")
+    """The example's data contract."""
+    return load_contract(EXAMPLE / "contract.yaml")
 
 
 def command_env() -> dict[str, str]:
@@ -41,7 +52,7 @@ def command_env() -> dict[str, str]:
 
 
 def synthetic_rows(params: Params, n: int, seed: int):
-    """Prepared-looking rows with the template's inputs and a label that depends on `precip` and `hour`."""
+    """Prepared-looking rows with the example's inputs and a label that depends on `precip` and `hour`."""
     import numpy as np
     import pandas as pd
 
@@ -56,6 +67,20 @@ def synthetic_rows(params: Params, n: int, seed: int):
     return frame
 
 
-# The real-repository fixtures (`origin`, `ran_clone`, `ran_copy`), registered here once so the end-to-end and
-# the model tests share one session-wide trained clone.
+# Fixtures that build or copy a real example project: a test that uses one is an end-to-end test, whatever its
+# folder, so `-m "not e2e"` (a pull request's fast path) never waits for a clone to train.
+E2E_FIXTURES = {"origin", "ran_clone", "ran_copy", "run_origin", "history_repo", "history_site"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Mark by what a test is: `project` for tests/project; `e2e` for tests/e2e and any test of a real clone."""
+    for item in items:
+        if Path(item.fspath).is_relative_to(ROOT / "tests" / "project"):
+            item.add_marker(pytest.mark.project)
+        elif Path(item.fspath).is_relative_to(ROOT / "tests" / "e2e") or E2E_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.e2e)
+
+
+# The real-repository fixtures (`origin`, `ran_clone`, `ran_copy`, `run_origin`), registered here once so the
+# end-to-end, site and model tests share one example project per test session (built once across xdist workers).
 from tests.repos import origin, ran_clone, ran_copy, run_origin  # noqa: E402, F401

@@ -1,8 +1,14 @@
-"""Real git, real DVC, real clones: the template as a forker gets it (helpers and fixtures for e2e and model tests).
+"""Real git, real DVC, real clones: the example project as a forker of the template gets it.
 
-`origin` is a bare repository holding the current working tree (committed as one commit) with a small
-window released (January and February), so each end-to-end run trains in seconds. Tests clone it and run
-the same commands a person would.
+`origin` is a bare repository holding the template's files with the example's configuration put in place from
+`examples/flights/` (never the root's, which `pipeline init` replaces in a fork), committed as one commit, with
+a small window released (January and February), so each end-to-end run trains in seconds. Tests clone it and
+run the same commands a person would.
+
+The expensive fixtures (`origin`, `ran_clone`, `run_origin`) are built once per test session, even across
+pytest-xdist's workers: the first worker to need one builds it under a file lock in the session's shared
+temporary folder, the others wait and reuse it. Tests treat them as read-only and copy them before changing
+anything (`ran_copy`, `copy_run_origin`).
 """
 
 from __future__ import annotations
@@ -11,13 +17,38 @@ import hashlib
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
+from filelock import FileLock
 
-from tests.conftest import ROOT, command_env
+from tests.conftest import EXAMPLE, ROOT, command_env
 
 SMALL_WINDOW = "2013-02"
+# What `pipeline init` replaces or removes in a fork: never copied from the root into the example project.
+ROOT_CONFIG = [
+    "params.yaml",
+    "contract.yaml",
+    "data.release.yaml",
+    "data.dvc",
+    "dvc.lock",
+    "data",
+    "outputs",
+    "sources",
+    "site/model_card.md",
+    ".dvc/config",
+]
+# The example's own description: file in examples/flights/ -> where the project keeps it.
+EXAMPLE_FILES = {"params.yaml": "params.yaml", "contract.yaml": "contract.yaml", "model_card.md": "site/model_card.md"}
+# The template's DVC settings, without any remote a fork may have added to its .dvc/config.
+DVC_CONFIG = "[core]\n    analytics = false\n"
+
+
+def default_window() -> str:
+    """The newest period the example releases by default (its data.release.yaml)."""
+    return yaml.safe_load((EXAMPLE / "data.release.yaml").read_text(encoding="utf-8"))["released"][-1]
 
 
 def sh(*command: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
@@ -49,12 +80,31 @@ def tracked_files(root: Path) -> list[str]:
     return sorted({name for name in out.split("\0") if name and (root / name).is_file()})
 
 
-def make_origin(tmp: Path, through: str | None) -> Path:
-    """A bare repository with the working tree as one commit, optionally with a smaller window released."""
-    work = tmp / "template"
-    for name in tracked_files(ROOT):
-        (work / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, work / name)
+def is_root_config(name: str) -> bool:
+    return any(name == path or name.startswith(f"{path}/") for path in ROOT_CONFIG)
+
+
+def example_project(work: Path, root: Path = ROOT) -> Path:
+    """The template's files from `root` with the example's configuration in place of the root's.
+
+    `root` is this repository, or a fork of it after `pipeline init`: the result is the same example project.
+    """
+    for name in tracked_files(root):
+        if not is_root_config(name):
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / name, work / name)
+    example = root / EXAMPLE.relative_to(ROOT)
+    for name, dest in EXAMPLE_FILES.items():
+        (work / dest).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(example / name, work / dest)
+    (work / ".dvc").mkdir(exist_ok=True)
+    (work / ".dvc" / "config").write_text(DVC_CONFIG)
+    return work
+
+
+def make_origin(tmp: Path, through: str | None, root: Path = ROOT) -> Path:
+    """A bare repository with the example project as one commit and, unless `through` is None, data released."""
+    work = example_project(tmp / "template", root)
     sh("git", "init", "-q", "-b", "main", cwd=work)
     if through:
         pipeline("ingest", "--through", through, cwd=work)
@@ -64,10 +114,23 @@ def make_origin(tmp: Path, through: str | None) -> Path:
     return tmp / "origin.git"
 
 
+def shared(tmp_path_factory, name: str, build: Callable[[Path], Path]) -> Path:
+    """`build(folder)`'s result, built once per test session whatever the number of xdist workers."""
+    base = tmp_path_factory.getbasetemp()
+    base = base.parent if base.name.startswith("popen-gw") else base  # xdist: the workers' common folder
+    folder, done = base / f"shared-{name}", base / f"shared-{name}.done"
+    with FileLock(base / f"shared-{name}.lock"):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            done.write_text(str(build(folder)))
+    return Path(done.read_text())
+
+
 @pytest.fixture(scope="session")
 def origin(tmp_path_factory) -> Path:
-    """The template with January and February released, as a bare remote."""
-    return make_origin(tmp_path_factory.mktemp("small"), SMALL_WINDOW)
+    """The example project with January and February released, as a bare remote."""
+    return shared(tmp_path_factory, "origin", lambda folder: make_origin(folder, SMALL_WINDOW))
 
 
 def clone(origin: Path, dest: Path) -> Path:
@@ -80,9 +143,13 @@ def clone(origin: Path, dest: Path) -> Path:
 @pytest.fixture(scope="session")
 def ran_clone(origin, tmp_path_factory) -> Path:
     """A clone after `pipeline run`: model, metrics and plots in place. Copy it before changing it."""
-    repo = clone(origin, tmp_path_factory.mktemp("ran") / "repo")
-    pipeline("run", "--no-site", cwd=repo)
-    return repo
+
+    def build(folder: Path) -> Path:
+        repo = clone(origin, folder / "repo")
+        pipeline("run", "--no-site", cwd=repo)
+        return repo
+
+    return shared(tmp_path_factory, "ran", build)
 
 
 @pytest.fixture
@@ -99,16 +166,19 @@ def run_origin(ran_clone, tmp_path_factory) -> Path:
     Returns the folder holding `work` (the clone, with the DVC cache) and `origin.git`; copy it with
     `copy_run_origin` before changing either.
     """
-    root = tmp_path_factory.mktemp("run-origin")
-    work = root / "work"
-    shutil.copytree(ran_clone, work, symlinks=True)
-    sh("git", "add", "-A", cwd=work)
-    sh("git", "commit", "-qm", f"pipeline run on the window through {SMALL_WINDOW}", cwd=work)
-    sh("git", "clone", "-q", "--bare", str(work), str(root / "origin.git"), cwd=root)
-    sh("git", "remote", "set-url", "origin", str(root / "origin.git"), cwd=work)
-    sh("git", "fetch", "-q", "origin", cwd=work)
-    sh("git", "branch", "-q", "--set-upstream-to", "origin/main", cwd=work)
-    return root
+
+    def build(root: Path) -> Path:
+        work = root / "work"
+        shutil.copytree(ran_clone, work, symlinks=True)
+        sh("git", "add", "-A", cwd=work)
+        sh("git", "commit", "-qm", f"pipeline run on the window through {SMALL_WINDOW}", cwd=work)
+        sh("git", "clone", "-q", "--bare", str(work), str(root / "origin.git"), cwd=root)
+        sh("git", "remote", "set-url", "origin", str(root / "origin.git"), cwd=work)
+        sh("git", "fetch", "-q", "origin", cwd=work)
+        sh("git", "branch", "-q", "--set-upstream-to", "origin/main", cwd=work)
+        return root
+
+    return shared(tmp_path_factory, "run-origin", build)
 
 
 def copy_run_origin(run_origin: Path, dest: Path) -> Path:

@@ -28,7 +28,7 @@ def test_ci_on_a_pull_request_lints_tests_runs_the_pipeline_and_uploads_the_comm
         event,
         tmp_path,
         ACT_ARTIFACTS=str(tmp_path / "artifacts"),
-        PYTEST_ADDOPTS="-q -p no:cacheprovider tests/unit/test_pr_comment.py",
+        PYTEST_ADDOPTS="-q -p no:cacheprovider tests/project tests/unit/test_pr_comment.py",
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert step_outcomes(result.stdout) == [
@@ -38,7 +38,7 @@ def test_ci_on_a_pull_request_lints_tests_runs_the_pipeline_and_uploads_the_comm
         "Success - Main Install",
         "Success - Main Give DVC the remote's credentials (secret DVC_REMOTE_CONFIG; none for a public remote)",
         "Success - Main Lint",
-        "Success - Main Test",
+        "Success - Main Test (the project's data, model and pipeline tests; the template's fast tests)",
         "Success - Main Rebuild the data and re-run the pipeline",
         "Success - Main Gate against the base branch",
         "Success - Main Write the comment body",

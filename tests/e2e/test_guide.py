@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipeline.report import guide
 from tests.conftest import ROOT
-from tests.repos import make_origin, sh
+from tests.repos import SMALL_WINDOW, make_origin, sh
 
 BLOCK = re.compile(r"```bash\n(.*?)```", re.DOTALL)
 
@@ -35,7 +35,7 @@ def cgm_csv(dest: Path) -> Path:
 
 
 def test_the_guide_runs_from_use_this_template_to_the_first_promotion_pull_request(tmp_path):
-    origin = make_origin(tmp_path / "github", through=None)  # "Use this template": the template, one commit
+    origin = make_origin(tmp_path / "github", through=SMALL_WINDOW)  # "Use this template": the template, one commit
     cgm, storage = cgm_csv(tmp_path / "CGM.csv"), tmp_path / "bucket"
     script = guide_script()
     for placeholder, stand_in in [

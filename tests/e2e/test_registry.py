@@ -12,7 +12,7 @@ import shutil
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import EXAMPLE
 from tests.repos import pipeline, sh
 
 pytestmark = pytest.mark.e2e
@@ -82,7 +82,7 @@ def repo(tmp_path):
     """A clone of a bare origin holding the template's params.yaml and nothing registered yet."""
     seed = tmp_path / "seed"
     seed.mkdir()
-    shutil.copy(ROOT / "params.yaml", seed / "params.yaml")
+    shutil.copy(EXAMPLE / "params.yaml", seed / "params.yaml")
     sh("git", "init", "-q", "-b", "main", cwd=seed)
     commit(seed, "template", {"README.md": "template\n"})
     sh("git", "clone", "-q", "--bare", str(seed), str(tmp_path / "origin.git"), cwd=tmp_path)

@@ -11,7 +11,7 @@ import yaml
 
 from pipeline.config import load_params
 from pipeline.ingest import tracked
-from tests.conftest import ROOT
+from tests.conftest import EXAMPLE
 from tests.repos import pipeline, sh
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +28,7 @@ EVENTS = textwrap.dedent("""\
 def project(root, tables: dict, batches: str, period: str):
     """A git + DVC repository whose params.yaml is the template's with this `ingest` section."""
     root.mkdir()
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = yaml.safe_load((EXAMPLE / "params.yaml").read_text())
     params["ingest"] = {"period": period, "source": {"tables": tables}}
     params["prepare"] = {**params["prepare"], "batches": batches, "timezone": "America/New_York"}
     (root / "params.yaml").write_text(yaml.safe_dump(params))

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from pipeline.io import period_of, read_json
-from tests.conftest import ROOT, command_env
+from tests.conftest import EXAMPLE, ROOT, command_env
 
 
 def packaged(package: str, name: str) -> Path:
@@ -40,7 +40,7 @@ def project_params(
     table: str, target: str, task: str, features: dict, slices: dict, timestamp: str, calendar: list[str]
 ) -> dict:
     """The template's params.yaml with this project's table, target, task, features and small-data knobs."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params = yaml.safe_load((EXAMPLE / "params.yaml").read_text(encoding="utf-8"))
     params["ingest"] = {"period": "month", "source": {"tables": {table: {"path": f"sources/{table}"}}}}
     params["prepare"] = {"batches": table, "timestamp": timestamp, "timezone": "UTC", "calendar": calendar, "joins": []}
     params["task"] = {"type": task, "target": {"column": target}}

@@ -1,6 +1,6 @@
 """A report site built the way `pipeline run` builds it, in a small git repository with a registry history.
 
-The repository holds the template's committed outputs in two promotions: `model@v1.0.0` (an older model,
+The repository holds the example project's outputs (from `ran_clone`) in two promotions: `model@v1.0.0` (an older model,
 format-1 metrics a little lower) and `model@v1.1.0` (the template's own outputs, live at HEAD). A column, a
 category and a metric named `<img src=x onerror=alert(1)>` are injected into the copies of the outputs, so
 every page shows it; it must render as text. No DVC run is needed: the site reads committed files and git.
@@ -20,7 +20,7 @@ import yaml
 from pipeline.config import load_params
 from pipeline.registry import register
 from pipeline.report.render import main as render
-from tests.conftest import ROOT, command_env
+from tests.conftest import command_env
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 FILES = [
@@ -54,9 +54,10 @@ def git(repo: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=repo, env=command_env(), check=True, capture_output=True)
 
 
-def copy_template(repo: Path) -> None:
+def copy_template(repo: Path, project: Path) -> None:
+    """The site's sources and the example project's committed results, from a clone that ran the pipeline."""
     for name in FILES:
-        source, dest = ROOT / name, repo / name
+        source, dest = project / name, repo / name
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(source, dest, dirs_exist_ok=True) if source.is_dir() else shutil.copy(source, dest)
 
@@ -138,7 +139,7 @@ def history_repo(tmp_path_factory, ran_clone) -> Path:
     clone (`ran_clone`), so the drift page has real images to load.
     """
     repo = tmp_path_factory.mktemp("history") / "repo"
-    copy_template(repo)
+    copy_template(repo, ran_clone)
     git(repo, "init", "-q", "-b", "main")
     for key, value in [("user.name", "Test"), ("user.email", "test@example.invalid")]:
         git(repo, "config", key, value)
@@ -146,7 +147,7 @@ def history_repo(tmp_path_factory, ran_clone) -> Path:
     params = load_params(repo / "params.yaml")
     older_promotion(repo)
     register("HEAD", params, repo)
-    copy_template(repo)  # the template's own outputs: the newer model
+    copy_template(repo, ran_clone)  # the template's own outputs: the newer model
     inject_hostile_names(repo)
     shutil.copytree(ran_clone / "outputs/reports/drift", repo / "outputs/reports/drift", dirs_exist_ok=True)
     (repo / "outputs/gate").mkdir()

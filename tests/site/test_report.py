@@ -11,21 +11,22 @@ import pytest
 
 from pipeline.errors import PipelineError
 from pipeline.report.render import code, main, md
-from tests.conftest import ROOT, command_env
+from tests.conftest import EXAMPLE, ROOT, command_env
 from tests.site.conftest import DECISION, HOSTILE, git
 
 
-def render(tmp_path, metrics=None, reports=None):
+def render(tmp_path, metrics=None, reports=None, project=None):
+    """The report stage on the example's configuration; with `project`, also its plots and data.dvc."""
     out = tmp_path / "site" / "docs"
     main(
         metrics=metrics or tmp_path / "none",
         reports=reports or tmp_path / "none",
-        plots=ROOT / "outputs/plots",
-        contract=ROOT / "contract.yaml",
-        data_dvc=ROOT / "data.dvc",
-        card=ROOT / "site/model_card.md",
+        plots=project / "outputs/plots" if project else tmp_path / "none",
+        contract=EXAMPLE / "contract.yaml",
+        data_dvc=project / "data.dvc" if project else tmp_path / "none",
+        card=EXAMPLE / "model_card.md",
         out=out,
-        params_file=ROOT / "params.yaml",
+        params_file=EXAMPLE / "params.yaml",
     )
     return out
 
@@ -67,8 +68,8 @@ def test_a_hostile_column_name_is_shown_as_text(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The site of the template's committed outputs, built by mkdocs in strict mode."""
+def built(tmp_path_factory, ran_clone):
+    """The site of the example project's outputs (a clone that ran the pipeline), built by mkdocs --strict."""
     site = tmp_path_factory.mktemp("repo") / "site"
     site.mkdir()
     shutil.copy(ROOT / "README.md", site.parent / "README.md")  # the guide page's text
@@ -76,14 +77,14 @@ def built(tmp_path_factory):
     shutil.copy(ROOT / "site/hooks.py", site / "hooks.py")
     shutil.copytree(ROOT / "site/overrides", site / "overrides")
     main(
-        metrics=ROOT / "outputs/metrics",
-        reports=ROOT / "outputs/reports",
-        plots=ROOT / "outputs/plots",
-        contract=ROOT / "contract.yaml",
-        data_dvc=ROOT / "data.dvc",
-        card=ROOT / "site/model_card.md",
+        metrics=ran_clone / "outputs/metrics",
+        reports=ran_clone / "outputs/reports",
+        plots=ran_clone / "outputs/plots",
+        contract=ran_clone / "contract.yaml",
+        data_dvc=ran_clone / "data.dvc",
+        card=ran_clone / "site/model_card.md",
         out=site / "docs",
-        params_file=ROOT / "params.yaml",
+        params_file=ran_clone / "params.yaml",
     )
     subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(site / "mkdocs.yml")],
@@ -104,8 +105,8 @@ def test_built_site_requests_nothing_outside(built):
     assert external == []
 
 
-def test_home_page_numbers_equal_the_metrics_file(built):
-    metrics = json.loads((ROOT / "outputs/metrics/evaluate.json").read_text())
+def test_home_page_numbers_equal_the_metrics_file(built, ran_clone):
+    metrics = json.loads((ran_clone / "outputs/metrics/evaluate.json").read_text())
     home = (built / "index.html").read_text()
     auc = metrics["model"]["roc_auc"]
     assert f"<td>roc_auc</td>\n<td>{auc['value']:.3f} ({auc['low']:.3f}–{auc['high']:.3f})</td>" in home
@@ -133,15 +134,16 @@ FORMAT_2 = {
 }
 
 
-def with_metrics(tmp_path, evaluate) -> Path:
+def with_metrics(tmp_path, project, evaluate) -> Path:
+    """The project's metrics files with `evaluate` as its evaluate.json."""
     metrics = tmp_path / "m"
-    shutil.copytree(ROOT / "outputs/metrics", metrics)
+    shutil.copytree(project / "outputs/metrics", metrics)
     (metrics / "evaluate.json").write_text(json.dumps(evaluate))
     return metrics
 
 
-def test_format_2_metrics_are_shown_with_their_intervals(tmp_path):
-    out = render(tmp_path, metrics=with_metrics(tmp_path, FORMAT_2))
+def test_format_2_metrics_are_shown_with_their_intervals(tmp_path, ran_clone):
+    out = render(tmp_path, project=ran_clone, metrics=with_metrics(tmp_path, ran_clone, FORMAT_2))
     for page in ["index.md", "model-card.md"]:
         text = (out / page).read_text()
         assert "| roc\\_auc | 0.750 (0.744–0.757) | 0.500 (0.500–0.500) |" in text
@@ -149,21 +151,23 @@ def test_format_2_metrics_are_shown_with_their_intervals(tmp_path):
         assert "bootstrap confidence interval" in text
 
 
-def test_format_1_metrics_have_no_interval_sentence(tmp_path):
+def test_format_1_metrics_have_no_interval_sentence(tmp_path, ran_clone):
     format_1 = {"rows": 10, "threshold": 0.3, "model": {"roc_auc": 0.75}, "baseline": {"roc_auc": 0.5}}
-    home = (render(tmp_path, metrics=with_metrics(tmp_path, format_1)) / "index.md").read_text()
+    home = (
+        render(tmp_path, project=ran_clone, metrics=with_metrics(tmp_path, ran_clone, format_1)) / "index.md"
+    ).read_text()
     assert "bootstrap confidence interval" not in home and " (0." not in home
 
 
-def test_a_malformed_format_2_metric_fails_naming_file_and_metric(tmp_path):
+def test_a_malformed_format_2_metric_fails_naming_file_and_metric(tmp_path, ran_clone):
     broken = {**FORMAT_2, "model": {"roc_auc": {"low": 0.7}}}
     with pytest.raises(PipelineError, match=r"m/evaluate.json: model.roc_auc: expected a number"):
-        render(tmp_path, metrics=with_metrics(tmp_path, broken))
+        render(tmp_path, project=ran_clone, metrics=with_metrics(tmp_path, ran_clone, broken))
 
 
-def test_report_stage_leaves_the_live_model_to_the_build(tmp_path):
+def test_report_stage_leaves_the_live_model_to_the_build(tmp_path, ran_clone):
     """site/docs (a DVC out) must not depend on git tags: Home carries the block the mkdocs hook fills."""
-    home = (render(tmp_path, metrics=ROOT / "outputs/metrics") / "index.md").read_text()
+    home = (render(tmp_path, metrics=ran_clone / "outputs/metrics", project=ran_clone) / "index.md").read_text()
     assert re.search(r"<!-- live-model:start -->\n.*Not available yet.*\n.*<!-- live-model:end -->", home, re.S)
     assert not (tmp_path / "site/docs/history.md").exists()
 
@@ -181,14 +185,14 @@ def test_outside_git_the_history_and_live_model_say_so(built):
     assert "The live model: the site was built outside a git repository" in article(built / "index.html")
 
 
-def committed_auc() -> float:
-    """The template's committed ROC AUC: the history repository's newest version carries it (the older, 0.02 less)."""
-    return json.loads((ROOT / "outputs/metrics/evaluate.json").read_text())["model"]["roc_auc"]["value"]
+def committed_auc(history_repo) -> float:
+    """The newest version's ROC AUC (the example project's; the older version's is 0.02 less)."""
+    return json.loads((history_repo / "outputs/metrics/evaluate.json").read_text())["model"]["roc_auc"]["value"]
 
 
-def test_history_lists_every_version_newest_first_with_the_live_one(history_site):
+def test_history_lists_every_version_newest_first_with_the_live_one(history_site, history_repo):
     text = article(history_site / "history/index.html")
-    new, old = (re.escape(f"{auc:.3f}") for auc in (committed_auc(), committed_auc() - 0.02))
+    new, old = (re.escape(f"{auc:.3f}") for auc in (committed_auc(history_repo), committed_auc(history_repo) - 0.02))
     assert re.search(
         rf"v1\.1\.0 \S+ \w{{10}} promote roc_auc {new} \(\S+\) live v1\.0\.0 \S+ \w{{10}} – roc_auc {old}", text
     ), text
@@ -196,9 +200,9 @@ def test_history_lists_every_version_newest_first_with_the_live_one(history_site
     assert "&lt;img src=x onerror=alert(1)&gt;" in (history_site / "history/index.html").read_text()
 
 
-def test_home_shows_the_live_version_and_the_decision_that_promoted_it(history_site):
+def test_home_shows_the_live_version_and_the_decision_that_promoted_it(history_site, history_repo):
     text = article(history_site / "index.html")
-    auc = re.escape(f"{committed_auc():.3f}")
+    auc = re.escape(f"{committed_auc(history_repo):.3f}")
     assert re.search(
         rf"The live model model@v1\.1\.0, registered \d{{4}}-\d\d-\d\d at commit \w{{10}}: roc_auc {auc}", text
     )

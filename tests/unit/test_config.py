@@ -6,11 +6,11 @@ import yaml
 from pipeline.config import load_params
 from pipeline.errors import PipelineError
 from pipeline.train import check_hyperparameters
-from tests.conftest import ROOT
+from tests.conftest import EXAMPLE
 
 
 def write_params(tmp_path, edit):
-    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw = yaml.safe_load((EXAMPLE / "params.yaml").read_text())
     edit(raw)
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(raw))
@@ -114,7 +114,7 @@ def test_infer_contract_never_overwrites_without_force(tmp_path):
 
     (tmp_path / "contract.yaml").write_text("# reviewed by hand\n")
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline", "infer-contract", "--params", str(ROOT / "params.yaml")],
+        [sys.executable, "-m", "pipeline", "infer-contract", "--params", str(EXAMPLE / "params.yaml")],
         cwd=tmp_path,
         env=command_env(),
         capture_output=True,

@@ -80,7 +80,7 @@ def test_timeline_has_one_point_per_period_with_label_rate_and_metric(params):
 def test_an_empty_newest_period_is_a_clear_error(tmp_path, params):
     from pipeline.drift import main
     from pipeline.errors import PipelineError
-    from tests.conftest import ROOT, synthetic_rows
+    from tests.conftest import EXAMPLE, synthetic_rows
 
     rows = synthetic_rows(params, 50, seed=0).assign(period="2013-01", flight=1, tailnum="N1")
     rows.to_parquet(tmp_path / "train.parquet")
@@ -92,7 +92,7 @@ def test_an_empty_newest_period_is_a_clear_error(tmp_path, params):
             metrics=tmp_path / "d.json",
             alert=tmp_path / "a.md",
             figures=tmp_path / "f",
-            params_file=ROOT / "params.yaml",
+            params_file=EXAMPLE / "params.yaml",
         )
 
 

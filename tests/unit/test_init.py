@@ -20,18 +20,19 @@ from pipeline import init
 from pipeline.cli import app
 from pipeline.errors import PipelineError
 from pipeline.init_infer import calendar_features, count_periods, infer_features, label_of, local_times, propose
-from tests.conftest import ROOT, command_env
+from tests.conftest import EXAMPLE, ROOT, command_env
 from tests.repos import digest
 
-CONFIG = [
-    "params.yaml",
-    "contract.yaml",
-    "data.release.yaml",
-    "data.dvc",
-    "dvc.lock",
-    "site/mkdocs.yml",
-    "site/model_card.md",
-]
+# The files of the example project that init reads or replaces: the example's own (examples/flights/), the
+# template's site configuration, and stand-ins for the records a run leaves (init only replaces or removes them).
+CONFIG = {
+    "params.yaml": EXAMPLE / "params.yaml",
+    "contract.yaml": EXAMPLE / "contract.yaml",
+    "data.release.yaml": EXAMPLE / "data.release.yaml",
+    "site/mkdocs.yml": ROOT / "site/mkdocs.yml",
+    "site/model_card.md": EXAMPLE / "model_card.md",
+}
+RECORDS = {"data.dvc": "outs: []\n", "dvc.lock": "schema: '2.0'\nstages: {}\n"}
 
 
 def rows(months: int = 3, per_month: int = 40, seed: int = 0) -> pd.DataFrame:
@@ -57,9 +58,11 @@ def rows(months: int = 3, per_month: int = 40, seed: int = 0) -> pd.DataFrame:
 def repo(tmp_path, monkeypatch):
     """A git repository with the template's configuration committed, as the working directory."""
     work = tmp_path / "repo"
-    for name in CONFIG:
+    for name, source in CONFIG.items():
         (work / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ROOT / name, work / name)
+        shutil.copyfile(source, work / name)
+    for name, text in RECORDS.items():
+        (work / name).write_text(text)
     for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], ["git", "commit", "-qm", "t"]):
         subprocess.run(command, cwd=work, env=command_env(), check=True)
     monkeypatch.chdir(work)

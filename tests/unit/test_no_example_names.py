@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import EXAMPLE, ROOT
 
 PACKAGE = ROOT / "pipeline"
 
@@ -43,8 +43,8 @@ GENERIC = {
 
 def example_names() -> set[str]:
     """Every table and column name of the example's configuration, and the package it is shipped in."""
-    contract = yaml.safe_load((ROOT / "contract.yaml").read_text(encoding="utf-8"))
-    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    contract = yaml.safe_load((EXAMPLE / "contract.yaml").read_text(encoding="utf-8"))
+    params = yaml.safe_load((EXAMPLE / "params.yaml").read_text(encoding="utf-8"))
     names = set(contract["tables"]) | {contract["target"]["column"], *contract.get("leakage", [])}
     for table in contract["tables"].values():
         names |= set(table["columns"])

@@ -9,7 +9,7 @@ from sklearn.pipeline import make_pipeline
 
 from pipeline.metrics import TASKS, paired_difference
 from tests.conftest import synthetic_rows
-from tests.model.properties import identifier_gap, mean_shift, single_row_gap
+from tests.properties import identifier_gap, mean_shift, single_row_gap
 
 NUMERIC = ["precip", "hour", "visib"]
 

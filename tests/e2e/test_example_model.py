@@ -24,7 +24,7 @@ from pipeline.io import load_model, save_model
 from pipeline.metrics import TASKS, paired_difference
 from pipeline.train import train_model
 from tests.conftest import command_env
-from tests.model.properties import identifier_gap, mean_shift, params_with, scores, single_row_gap
+from tests.properties import identifier_gap, mean_shift, params_with, scores, single_row_gap
 
 BINARY = TASKS["binary"]
 
