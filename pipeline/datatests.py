@@ -20,7 +20,7 @@ from scipy.stats import mannwhitneyu
 
 from pipeline.config import Params
 from pipeline.contract import Contract
-from pipeline.prepare import class_names
+from pipeline.features import class_names
 
 LEAKAGE_SAMPLE = 50_000  # rows scored per column: enough to see a near-perfect ranking, bounded in time
 TOP = 5

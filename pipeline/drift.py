@@ -31,13 +31,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import typer  # noqa: E402
-from sklearn.metrics import f1_score, mean_absolute_error, roc_auc_score  # noqa: E402
 
 from pipeline import drift_stats  # noqa: E402
 from pipeline.config import Drift, Params, ParamsFile, load_params  # noqa: E402
 from pipeline.errors import PipelineError  # noqa: E402
+from pipeline.features import LABEL, PERIOD  # noqa: E402
 from pipeline.io import load_model, write_json  # noqa: E402
-from pipeline.prepare import LABEL, PERIOD  # noqa: E402
+from pipeline.metrics import PERIOD_METRIC  # noqa: E402
 
 log = logging.getLogger(__name__)
 PREDICTION = "prediction"
@@ -71,15 +71,6 @@ def scores(model, rows: pd.DataFrame, inputs: list[str], task_type: str) -> np.n
     """The model's output per row: the positive class's probability, the predicted class, or the value."""
     x = rows[inputs]
     return model.predict_proba(x)[:, 1] if task_type == "binary" else model.predict(x)
-
-
-# task type -> (how its outputs are tested for drift, its primary metric's name and value for one period from
-# the labels and those outputs; None where undefined). The names are those of `pipeline.metrics.TASKS`.
-PERIOD_METRIC = {
-    "binary": ("numeric", "roc_auc", lambda y, p: float(roc_auc_score(y, p)) if y.nunique() == 2 else None),
-    "multiclass": ("categorical", "f1_macro", lambda y, p: float(f1_score(y, p, average="macro", zero_division=0))),
-    "regression": ("numeric", "mae", lambda y, p: float(mean_absolute_error(y, p))),
-}
 
 
 def performance(y: pd.Series, score: np.ndarray, task_type: str) -> dict:

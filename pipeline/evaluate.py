@@ -32,9 +32,9 @@ from sklearn.calibration import calibration_curve
 
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
+from pipeline.features import LABEL
 from pipeline.io import load_model, write_json
 from pipeline.metrics import TASKS, per_class, predicted_class, slice_metrics, threshold_of, with_intervals
-from pipeline.prepare import LABEL
 
 log = logging.getLogger(__name__)
 FORMAT = 2  # of evaluate.json; 1 had plain numbers and no interval (readers of old commits must accept both)

@@ -31,10 +31,10 @@ import typer
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
 from pipeline.evaluate import FORMAT
+from pipeline.features import LABEL
 from pipeline.io import file_md5, load_model, read_json, write_json
 from pipeline.markdown import code, escape
 from pipeline.metrics import TASKS, TaskKind, paired_difference, slice_metrics
-from pipeline.prepare import LABEL
 from pipeline.registry import committed_json, model_md5, pinned_md5
 from pipeline.repo import dvc, git, python
 

@@ -165,6 +165,24 @@ TASKS = {
 }
 
 
+# task type -> (how its outputs are tested for drift, its primary metric's name and value for one period from
+# the labels and the model's outputs; None where undefined). `drift` computes it per period on predictions
+# (the positive class's probability, the predicted class, or the value), and the report names it.
+PERIOD_METRIC = {
+    "binary": (
+        "numeric",
+        "roc_auc",
+        lambda labels, score: float(skm.roc_auc_score(labels, score)) if labels.nunique() == 2 else None,
+    ),
+    "multiclass": (
+        "categorical",
+        "f1_macro",
+        lambda labels, predicted: float(skm.f1_score(labels, predicted, average="macro", zero_division=0)),
+    ),
+    "regression": ("numeric", "mae", lambda labels, predicted: float(skm.mean_absolute_error(labels, predicted))),
+}
+
+
 def threshold_of(model) -> float | None:
     """The decision threshold stored in a binary model (a FixedThresholdClassifier), else None."""
     return getattr(model, "threshold", None)

@@ -11,7 +11,7 @@ Params:  `prepare`, `task`, `features`, `paths`.
 The input is checked against the contract first, with the very messages `validate` gives, and a column the
 contract lists as leakage (known only after the event) is refused: a file that carries an outcome was not
 built at prediction time, and scoring it would hide that mistake. Rows go through the same feature code
-as training (`prepare.feature_rows`), then the saved Pipeline. Nothing is written unless every row scored.
+as training (`features.feature_rows`), then the saved Pipeline. Nothing is written unless every row scored.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ import typer
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.contract import Contract, Rows, Table, load_contract
 from pipeline.errors import PipelineError
+from pipeline.features import feature_rows, raw_columns, read_tables
 from pipeline.io import file_md5, load_model, period_files, period_kind, period_of, read_csv
 from pipeline.metrics import TASKS, predicted_class, threshold_of
-from pipeline.prepare import feature_rows, raw_columns, read_tables
 from pipeline.validate import check_frames
 
 log = logging.getLogger(__name__)

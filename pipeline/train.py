@@ -34,8 +34,8 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from pipeline.config import Params, ParamsFile, Train, load_params
 from pipeline.errors import PipelineError
+from pipeline.features import LABEL
 from pipeline.io import save_model
-from pipeline.prepare import LABEL
 
 log = logging.getLogger(__name__)
 

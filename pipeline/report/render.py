@@ -37,8 +37,8 @@ from markupsafe import Markup  # noqa: E402
 from pipeline import metrics_format  # noqa: E402
 from pipeline.config import ParamsFile, load_params  # noqa: E402
 from pipeline.contract import load_contract  # noqa: E402
-from pipeline.drift import PERIOD_METRIC  # noqa: E402
 from pipeline.io import read_json  # noqa: E402
+from pipeline.metrics import PERIOD_METRIC  # noqa: E402
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"

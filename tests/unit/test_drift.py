@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from pipeline.drift import PREDICTION, alert_body, column_kinds, compare, timeline
-from pipeline.prepare import LABEL, PERIOD
+from pipeline.features import LABEL, PERIOD
 
 
 def test_each_input_gets_the_test_of_its_type(params):

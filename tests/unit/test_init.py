@@ -285,8 +285,8 @@ def test_a_folder_of_quarter_files_brings_its_own_periods(tmp_path):
 
 
 def test_init_names_multiclass_classes_as_prepare_will():
+    from pipeline.features import class_names
     from pipeline.init_infer import label_of
-    from pipeline.prepare import class_names
 
     target = pd.Series([3.0, 1.0, None, 3.0])
     label, threshold = label_of(target, "multiclass", None, "x.csv", "grade")

@@ -9,12 +9,20 @@ from sklearn.dummy import DummyClassifier
 
 from pipeline.config import Bootstrap, Params, Slices
 from pipeline.datatests import new_classes
-from pipeline.drift import PERIOD_METRIC, label_rate, performance, plot_timeline
+from pipeline.drift import label_rate, performance, plot_timeline
 from pipeline.errors import PipelineError
 from pipeline.evaluate import confusion_rows, evaluate
+from pipeline.features import LABEL, add_label
 from pipeline.gate import Decision, compare
-from pipeline.metrics import TASKS, _percentile_interval, paired_difference, per_class, slice_metrics, with_intervals
-from pipeline.prepare import LABEL, add_label
+from pipeline.metrics import (
+    PERIOD_METRIC,
+    TASKS,
+    _percentile_interval,
+    paired_difference,
+    per_class,
+    slice_metrics,
+    with_intervals,
+)
 from pipeline.train import check_hyperparameters, train_model
 
 MULTICLASS, REGRESSION = TASKS["multiclass"], TASKS["regression"]

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.config import Join, Window
 from pipeline.errors import PipelineError
-from pipeline.prepare import (
+from pipeline.features import (
     LABEL,
     PERIOD,
     add_calendar,
@@ -14,8 +14,8 @@ from pipeline.prepare import (
     join_table,
     prepare_rows,
     raw_columns,
-    select_periods,
 )
+from pipeline.prepare import select_periods
 
 
 def flights(n=4, period="2013-01"):
