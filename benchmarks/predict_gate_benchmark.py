@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from pipeline.config import load_params
 from pipeline.contract import load_contract
-from pipeline.io import load_model
+from pipeline.artifacts import load_model
 from pipeline.predict import check_input, score_rows
 params, contract = load_params(), load_contract(Path("contract.yaml"))
 model = load_model(params.paths.model)

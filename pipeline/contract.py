@@ -19,9 +19,9 @@ import pandera.pandas as pa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pipeline.batches import period_bounds, period_files, read_csv
 from pipeline.config import Params
 from pipeline.errors import PipelineError
-from pipeline.io import period_bounds, period_files, read_csv
 
 
 class _Rule(BaseModel):

@@ -24,9 +24,9 @@ from typing import Annotated
 import typer
 
 from pipeline import github, ingest, pr_comment
+from pipeline.artifacts import read_json
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
-from pipeline.io import read_json
 from pipeline.repo import dvc, git, has_dvc_remote
 
 GATE_EXIT = {0: "promote", 3: "reject", 4: "no-champion"}

@@ -33,10 +33,10 @@ import pandas as pd  # noqa: E402
 import typer  # noqa: E402
 
 from pipeline import drift_stats  # noqa: E402
+from pipeline.artifacts import load_model, write_json  # noqa: E402
 from pipeline.config import Drift, Params, ParamsFile, load_params  # noqa: E402
 from pipeline.errors import PipelineError  # noqa: E402
 from pipeline.features import LABEL, PERIOD  # noqa: E402
-from pipeline.io import load_model, write_json  # noqa: E402
 from pipeline.metrics import PERIOD_METRIC  # noqa: E402
 
 log = logging.getLogger(__name__)

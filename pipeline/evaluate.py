@@ -30,10 +30,10 @@ import typer
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
+from pipeline.artifacts import load_model, write_json
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
 from pipeline.features import LABEL
-from pipeline.io import load_model, write_json
 from pipeline.metrics import TASKS, per_class, predicted_class, slice_metrics, threshold_of, with_intervals
 
 log = logging.getLogger(__name__)

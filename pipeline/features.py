@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.batches import period_files, read_csv
 from pipeline.config import Join, Params, Prepare, Task
 from pipeline.contract import Contract, Table
 from pipeline.errors import PipelineError
-from pipeline.io import period_files, read_csv
 
 # The columns every prepared row carries besides the identifiers and the model inputs.
 LABEL, PERIOD = "label", "period"

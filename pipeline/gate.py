@@ -28,11 +28,11 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from pipeline.artifacts import file_md5, load_model, read_json, write_json
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
 from pipeline.evaluate import FORMAT
 from pipeline.features import LABEL
-from pipeline.io import file_md5, load_model, read_json, write_json
 from pipeline.markdown import code, escape
 from pipeline.metrics import TASKS, TaskKind, paired_difference, slice_metrics
 from pipeline.registry import committed_json, model_md5, pinned_md5

@@ -13,9 +13,9 @@ from typing import Literal
 
 import pandas as pd
 
+from pipeline.batches import parse_csv, period_files, period_kind, period_of, period_range, read_csv
 from pipeline.errors import PipelineError
 from pipeline.features import class_names
-from pipeline.io import parse_csv, period_files, period_kind, period_of, period_range, read_csv
 from pipeline.sources import parse_times, read_source
 
 PeriodKind = Literal["month", "quarter", "year"]

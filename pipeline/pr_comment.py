@@ -24,9 +24,9 @@ import numpy as np
 import typer
 import yaml
 
+from pipeline.artifacts import read_json
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.github import COMMENT_MARKER, check_number, limit
-from pipeline.io import read_json
 from pipeline.markdown import code, escape
 from pipeline.repo import dvc
 

@@ -24,11 +24,12 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from pipeline.artifacts import file_md5, load_model
+from pipeline.batches import period_files, period_kind, period_of, read_csv
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.contract import Contract, Rows, Table, load_contract
 from pipeline.errors import PipelineError
 from pipeline.features import feature_rows, raw_columns, read_tables
-from pipeline.io import file_md5, load_model, period_files, period_kind, period_of, read_csv
 from pipeline.metrics import TASKS, predicted_class, threshold_of
 from pipeline.validate import check_frames
 

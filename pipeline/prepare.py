@@ -21,11 +21,12 @@ from typing import Annotated
 
 import typer
 
+from pipeline.artifacts import write_json
+from pipeline.batches import period_files
 from pipeline.config import ParamsFile, Window, load_params
 from pipeline.contract import load_contract
 from pipeline.errors import PipelineError
 from pipeline.features import PERIOD, prepare_rows, raw_columns, read_periods, read_tables
-from pipeline.io import period_files, write_json
 
 log = logging.getLogger(__name__)
 

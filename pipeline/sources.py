@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.batches import period_files, period_kind, period_of, period_range
 from pipeline.errors import PipelineError
-from pipeline.io import period_files, period_kind, period_of, period_range
 
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")  # the form data/ holds: left exactly as it is
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

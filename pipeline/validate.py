@@ -30,11 +30,12 @@ import pandera.pandas as pa
 import typer
 
 from pipeline import datatests
+from pipeline.artifacts import write_json
+from pipeline.batches import period_files, read_csv
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.contract import STACK_FILE, Contract, Stack, Table, load_contract, table_schemas
 from pipeline.datatests import finding
 from pipeline.errors import PipelineError
-from pipeline.io import period_files, read_csv, write_json
 
 log = logging.getLogger(__name__)
 

@@ -35,9 +35,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: E402
 from markupsafe import Markup  # noqa: E402
 
 from pipeline import metrics_format  # noqa: E402
+from pipeline.artifacts import read_json  # noqa: E402
 from pipeline.config import ParamsFile, load_params  # noqa: E402
 from pipeline.contract import load_contract  # noqa: E402
-from pipeline.io import read_json  # noqa: E402
 from pipeline.metrics import PERIOD_METRIC  # noqa: E402
 
 log = logging.getLogger(__name__)

@@ -5,9 +5,9 @@ import re
 import pandas as pd
 import pytest
 
+from pipeline.artifacts import load_model
 from pipeline.config import load_params
 from pipeline.contract import load_contract
-from pipeline.io import load_model
 from tests.repos import clone, digest, pipeline, sh
 
 pytestmark = pytest.mark.e2e

@@ -22,7 +22,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline.io import period_of, read_json
+from pipeline.artifacts import read_json
+from pipeline.batches import period_of
 from tests.conftest import ROOT, command_env
 
 

@@ -254,8 +254,8 @@ def test_each_task_type_has_its_primary_metric_per_period():
 
 
 def test_multiclass_prediction_drift_is_tested_on_the_predicted_classes(tmp_path, params, fitted):
+    from pipeline.artifacts import read_json, save_model
     from pipeline.drift import main
-    from pipeline.io import read_json, save_model
 
     p, train, test, model = fitted
     shifted = test.assign(x1=test["x1"] + 2.0, period="2013-Q2")  # more rows of class a predicted
