@@ -84,7 +84,7 @@ def label_rate(y: pd.Series, task_type: str) -> float | None:
     return None if task_type == "multiclass" else float(y.mean())
 
 
-def timeline(rows: pd.DataFrame, reference: pd.DataFrame, kinds: dict, settings: Drift, task_type: str) -> list:
+def timeline(rows: pd.DataFrame, reference: pd.DataFrame, *, kinds: dict, settings: Drift, task_type: str) -> list:
     """Per period: rows, label rate, model metric, and how it compares with the reference window."""
     out = []
     for period, group in rows.groupby(PERIOD, sort=True):
@@ -148,7 +148,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def plot_column(reference: pd.Series, current: pd.Series, kind: str, title: str, path: Path) -> None:
+def plot_column(reference: pd.Series, current: pd.Series, *, kind: str, title: str, path: Path) -> None:
     """Reference vs current: ECDFs for a number, shares of the top categories for a category."""
     fig, ax = plt.subplots(figsize=(5, 3), dpi=100)
     if kind == "numeric":
@@ -215,6 +215,7 @@ def plot_timeline(points: list[dict], metric: str, path: Path, one_axis: bool = 
 
 
 def main(
+    *,
     prepared: Annotated[Path, typer.Option(help="Folder with train.parquet and test.parquet (paths.prepared).")],
     model: Annotated[Path, typer.Option(help="The model file (paths.model).")],
     metrics: Annotated[Path, typer.Option(help="JSON file for the drift report.")],
@@ -247,7 +248,9 @@ def main(
         "prediction": prediction,
         "current": str(current[PERIOD].iloc[0]),
         "reference": periods,
-        "timeline": timeline(pd.concat([reference, current]), reference, kinds, settings, task),
+        "timeline": timeline(
+            pd.concat([reference, current]), reference, kinds=kinds, settings=settings, task_type=task
+        ),
     }
     write_json(report, metrics)
     alert.write_text(alert_body(report, report["current"], periods, settings.report_url), encoding="utf-8")
@@ -255,7 +258,11 @@ def main(
     for name in [*report["drifted_columns"], PREDICTION]:
         kind = kinds.get(name, output_kind)
         plot_column(
-            reference[name], current[name], kind, f"{name}: reference vs {report['current']}", figures / f"{name}.png"
+            reference[name],
+            current[name],
+            kind=kind,
+            title=f"{name}: reference vs {report['current']}",
+            path=figures / f"{name}.png",
         )
     plot_timeline(report["timeline"], metric, figures / "timeline.png", one_axis=task == "binary")
     log.info(

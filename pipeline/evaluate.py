@@ -102,16 +102,24 @@ def evaluate(model, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> 
         "primary": kind.primary,
         "rows": len(test),
         "threshold": threshold_of(model),
-        "model": with_intervals(kind, y, score, setting, bootstrap, seed),
-        "baseline": with_intervals(kind, y, kind.score(baseline, test[inputs]), baseline_setting, bootstrap, seed),
+        "model": with_intervals(kind, y=y, score=score, setting=setting, bootstrap=bootstrap, seed=seed),
+        "baseline": with_intervals(
+            kind,
+            y=y,
+            score=kind.score(baseline, test[inputs]),
+            setting=baseline_setting,
+            bootstrap=bootstrap,
+            seed=seed,
+        ),
     }
     if params.task.type == "multiclass":
         results["per_class"] = per_class(y, score, setting)
-    slices = slice_metrics(kind, test, y, score, setting, params.evaluate.slices)
+    slices = slice_metrics(kind, rows=test, y=y, score=score, setting=setting, slices=params.evaluate.slices)
     return results, slices, CURVES[params.task.type](y, score, setting, params.evaluate.curve_points)
 
 
 def main(
+    *,
     model: Annotated[Path, typer.Option(help="The model file (paths.model).")],
     prepared: Annotated[Path, typer.Option(help="Folder with train.parquet and test.parquet (paths.prepared).")],
     metrics: Annotated[Path, typer.Option(help="JSON file for the metrics.")],

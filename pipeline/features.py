@@ -111,7 +111,7 @@ def map_unseen(frame: pd.DataFrame, table: Table | None) -> pd.DataFrame:
 
 
 def feature_rows(
-    batches: pd.DataFrame, tables: dict[str, pd.DataFrame], params: Params, contract: Contract, source: str
+    batches: pd.DataFrame, tables: dict[str, pd.DataFrame], *, params: Params, contract: Contract, source: str
 ) -> pd.DataFrame:
     """Raw batch rows with everything the model reads: joined tables and calendar features, no label.
 
@@ -126,10 +126,12 @@ def feature_rows(
 
 
 def prepare_rows(
-    batches: pd.DataFrame, tables: dict[str, pd.DataFrame], params: Params, contract: Contract, source: str
+    batches: pd.DataFrame, tables: dict[str, pd.DataFrame], *, params: Params, contract: Contract, source: str
 ) -> tuple[pd.DataFrame, int]:
     """Turn raw batch rows into model rows: joins, calendar features, label, and only the allowed columns."""
-    rows, dropped = add_label(feature_rows(batches, tables, params, contract, source), params.task)
+    rows, dropped = add_label(
+        feature_rows(batches, tables, params=params, contract=contract, source=source), params.task
+    )
     keep = [*params.features.identifiers, PERIOD, *params.features.inputs, LABEL]
     return rows[keep].reset_index(drop=True), dropped
 

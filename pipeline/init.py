@@ -328,6 +328,7 @@ def _remove(path: Path) -> None:
 
 
 def main(
+    *,
     data: Annotated[
         str,
         typer.Option(
@@ -369,7 +370,18 @@ def main(
         folder = local.is_dir()
         table = table_name(data, name)
         stored = source_path(data, table, folder)
-        proposal = propose(local, target, task, time, period, timezone, threshold, ids, leakage, through)
+        proposal = propose(
+            local,
+            target=target,
+            task=task,
+            time=time,
+            period=period,
+            timezone=timezone,
+            threshold=threshold,
+            ids=ids,
+            leakage=leakage,
+            through=through,
+        )
     period = proposal.kind  # a folder's files say it
     params = params_text(
         template,

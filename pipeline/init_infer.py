@@ -97,7 +97,7 @@ def count_periods(names: pd.Series, source: str) -> dict[str, int]:
 
 
 def label_of(
-    target: pd.Series, task: TaskType, threshold: float | None, source: str, column: str
+    target: pd.Series, *, task: TaskType, threshold: float | None, source: str, column: str
 ) -> tuple[pd.Series, float | None]:
     """The label of each row (NaN where the target is missing), and the binary threshold in use.
 
@@ -222,6 +222,7 @@ def calendar_features(times: pd.Series, columns: list[str]) -> list[str]:
 
 def propose(
     data: Path,
+    *,
     target: str,
     task: TaskType,
     time: str,
@@ -265,7 +266,7 @@ def propose(
     released = _released(available, through, counts, source)
     kept = names.isin(released)
     frame, times, names = frame[kept], times[kept], names[kept]
-    label, threshold = label_of(frame[target], task, threshold, source, target)
+    label, threshold = label_of(frame[target], task=task, threshold=threshold, source=source, column=target)
     evaluation = names == released[-1]
     check_label(label, evaluation, source, target)
     skip = {target: "the target", time: "the time column (calendar features are derived from it)"}

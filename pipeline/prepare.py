@@ -45,6 +45,7 @@ def select_periods(available: list[str], window: Window) -> tuple[list[str], str
 
 
 def main(
+    *,
     data: Annotated[Path, typer.Option(help="Folder of raw data (paths.data).")],
     contract: Annotated[Path, typer.Option(help="The data contract (paths.contract).")],
     out: Annotated[Path, typer.Option(help="Folder for train.parquet and test.parquet (paths.prepared).")],
@@ -58,7 +59,9 @@ def main(
     log.info("prepare: reference %s..%s, evaluation %s", reference[0], reference[-1], evaluation)
     tables = read_tables(data, params.prepare.joins, [*reference, evaluation])
     batches = read_periods(folder, [*reference, evaluation], raw_columns(params))
-    rows, _ = prepare_rows(batches, tables, params, contract, str(folder))  # join and label once, then split
+    rows, _ = prepare_rows(
+        batches, tables, params=params, contract=contract, source=str(folder)
+    )  # join and label once, then split
     is_test = rows[PERIOD] == evaluation
     train, test = rows[~is_test].reset_index(drop=True), rows[is_test].reset_index(drop=True)
     test_dropped = int((batches[PERIOD] == evaluation).sum()) - len(test)

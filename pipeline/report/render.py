@@ -167,6 +167,7 @@ def copy_figures(source: Path, into: Path) -> dict[str, str]:
 
 
 def main(
+    *,
     metrics: Annotated[Path, typer.Option(help="Folder of the metrics files (paths.metrics).")],
     reports: Annotated[Path, typer.Option(help="Folder of the reports (paths.reports).")],
     plots: Annotated[Path, typer.Option(help="Folder of the curve files (paths.plots).")],

@@ -89,14 +89,14 @@ def test_beats_the_baseline_with_its_interval_clear_of_it(trained):
     baseline = np.full(len(y), train["label"].mean())
     diff = paired_difference(
         BINARY,
-        "roc_auc",
-        y,
-        scores(model, test),
-        baseline,
-        model.threshold,
-        model.threshold,
-        params.evaluate.bootstrap,
-        params.base.seed,
+        metric="roc_auc",
+        y=y,
+        score_a=scores(model, test),
+        score_b=baseline,
+        setting_a=model.threshold,
+        setting_b=model.threshold,
+        bootstrap=params.evaluate.bootstrap,
+        seed=params.base.seed,
     )
     assert diff.low > 0, diff
 
