@@ -154,13 +154,7 @@ def drift_report(
     Raises:
         ValueError: A kind, a threshold or a critical column is unknown (configuration mistakes).
     """
-    thresholds = dict(EFFECT_THRESHOLDS if effect_thresholds is None else effect_thresholds)
-    missing = sorted(set(PRIMARY_EFFECT) - set(thresholds))
-    if missing:
-        raise ValueError(f"effect_thresholds lacks {missing}")
-    unknown = sorted(set(critical) - set(kinds))
-    if unknown:
-        raise ValueError(f"critical columns {unknown} are not among the examined columns")
+    thresholds = _checked_thresholds(effect_thresholds, critical, kinds)
     columns = {
         name: column_drift(reference.get(name), current.get(name), kind=kind, min_rows=min_rows, bins=bins)
         for name, kind in kinds.items()
@@ -181,6 +175,18 @@ def drift_report(
         "rule": explain_rule(alpha, thresholds, share, list(critical)),
         "settings": settings,
     }
+
+
+def _checked_thresholds(effect_thresholds: dict[str, float] | None, critical, kinds: dict[str, Kind]) -> dict:
+    """The effect thresholds to apply, after refusing settings that name an unknown kind or column."""
+    thresholds = dict(EFFECT_THRESHOLDS if effect_thresholds is None else effect_thresholds)
+    missing = sorted(set(PRIMARY_EFFECT) - set(thresholds))
+    if missing:
+        raise ValueError(f"effect_thresholds lacks {missing}")
+    unknown = sorted(set(critical) - set(kinds))
+    if unknown:
+        raise ValueError(f"critical columns {unknown} are not among the examined columns")
+    return thresholds
 
 
 def explain_rule(
