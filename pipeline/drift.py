@@ -24,24 +24,19 @@ import logging
 from pathlib import Path
 from typing import Annotated
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import typer
 
-matplotlib.use("Agg")  # files only, no display: the same bytes on every machine
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import typer  # noqa: E402
-
-from pipeline import drift_stats  # noqa: E402
-from pipeline.artifacts import load_model, write_json  # noqa: E402
-from pipeline.config import Drift, Params, ParamsFile, load_params  # noqa: E402
-from pipeline.errors import PipelineError  # noqa: E402
-from pipeline.features import LABEL, PERIOD  # noqa: E402
-from pipeline.metrics import PERIOD_METRIC  # noqa: E402
+from pipeline import drift_stats, figures
+from pipeline.artifacts import load_model, write_json
+from pipeline.config import Drift, Params, ParamsFile, load_params
+from pipeline.errors import PipelineError
+from pipeline.features import LABEL, PERIOD
+from pipeline.metrics import PERIOD_METRIC
 
 log = logging.getLogger(__name__)
 PREDICTION = "prediction"
-PNG = {"Software": None}  # no version string in the files: figures stay byte-identical across upgrades
 
 
 def column_kinds(params: Params) -> dict[str, drift_stats.Kind]:
@@ -150,7 +145,7 @@ def _cell(text: str) -> str:
 
 def plot_column(reference: pd.Series, current: pd.Series, *, kind: str, title: str, path: Path) -> None:
     """Reference vs current: ECDFs for a number, shares of the top categories for a category."""
-    fig, ax = plt.subplots(figsize=(5, 3), dpi=100)
+    fig, ax = figures.subplots(figsize=(5, 3), dpi=100)
     if kind == "numeric":
         for values, label in ((reference, "reference"), (current, "current")):
             sorted_values = np.sort(values.dropna().to_numpy(float))
@@ -175,8 +170,7 @@ def plot_column(reference: pd.Series, current: pd.Series, *, kind: str, title: s
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, metadata=PNG)
-    plt.close(fig)
+    figures.save(fig, path)
 
 
 def plot_timeline(points: list[dict], metric: str, path: Path, one_axis: bool = True) -> None:
@@ -187,7 +181,7 @@ def plot_timeline(points: list[dict], metric: str, path: Path, one_axis: bool = 
     target has the target's units; a multiclass label has no rate).
     """
     periods = [p["period"] for p in points]
-    fig, ax = plt.subplots(figsize=(6, 3), dpi=100)
+    fig, ax = figures.subplots(figsize=(6, 3), dpi=100)
     ax.plot(periods, [p["share_drifted"] for p in points], marker="o", label="share of columns drifted")
     if one_axis:
         ax.plot(periods, [p["label_rate"] for p in points], marker="s", label="label rate")
@@ -210,8 +204,7 @@ def plot_timeline(points: list[dict], metric: str, path: Path, one_axis: bool = 
     ax.set_title(title, fontsize=9)
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(path, metadata=PNG)
-    plt.close(fig)
+    figures.save(fig, path)
 
 
 def main(
