@@ -179,7 +179,7 @@ def by_kind(rows: int, repeats: int) -> list[tuple[str, float, float]]:
         for _ in range(repeats):
             start = time.perf_counter()
             for name in names:
-                column_drift(reference[name], current[name], kind)
+                column_drift(reference[name], current[name], kind=kind)
             ours_best = min(ours_best, time.perf_counter() - start)
             bound_best = min(bound_best, seconds(lower_bound, reference, current, dict.fromkeys(names, kind)))
         result.append((group, ours_best, bound_best))

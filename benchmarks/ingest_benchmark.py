@@ -39,7 +39,7 @@ def measure(raw: bytes, column: str, timezone: str) -> tuple[float, float, int]:
     runs = []
     for _ in range(REPEATS):
         wall, cpu = time.perf_counter(), time.process_time()
-        table = cut_by_time(raw, Path("flights.csv"), column, "month", timezone)
+        table = cut_by_time(raw, path=Path("flights.csv"), column=column, kind="month", timezone=timezone)
         runs.append((time.perf_counter() - wall, time.process_time() - cpu))
     rows = sum(len(lines) for lines in table.chunks.values())
     return min(r[0] for r in runs), min(r[1] for r in runs), rows

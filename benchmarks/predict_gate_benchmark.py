@@ -30,14 +30,15 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from pipeline.config import load_params
 from pipeline.contract import load_contract
-from pipeline.io import load_model
+from pipeline.artifacts import load_model
 from pipeline.predict import check_input, score_rows
 params, contract = load_params(), load_contract(Path("contract.yaml"))
 model = load_model(params.paths.model)
 frame = pd.read_csv("all.csv")
 start = time.perf_counter()
 check_input(frame, Path("all.csv"), contract, params)
-scored = score_rows(frame, model, params, contract, params.paths.data, "all.csv", "bench")
+scored = score_rows(frame, model, params=params, contract=contract, data=params.paths.data, source="all.csv",
+                    version="bench")
 batch_s = time.perf_counter() - start
 row = pd.read_parquet(params.paths.prepared / "test.parquet")[list(model.feature_names_in_)]
 def latencies(call, n):
@@ -53,8 +54,8 @@ result = {"rows": len(scored), "batch_s": batch_s}
 for threads in (None, 1):
     with threadpool_limits(threads):
         model_only = latencies(lambda i: model.predict_proba(row.iloc[[i]]), 1000)
-        full = latencies(lambda i: score_rows(frame.iloc[[i]], model, params, contract, params.paths.data, "x", ""),
-                         100)
+        full = latencies(lambda i: score_rows(frame.iloc[[i]], model, params=params, contract=contract,
+                                              data=params.paths.data, source="x", version=""), 100)
     result[f"threads={threads or 'default'}"] = {"model_ms": stats(model_only), "full_ms": stats(full)}
 print(json.dumps(result))
 """

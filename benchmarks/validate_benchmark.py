@@ -4,7 +4,7 @@ Two data sizes: the full year as released (336,776 flights plus weather and refe
 year replicated ten times (about 3.4 M flights; each copy gets its own flight numbers so keys stay unique,
 and the contract's bounds on flight numbers and rows per file are widened to match). For each size, each
 measure runs in a fresh process:
-- `read`: reading and parsing every CSV (`pipeline.io.read_csv`), nothing else: the floor of the stage;
+- `read`: reading and parsing every CSV (`pipeline.batches.read_csv`), nothing else: the floor of the stage;
 - `schema`: the contract's pandera checks (`check_frames`, as the stage runs them) on data already in memory;
 - `datatests`: the data tests across files (`datatests.run`) on the accepted data;
 - `stage`: the whole stage as `dvc repro` runs it (`pipeline.validate.main`: read, schema, data tests, the
@@ -35,7 +35,7 @@ from pathlib import Path
 from pipeline import datatests
 from pipeline.config import load_params
 from pipeline.contract import load_contract
-from pipeline.io import read_csv
+from pipeline.batches import read_csv
 from pipeline.validate import check_frames, main, table_files
 
 root, data, contract_path, mode = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]

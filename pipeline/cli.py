@@ -108,6 +108,7 @@ def run_command(
 @app.command("infer-contract")
 @guarded
 def infer_contract_command(
+    *,
     out: Annotated[Path, typer.Option(help="Where to write the proposed contract.")] = Path("contract.yaml"),
     leakage: Annotated[list[str] | None, typer.Option(help="A column known only after the event (repeat).")] = None,
     max_categories: Annotated[int, typer.Option(help="Text columns with fewer values get an allowed list.")] = 50,

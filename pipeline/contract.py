@@ -19,9 +19,9 @@ import pandera.pandas as pa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pipeline.batches import period_bounds, period_files, read_csv
 from pipeline.config import Params
 from pipeline.errors import PipelineError
-from pipeline.io import period_bounds, period_files, read_csv
 
 
 class _Rule(BaseModel):
@@ -314,6 +314,7 @@ def dump_contract(contract: Contract) -> str:
 
 def infer_contract(
     data: Path,
+    *,
     batches: str,
     per_period: dict[str, bool],
     target: str,
@@ -359,11 +360,11 @@ def propose_contract(params: Params, leakage: list[str], max_categories: int = 5
     per_period = {prepare.batches: True} | {j.table: j.per_period for j in prepare.joins}
     return infer_contract(
         params.paths.data,
-        prepare.batches,
-        per_period,
-        params.task.target.column,
-        params.task.target.threshold if params.task.type == "binary" else None,
-        leakage,
-        Period(column=prepare.timestamp, timezone=prepare.timezone),
-        max_categories,
+        batches=prepare.batches,
+        per_period=per_period,
+        target=params.task.target.column,
+        threshold=params.task.target.threshold if params.task.type == "binary" else None,
+        leakage=leakage,
+        period=Period(column=prepare.timestamp, timezone=prepare.timezone),
+        max_categories=max_categories,
     )

@@ -24,9 +24,9 @@ from typing import Annotated
 import typer
 
 from pipeline import github, ingest, pr_comment
+from pipeline.artifacts import read_json
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
-from pipeline.io import read_json
 from pipeline.repo import dvc, git, has_dvc_remote
 
 GATE_EXIT = {0: "promote", 3: "reject", 4: "no-champion"}
@@ -76,15 +76,21 @@ def alert_drift(api, repo: str, drift_file: Path, alert_file: Path) -> str | Non
     if not drift.get("drifted"):
         return None
     body = alert_file.read_text(encoding="utf-8")
-    return github.upsert_issue(api, repo, f"Data drift detected in {drift.get('current')}", body, github.DRIFT_MARKER)
+    return github.upsert_issue(
+        api, repo=repo, title=f"Data drift detected in {drift.get('current')}", body=body, marker=github.DRIFT_MARKER
+    )
 
 
-def propose(api, repo: str, base: str, branch: str, params: Params, body_out: Path, dispatch_ci: str) -> str:
+def propose(
+    api: github.Api, *, repo: str, base: str, branch: str, params: Params, body_out: Path, dispatch_ci: str
+) -> str:
     """Open the promotion pull request of the checked-out `branch` (body: `pr-comment` against the base)."""
     period = branch.removeprefix("ct/")
     body = pr_comment.build(f"origin/{base}", params, title=f"Promote the model retrained with {period}", marker="")
     body_out.write_text(body, encoding="utf-8")
-    done = github.open_pull_request(api, repo, branch, base, f"CT: promote the model retrained with {period}", body)
+    done = github.open_pull_request(
+        api, repo=repo, head=branch, base=base, title=f"CT: promote the model retrained with {period}", body=body
+    )
     if dispatch_ci and done.startswith("opened"):
         done += "; " + github.dispatch_workflow(api, repo, dispatch_ci, branch)
     return done
@@ -108,7 +114,7 @@ def commit_promotion(branch: str, period: str, params: Params) -> list[str]:
 
 
 def continuous_training(
-    repo: str, base: str, params: Params, params_file: Path, body_out: Path, dispatch_ci: str
+    repo: str, *, base: str, params: Params, params_file: Path, body_out: Path, dispatch_ci: str
 ) -> list[str]:
     """One CT round; returns the job summary's lines (see the module docstring for the steps)."""
     if git("status", "--porcelain", "--untracked-files=normal").strip():
@@ -123,7 +129,9 @@ def continuous_training(
     api = github.client()
     if git("branch", "--remotes", "--list", f"origin/{branch}").strip():
         git("checkout", "--quiet", "-B", branch, f"origin/{branch}")
-        done = propose(api, repo, base, branch, params, body_out, dispatch_ci)
+        done = propose(
+            api, repo=repo, base=base, branch=branch, params=params, body_out=body_out, dispatch_ci=dispatch_ci
+        )
         return [
             f"### Continuous training: {period} was proposed already",
             "",
@@ -147,11 +155,12 @@ def continuous_training(
     if has_dvc_remote():  # the pull request's CI pulls the new data and model from the remote
         dvc("push", "--quiet", capture=False)
     github.push(branch)
-    done = propose(api, repo, base, branch, params, body_out, dispatch_ci)
+    done = propose(api, repo=repo, base=base, branch=branch, params=params, body_out=body_out, dispatch_ci=dispatch_ci)
     return lines + [f"Pushed `{branch}` ({len(files)} files). {done}.", "", gate_text]
 
 
 def main(
+    *,
     repo: Annotated[str, typer.Option(envvar="GITHUB_REPOSITORY", help="OWNER/NAME on GitHub.")],
     base: Annotated[str, typer.Option(help="The branch that pins the champion; promotion PRs target it.")] = "main",
     summary: Annotated[
@@ -170,5 +179,12 @@ def main(
     """Continuous training: ingest the next period, re-run, gate; promote through a pull request, or say why not."""
     github.check_repo(repo)
     github.check_branch(base)
-    lines = continuous_training(repo, base, load_params(params_file), params_file, body_out, dispatch_ci)
+    lines = continuous_training(
+        repo,
+        base=base,
+        params=load_params(params_file),
+        params_file=params_file,
+        body_out=body_out,
+        dispatch_ci=dispatch_ci,
+    )
     summarize(summary, lines)

@@ -12,6 +12,7 @@ Each test names the risk it guards:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from scipy.stats import mannwhitneyu
 
 from pipeline.config import Params
 from pipeline.contract import Contract
-from pipeline.prepare import class_names
+from pipeline.features import class_names
 
 LEAKAGE_SAMPLE = 50_000  # rows scored per column: enough to see a near-perfect ranking, bounded in time
 TOP = 5
@@ -30,9 +31,26 @@ EXAMPLES = 3
 
 
 def finding(
-    file: str, column: str | None, rule: str, severity: str, rows: int | None, examples: list, what: str
+    *,
+    file: str,
+    column: str | None,
+    rule: str,
+    severity: str,
+    what: str,
+    rows: int | None = None,
+    examples: Sequence = (),
 ) -> dict:
-    """One entry of the validation report; `message` is what a person reads (values quoted with repr, never raw)."""
+    """One entry of the validation report; `message` is what a person reads (values quoted with repr, never raw).
+
+    Args:
+        file: The file the rule was checked on.
+        column: The column it concerns, or None for the whole file.
+        rule: The rule's name, as reports and tests refer to it.
+        severity: `failure` (stops the pipeline) or `warning`.
+        what: What is wrong, in words; the message adds file, column, row count and rule.
+        rows: How many rows break the rule; None when the rule is not about rows.
+        examples: Offending values, of which the first few are shown.
+    """
     where = f"column {column!r}: " if column else ""
     count = f"{rows} rows " if rows is not None else ""
     return {
@@ -63,13 +81,11 @@ def features_match_contract(params: Params, contract: Contract) -> list[dict]:
     if params.task.target.column != contract.target.column:
         found.append(
             finding(
-                "params.yaml",
-                params.task.target.column,
-                "target matches contract",
-                "failure",
-                None,
-                [],
-                f"is the target, but the contract's target is {contract.target.column!r}",
+                file="params.yaml",
+                column=params.task.target.column,
+                rule="target matches contract",
+                severity="failure",
+                what=f"is the target, but the contract's target is {contract.target.column!r}",
             )
         )
     allowed = allowed_features(params, contract)
@@ -77,25 +93,21 @@ def features_match_contract(params: Params, contract: Contract) -> list[dict]:
         if name in contract.leakage or name == contract.target.column:
             found.append(
                 finding(
-                    "params.yaml",
-                    name,
-                    "no leakage feature",
-                    "failure",
-                    None,
-                    [],
-                    "is a feature but the contract lists it as known only after the event",
+                    file="params.yaml",
+                    column=name,
+                    rule="no leakage feature",
+                    severity="failure",
+                    what="is a feature but the contract lists it as known only after the event",
                 )
             )
         elif name not in allowed:
             found.append(
                 finding(
-                    "params.yaml",
-                    name,
-                    "feature in contract",
-                    "failure",
-                    None,
-                    [],
-                    "is a feature but no table of the contract describes it",
+                    file="params.yaml",
+                    column=name,
+                    rule="feature in contract",
+                    severity="failure",
+                    what="is a feature but no table of the contract describes it",
                 )
             )
     return found
@@ -113,7 +125,9 @@ def run(frames: dict[str, dict], params: Params, contract: Contract, data: Path)
             ref_table, ref_column = target.split(".", 1)
             if ref_column in frames.get(ref_table, {}).get(None, {}):  # else the schema reports what is absent
                 files = {period: _file(data, name, period) for period in periods}
-                found += reference_gaps(periods, column, frames[ref_table][None][ref_column], files, target)
+                found += reference_gaps(
+                    periods, column=column, known=frames[ref_table][None][ref_column], files=files, target=target
+                )
     batches = frames.get(params.prepare.batches, {})
     if batches:
         found += label_sanity(batches, params, contract, data / params.prepare.batches)
@@ -141,19 +155,19 @@ def overlap(periods: dict[str, pd.DataFrame], key: list[str], folder: Path) -> l
     examples = [dict(zip(key, k if isinstance(k, tuple) else (k,), strict=True)) for k in shared.index[:3]]
     return [
         finding(
-            folder.as_posix(),
-            None,
-            f"unique {key} across periods",
-            "failure",
-            len(shared),
-            examples,
-            "appear in more than one period's file (training and evaluation would overlap)",
+            file=folder.as_posix(),
+            column=None,
+            rule=f"unique {key} across periods",
+            severity="failure",
+            rows=len(shared),
+            examples=examples,
+            what="appear in more than one period's file (training and evaluation would overlap)",
         )
     ]
 
 
 def reference_gaps(
-    frames: dict[str | None, pd.DataFrame], column: str, known: pd.Series, files: dict[str | None, str], target: str
+    frames: dict[str | None, pd.DataFrame], *, column: str, known: pd.Series, files: dict[str | None, str], target: str
 ) -> list[dict]:
     """Per file, values of `column` not found in the referenced column: a warning (joined columns will be empty)."""
     present = {period: frame[column].dropna() for period, frame in frames.items() if column in frame}
@@ -168,13 +182,13 @@ def reference_gaps(
         if len(gap):
             found.append(
                 finding(
-                    files[period],
-                    column,
-                    f"in {target}",
-                    "warning",
-                    len(gap),
-                    gap.unique()[:3].tolist(),
-                    f"not found in {target}",
+                    file=files[period],
+                    column=column,
+                    rule=f"in {target}",
+                    severity="warning",
+                    rows=len(gap),
+                    examples=gap.unique()[:3].tolist(),
+                    what=f"not found in {target}",
                 )
             )
     return found
@@ -195,13 +209,12 @@ def label_sanity(batches: dict[str, pd.DataFrame], params: Params, contract: Con
             file = (folder / f"{period}.csv").as_posix()
             found.append(
                 finding(
-                    file,
-                    column,
-                    f"positive rate in {list(bounds)}",
-                    "failure",
-                    len(labelled),
-                    [],
-                    f"labelled, positive rate {rate:.3f} outside the bounds",
+                    file=file,
+                    column=column,
+                    rule=f"positive rate in {list(bounds)}",
+                    severity="failure",
+                    rows=len(labelled),
+                    what=f"labelled, positive rate {rate:.3f} outside the bounds",
                 )
             )
     return found
@@ -225,13 +238,13 @@ def new_classes(batches: dict[str, pd.DataFrame], params: Params, folder: Path) 
     file = (folder / f"{periods[-1]}.csv").as_posix()
     return [
         finding(
-            file,
-            column,
-            "classes seen before",
-            "warning",
-            len(unseen),
-            sorted(unseen.unique()),
-            "hold a class no earlier period has; the model cannot predict it",
+            file=file,
+            column=column,
+            rule="classes seen before",
+            severity="warning",
+            rows=len(unseen),
+            examples=sorted(unseen.unique()),
+            what="hold a class no earlier period has; the model cannot predict it",
         )
     ]
 
@@ -255,13 +268,12 @@ def leakage(rows: pd.DataFrame, params: Params, contract: Contract, where: str) 
             severity = "failure" if column in params.features.inputs else "warning"
             found.append(
                 finding(
-                    where,
-                    column,
-                    f"leakage score < {contract.leakage_auc:g}",
-                    severity,
-                    len(sample),
-                    [],
-                    f"checked; it predicts the target almost perfectly alone (score {score:.3f}): "
+                    file=where,
+                    column=column,
+                    rule=f"leakage score < {contract.leakage_auc:g}",
+                    severity=severity,
+                    rows=len(sample),
+                    what=f"checked; it predicts the target almost perfectly alone (score {score:.3f}): "
                     "list it under `leakage` in the contract if it is known only after the event",
                 )
             )

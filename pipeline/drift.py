@@ -24,24 +24,19 @@ import logging
 from pathlib import Path
 from typing import Annotated
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import typer
 
-matplotlib.use("Agg")  # files only, no display: the same bytes on every machine
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import typer  # noqa: E402
-from sklearn.metrics import f1_score, mean_absolute_error, roc_auc_score  # noqa: E402
-
-from pipeline import drift_stats  # noqa: E402
-from pipeline.config import Drift, Params, ParamsFile, load_params  # noqa: E402
-from pipeline.errors import PipelineError  # noqa: E402
-from pipeline.io import load_model, write_json  # noqa: E402
-from pipeline.prepare import LABEL, PERIOD  # noqa: E402
+from pipeline import drift_stats, figures
+from pipeline.artifacts import load_model, write_json
+from pipeline.config import Drift, Params, ParamsFile, load_params
+from pipeline.errors import PipelineError
+from pipeline.features import LABEL, PERIOD
+from pipeline.metrics import PERIOD_METRIC
 
 log = logging.getLogger(__name__)
 PREDICTION = "prediction"
-PNG = {"Software": None}  # no version string in the files: figures stay byte-identical across upgrades
 
 
 def column_kinds(params: Params) -> dict[str, drift_stats.Kind]:
@@ -73,15 +68,6 @@ def scores(model, rows: pd.DataFrame, inputs: list[str], task_type: str) -> np.n
     return model.predict_proba(x)[:, 1] if task_type == "binary" else model.predict(x)
 
 
-# task type -> (how its outputs are tested for drift, its primary metric's name and value for one period from
-# the labels and those outputs; None where undefined). The names are those of `pipeline.metrics.TASKS`.
-PERIOD_METRIC = {
-    "binary": ("numeric", "roc_auc", lambda y, p: float(roc_auc_score(y, p)) if y.nunique() == 2 else None),
-    "multiclass": ("categorical", "f1_macro", lambda y, p: float(f1_score(y, p, average="macro", zero_division=0))),
-    "regression": ("numeric", "mae", lambda y, p: float(mean_absolute_error(y, p))),
-}
-
-
 def performance(y: pd.Series, score: np.ndarray, task_type: str) -> dict:
     """The primary metric of one period (ROC AUC, macro F1 or MAE); None when undefined."""
     _, name, metric = PERIOD_METRIC[task_type]
@@ -93,7 +79,7 @@ def label_rate(y: pd.Series, task_type: str) -> float | None:
     return None if task_type == "multiclass" else float(y.mean())
 
 
-def timeline(rows: pd.DataFrame, reference: pd.DataFrame, kinds: dict, settings: Drift, task_type: str) -> list:
+def timeline(rows: pd.DataFrame, reference: pd.DataFrame, *, kinds: dict, settings: Drift, task_type: str) -> list:
     """Per period: rows, label rate, model metric, and how it compares with the reference window."""
     out = []
     for period, group in rows.groupby(PERIOD, sort=True):
@@ -157,9 +143,9 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def plot_column(reference: pd.Series, current: pd.Series, kind: str, title: str, path: Path) -> None:
+def plot_column(reference: pd.Series, current: pd.Series, *, kind: str, title: str, path: Path) -> None:
     """Reference vs current: ECDFs for a number, shares of the top categories for a category."""
-    fig, ax = plt.subplots(figsize=(5, 3), dpi=100)
+    fig, ax = figures.subplots(figsize=(5, 3), dpi=100)
     if kind == "numeric":
         for values, label in ((reference, "reference"), (current, "current")):
             sorted_values = np.sort(values.dropna().to_numpy(float))
@@ -184,8 +170,7 @@ def plot_column(reference: pd.Series, current: pd.Series, kind: str, title: str,
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, metadata=PNG)
-    plt.close(fig)
+    figures.save(fig, path)
 
 
 def plot_timeline(points: list[dict], metric: str, path: Path, one_axis: bool = True) -> None:
@@ -196,7 +181,7 @@ def plot_timeline(points: list[dict], metric: str, path: Path, one_axis: bool = 
     target has the target's units; a multiclass label has no rate).
     """
     periods = [p["period"] for p in points]
-    fig, ax = plt.subplots(figsize=(6, 3), dpi=100)
+    fig, ax = figures.subplots(figsize=(6, 3), dpi=100)
     ax.plot(periods, [p["share_drifted"] for p in points], marker="o", label="share of columns drifted")
     if one_axis:
         ax.plot(periods, [p["label_rate"] for p in points], marker="s", label="label rate")
@@ -219,11 +204,11 @@ def plot_timeline(points: list[dict], metric: str, path: Path, one_axis: bool = 
     ax.set_title(title, fontsize=9)
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(path, metadata=PNG)
-    plt.close(fig)
+    figures.save(fig, path)
 
 
 def main(
+    *,
     prepared: Annotated[Path, typer.Option(help="Folder with train.parquet and test.parquet (paths.prepared).")],
     model: Annotated[Path, typer.Option(help="The model file (paths.model).")],
     metrics: Annotated[Path, typer.Option(help="JSON file for the drift report.")],
@@ -256,7 +241,9 @@ def main(
         "prediction": prediction,
         "current": str(current[PERIOD].iloc[0]),
         "reference": periods,
-        "timeline": timeline(pd.concat([reference, current]), reference, kinds, settings, task),
+        "timeline": timeline(
+            pd.concat([reference, current]), reference, kinds=kinds, settings=settings, task_type=task
+        ),
     }
     write_json(report, metrics)
     alert.write_text(alert_body(report, report["current"], periods, settings.report_url), encoding="utf-8")
@@ -264,7 +251,11 @@ def main(
     for name in [*report["drifted_columns"], PREDICTION]:
         kind = kinds.get(name, output_kind)
         plot_column(
-            reference[name], current[name], kind, f"{name}: reference vs {report['current']}", figures / f"{name}.png"
+            reference[name],
+            current[name],
+            kind=kind,
+            title=f"{name}: reference vs {report['current']}",
+            path=figures / f"{name}.png",
         )
     plot_timeline(report["timeline"], metric, figures / "timeline.png", one_axis=task == "binary")
     log.info(

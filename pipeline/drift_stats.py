@@ -86,7 +86,7 @@ EFFECT_WORDS = {"numeric": "normalized Wasserstein distance", "categorical": "Je
 
 
 def column_drift(
-    reference: pd.Series | None, current: pd.Series | None, kind: Kind, min_rows: int = MIN_ROWS, bins: int = BINS
+    reference: pd.Series | None, current: pd.Series | None, *, kind: Kind, min_rows: int = MIN_ROWS, bins: int = BINS
 ) -> dict:
     """Test and measure one column; the drift decision is `drift_report`'s, which sees all columns.
 
@@ -113,7 +113,7 @@ def column_drift(
         both = " and the current" if reference is None and current is None else ""
         return {**result, "status": f"missing_in_{where}", "note": f"absent from the {where}{both} table"}
     if kind == "numeric":
-        return _numeric(reference, current, result, min_rows, bins)
+        return _numeric(reference, current, result=result, min_rows=min_rows, bins=bins)
     return _categorical(reference, current, result, min_rows)
 
 
@@ -121,6 +121,7 @@ def drift_report(
     reference: pd.DataFrame,
     current: pd.DataFrame,
     kinds: dict[str, Kind],
+    *,
     alpha: float = ALPHA,
     effect_thresholds: dict[str, float] | None = None,
     share: float = SHARE,
@@ -153,15 +154,10 @@ def drift_report(
     Raises:
         ValueError: A kind, a threshold or a critical column is unknown (configuration mistakes).
     """
-    thresholds = dict(EFFECT_THRESHOLDS if effect_thresholds is None else effect_thresholds)
-    missing = sorted(set(PRIMARY_EFFECT) - set(thresholds))
-    if missing:
-        raise ValueError(f"effect_thresholds lacks {missing}")
-    unknown = sorted(set(critical) - set(kinds))
-    if unknown:
-        raise ValueError(f"critical columns {unknown} are not among the examined columns")
+    thresholds = _checked_thresholds(effect_thresholds, critical, kinds)
     columns = {
-        name: column_drift(reference.get(name), current.get(name), kind, min_rows, bins) for name, kind in kinds.items()
+        name: column_drift(reference.get(name), current.get(name), kind=kind, min_rows=min_rows, bins=bins)
+        for name, kind in kinds.items()
     }
     _decide_columns(columns, alpha, thresholds)
     dataset = _decide_dataset(columns, share, list(critical))
@@ -179,6 +175,18 @@ def drift_report(
         "rule": explain_rule(alpha, thresholds, share, list(critical)),
         "settings": settings,
     }
+
+
+def _checked_thresholds(effect_thresholds: dict[str, float] | None, critical, kinds: dict[str, Kind]) -> dict:
+    """The effect thresholds to apply, after refusing settings that name an unknown kind or column."""
+    thresholds = dict(EFFECT_THRESHOLDS if effect_thresholds is None else effect_thresholds)
+    missing = sorted(set(PRIMARY_EFFECT) - set(thresholds))
+    if missing:
+        raise ValueError(f"effect_thresholds lacks {missing}")
+    unknown = sorted(set(critical) - set(kinds))
+    if unknown:
+        raise ValueError(f"critical columns {unknown} are not among the examined columns")
+    return thresholds
 
 
 def explain_rule(
@@ -209,14 +217,14 @@ def explain_rule(
 # --- numeric -------------------------------------------------------------------------------------------
 
 
-def _numeric(reference: pd.Series, current: pd.Series, result: dict, min_rows: int, bins: int) -> dict:
+def _numeric(reference: pd.Series, current: pd.Series, *, result: dict, min_rows: int, bins: int) -> dict:
     """KS, Wasserstein and PSI of one numeric column, or the reason it was not tested."""
     try:
         ref, ref_missing = _sorted_finite(reference)
         cur, cur_missing = _sorted_finite(current)
     except (TypeError, ValueError) as exc:
         return {**result, "status": "not_numeric", "note": f"values are not numbers ({exc})"}
-    result |= _counts(result, len(ref), ref_missing, len(cur), cur_missing)
+    result |= _counts(result, n_ref=len(ref), ref_missing=ref_missing, n_cur=len(cur), cur_missing=cur_missing)
     short = _too_few(len(ref), len(cur), min_rows)
     if short:
         return {**result, "status": "not_enough_data", "note": short}
@@ -249,7 +257,7 @@ def _numeric(reference: pd.Series, current: pd.Series, result: dict, min_rows: i
         **effects,
         "status": "tested",
         "test": "ks",
-        "p_value": ks_p_value(statistic, len(ref), len(cur), ref, cur),
+        "p_value": ks_p_value(statistic, len(ref), len(cur), ref=ref, cur=cur),
     }
 
 
@@ -292,7 +300,7 @@ def ks_wasserstein(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
         scaled = np.cumsum(steps[order])
     else:
         merged, order, spare = _merge(ref, cur)
-        scaled = _scaled_difference(order >= n_ref, n_ref, n_cur, counts=spare, out=order.view(np.float64))
+        scaled = _scaled_difference(order >= n_ref, n_ref=n_ref, n_cur=n_cur, counts=spare, out=order.view(np.float64))
     # scaled = n_cur (F_ref - F_cur) after each merged value; the last is 0 (both ECDFs reached 1).
     scaled = np.abs(scaled, out=scaled)[:-1]
     gaps = np.subtract(merged[1:], merged[:-1], out=spare[:-1])
@@ -318,7 +326,9 @@ def _merge(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return both[order], order, both
 
 
-def _scaled_difference(from_cur: np.ndarray, n_ref: int, n_cur: int, counts: np.ndarray, out: np.ndarray) -> np.ndarray:
+def _scaled_difference(
+    from_cur: np.ndarray, *, n_ref: int, n_cur: int, counts: np.ndarray, out: np.ndarray
+) -> np.ndarray:
     """n_cur (F_ref - F_cur) after each merged value, from which side each merged value came.
 
     With r and c the reference and current values seen so far it is r n_cur / n_ref - c. The counts
@@ -347,7 +357,7 @@ def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def ks_p_value(
-    statistic: float, n_ref: int, n_cur: int, ref: np.ndarray | None = None, cur: np.ndarray | None = None
+    statistic: float, n_ref: int, n_cur: int, *, ref: np.ndarray | None = None, cur: np.ndarray | None = None
 ) -> float:
     """Two-sided p-value of the two-sample KS statistic, as scipy's `ks_2samp` computes it, but fast.
 
@@ -417,7 +427,11 @@ def _categorical(reference: pd.Series, current: pd.Series, result: dict, min_row
     """Chi-square, Jensen-Shannon and PSI of one categorical column, missing values as a category."""
     ref_counts, cur_counts, labels = category_counts(reference, current)
     result |= _counts(
-        result, int(ref_counts[1:].sum()), int(ref_counts[0]), int(cur_counts[1:].sum()), int(cur_counts[0])
+        result,
+        n_ref=int(ref_counts[1:].sum()),
+        ref_missing=int(ref_counts[0]),
+        n_cur=int(cur_counts[1:].sum()),
+        cur_missing=int(cur_counts[0]),
     )
     short = _too_few(result["n_reference"], result["n_current"], min_rows)
     if short:
@@ -541,7 +555,7 @@ def _empty_result(kind: Kind, reference: pd.Series | None, current: pd.Series | 
     }
 
 
-def _counts(result: dict, n_ref: int, ref_missing: int, n_cur: int, cur_missing: int) -> dict:
+def _counts(result: dict, *, n_ref: int, ref_missing: int, n_cur: int, cur_missing: int) -> dict:
     """Non-missing counts and missing rates (None for an empty side)."""
     rows_ref, rows_cur = result["rows_reference"], result["rows_current"]
     return {

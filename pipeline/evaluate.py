@@ -30,11 +30,11 @@ import typer
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
+from pipeline.artifacts import load_model, write_json
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
-from pipeline.io import load_model, write_json
+from pipeline.features import LABEL
 from pipeline.metrics import TASKS, per_class, predicted_class, slice_metrics, threshold_of, with_intervals
-from pipeline.prepare import LABEL
 
 log = logging.getLogger(__name__)
 FORMAT = 2  # of evaluate.json; 1 had plain numbers and no interval (readers of old commits must accept both)
@@ -102,16 +102,24 @@ def evaluate(model, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> 
         "primary": kind.primary,
         "rows": len(test),
         "threshold": threshold_of(model),
-        "model": with_intervals(kind, y, score, setting, bootstrap, seed),
-        "baseline": with_intervals(kind, y, kind.score(baseline, test[inputs]), baseline_setting, bootstrap, seed),
+        "model": with_intervals(kind, y=y, score=score, setting=setting, bootstrap=bootstrap, seed=seed),
+        "baseline": with_intervals(
+            kind,
+            y=y,
+            score=kind.score(baseline, test[inputs]),
+            setting=baseline_setting,
+            bootstrap=bootstrap,
+            seed=seed,
+        ),
     }
     if params.task.type == "multiclass":
         results["per_class"] = per_class(y, score, setting)
-    slices = slice_metrics(kind, test, y, score, setting, params.evaluate.slices)
+    slices = slice_metrics(kind, rows=test, y=y, score=score, setting=setting, slices=params.evaluate.slices)
     return results, slices, CURVES[params.task.type](y, score, setting, params.evaluate.curve_points)
 
 
 def main(
+    *,
     model: Annotated[Path, typer.Option(help="The model file (paths.model).")],
     prepared: Annotated[Path, typer.Option(help="Folder with train.parquet and test.parquet (paths.prepared).")],
     metrics: Annotated[Path, typer.Option(help="JSON file for the metrics.")],

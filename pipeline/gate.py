@@ -23,20 +23,24 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
 
+from pipeline.artifacts import file_md5, load_model, read_json, write_json
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
 from pipeline.evaluate import FORMAT
-from pipeline.io import file_md5, load_model, read_json, write_json
+from pipeline.features import LABEL
 from pipeline.markdown import code, escape
-from pipeline.metrics import TASKS, TaskKind, paired_difference, slice_metrics
-from pipeline.prepare import LABEL
+from pipeline.metrics import TASKS, Setting, TaskKind, paired_difference, slice_metrics
 from pipeline.registry import committed_json, model_md5, pinned_md5
 from pipeline.repo import dvc, git, python
+
+if TYPE_CHECKING:  # for the annotations only: importing them costs seconds and the gate never builds one
+    import numpy as np
+    from sklearn.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 EXIT = {"promote": 0, "reject": 3, "no-champion": 4}
@@ -114,7 +118,9 @@ def rebuild_champion(base: str, model: Path, md5: str, into: Path) -> Path:
         git("worktree", "remove", "--force", str(worktree))
 
 
-def compare(params: Params, kind: TaskKind, rows: pd.DataFrame, challenger, champion, decision: Decision) -> None:
+def compare(
+    *, params: Params, kind: TaskKind, rows: pd.DataFrame, challenger: Pipeline, champion: Pipeline, decision: Decision
+) -> None:
     """Run every check of the rule on the same rows and record each in `decision`."""
     gate, y = params.gate, rows[LABEL].to_numpy()
     metric = gate.metric or kind.primary
@@ -134,14 +140,14 @@ def compare(params: Params, kind: TaskKind, rows: pd.DataFrame, challenger, cham
     settings = {"challenger": kind.setting(challenger), "champion": kind.setting(champion)}
     diff = paired_difference(
         kind,
-        metric,
-        y,
-        scores["challenger"],
-        scores["champion"],
-        settings["challenger"],
-        settings["champion"],
-        params.evaluate.bootstrap,
-        params.base.seed,
+        metric=metric,
+        y=y,
+        score_a=scores["challenger"],
+        score_b=scores["champion"],
+        setting_a=settings["challenger"],
+        setting_b=settings["champion"],
+        bootstrap=params.evaluate.bootstrap,
+        seed=params.base.seed,
     )
     decision.primary = {
         "metric": metric,
@@ -159,7 +165,7 @@ def compare(params: Params, kind: TaskKind, rows: pd.DataFrame, challenger, cham
         f"{level} paired interval {diff.low:+.4f} to {diff.high:+.4f}; the rule asks at least {gate.min_delta:+.4f} "
         f"with the lower bound above {0.0 - gate.margin + 0.0:+.4f}",
     )
-    slice_guard(params, kind, rows, y, scores, settings, decision)
+    slice_guard(params=params, kind=kind, rows=rows, y=y, scores=scores, settings=settings, decision=decision)
     if "ece" in kind.metrics:  # binary only: a calibration error of one probability per row
         ece = {name: kind.metrics["ece"](y, scores[name], None) for name in scores}
         growth = ece["challenger"] - ece["champion"]
@@ -171,9 +177,23 @@ def compare(params: Params, kind: TaskKind, rows: pd.DataFrame, challenger, cham
         )
 
 
-def slice_guard(params: Params, kind: TaskKind, rows, y, scores: dict, settings: dict, decision: Decision) -> None:
+def slice_guard(
+    *,
+    params: Params,
+    kind: TaskKind,
+    rows: pd.DataFrame,
+    y: np.ndarray,
+    scores: dict[str, np.ndarray],
+    settings: dict[str, Setting],
+    decision: Decision,
+) -> None:
     """No slice judged on both sides may lose more than `gate.max_slice_drop` of the primary metric."""
-    by = {name: slice_metrics(kind, rows, y, scores[name], settings[name], params.evaluate.slices) for name in scores}
+    by = {
+        name: slice_metrics(
+            kind, rows=rows, y=y, score=scores[name], setting=settings[name], slices=params.evaluate.slices
+        )
+        for name in scores
+    }
     metric, worst = by["champion"]["metric"], None
     for column, summary in by["champion"]["columns"].items():
         challenger = {g["group"]: g for g in by["challenger"]["columns"][column]["groups"]}
@@ -237,12 +257,21 @@ def decide(params: Params, base: str, work: Path) -> Decision:
     except PipelineError as exc:
         decision.check("champion", False, f"the champion pinned by {base} could not be found or rebuilt: {exc}")
         return decision
-    return judge(params, rows, load_model(model_path), champion, decision)
+    return judge(params=params, rows=rows, challenger=load_model(model_path), champion=champion, decision=decision)
 
 
-def judge(params: Params, rows: pd.DataFrame, challenger, champion, decision: Decision) -> Decision:
+def judge(
+    *, params: Params, rows: pd.DataFrame, challenger: Pipeline, champion: Pipeline, decision: Decision
+) -> Decision:
     """Compare both models on the same rows and decide: promote only when every check of the rule passed."""
-    compare(params, TASKS[params.task.type], rows, challenger, champion, decision)
+    compare(
+        params=params,
+        kind=TASKS[params.task.type],
+        rows=rows,
+        challenger=challenger,
+        champion=champion,
+        decision=decision,
+    )
     decision.decision = "promote" if all(c["passed"] for c in decision.checks) else "reject"
     return decision
 

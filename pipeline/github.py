@@ -96,7 +96,11 @@ class Recorder:
         return self.responses.get(f"{request.method} {request.path}")
 
 
-def client() -> Gh | Recorder:
+# The transports `client` hands out; the functions below work with either.
+Api = Gh | Recorder
+
+
+def client() -> Api:
     """The transport the environment asks for: a `Recorder` when PIPELINE_GITHUB_RECORD is set, else `Gh`."""
     record = os.environ.get("PIPELINE_GITHUB_RECORD")
     if not record:
@@ -167,7 +171,7 @@ def _path(*parts: str | int, **query) -> str:
 # --- operations -------------------------------------------------------------------------------------------
 
 
-def upsert_comment(api, repo: str, number: int, body: str, marker: str = COMMENT_MARKER) -> str:
+def upsert_comment(api: Api, *, repo: str, number: int, body: str, marker: str = COMMENT_MARKER) -> str:
     """Keep one comment per pull request: update the comment carrying `marker`, else create it.
 
     Returns:
@@ -202,7 +206,7 @@ def check_pull_request(api, repo: str, number: int, head_sha: str) -> None:
         )
 
 
-def open_pull_request(api, repo: str, head: str, base: str, title: str, body: str) -> str:
+def open_pull_request(api: Api, *, repo: str, head: str, base: str, title: str, body: str) -> str:
     """Open a pull request from branch `head` unless one exists for it; a closed one is left closed.
 
     Returns:
@@ -229,7 +233,7 @@ def open_pull_request(api, repo: str, head: str, base: str, title: str, body: st
     return f"opened pull request #{(created or {}).get('number', '?')} for {head}"
 
 
-def upsert_issue(api, repo: str, title: str, body: str, marker: str) -> str:
+def upsert_issue(api: Api, *, repo: str, title: str, body: str, marker: str) -> str:
     """Keep one open issue carrying `marker`: update its title and body, else open it.
 
     Returns:
@@ -282,6 +286,7 @@ def read_untrusted(path: Path, limit_bytes: int) -> str:
 
 
 def comment_main(
+    *,
     repo: Annotated[str, typer.Option(envvar="GITHUB_REPOSITORY", help="OWNER/NAME on GitHub.")],
     pr_file: Annotated[Path, typer.Option(help="File holding the pull request number (from the artifact).")],
     body_file: Annotated[Path, typer.Option(help="The comment body (Markdown, from the artifact).")],
@@ -296,7 +301,7 @@ def comment_main(
     api = client()
     check_pull_request(api, repo, number, head_sha)
     body = read_untrusted(body_file, MAX_BODY * 4)  # UTF-8: at most 4 bytes a character
-    typer.echo(upsert_comment(api, repo, number, body))
+    typer.echo(upsert_comment(api, repo=repo, number=number, body=body))
 
 
 def push_main(ref: Annotated[str, typer.Argument(help="The branch or tag to push (e.g. model@v1.2.0).")]) -> None:

@@ -38,6 +38,8 @@ from pipeline.repo import dvc, git
 TEMPLATES = Path(__file__).parent / "init_templates"
 SOURCES = Path("sources")  # where the team's data is kept, DVC-tracked, inside the repository
 MAX_SLICES = 3
+# The choices of `Adoption` that `init_infer.propose` checks the data against, passed on by name.
+PROPOSE_OPTIONS = ("target", "task", "time", "period", "timezone", "threshold", "ids", "leakage", "through")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,25 @@ class Change:
     action: str  # create | replace | remove
     what: str
     generated: bool = False  # a DVC output git ignores, rebuilt from data.dvc or by `dvc repro`
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """What the team asked `init` for on the command line (repeated options as lists; a URL is imported)."""
+
+    data: str
+    target: str
+    task: TaskType
+    time: str
+    name: str | None
+    period: PeriodKind
+    timezone: str
+    threshold: float | None
+    ids: list[str]
+    leakage: list[str]
+    through: str | None
+    title: str | None
+    import_url: bool
 
 
 def table_name(data: str, name: str | None) -> str:
@@ -328,6 +349,7 @@ def _remove(path: Path) -> None:
 
 
 def main(
+    *,
     data: Annotated[
         str,
         typer.Option(
@@ -361,29 +383,48 @@ def main(
     On a terminal it asks before changing anything (unless --yes); without one it does not ask. It refuses to
     replace a file git cannot bring back (untracked, or changed since the last commit) unless --force.
     """
-    ids, leakage = ids or [], leakage or []
+    adopt(
+        Adoption(
+            data=data,
+            target=target,
+            task=task,
+            time=time,
+            name=name,
+            period=period,
+            timezone=timezone,
+            threshold=threshold,
+            ids=ids or [],
+            leakage=leakage or [],
+            through=through,
+            title=title,
+            import_url=import_url or "://" in data,
+        ),
+        dry_run=dry_run,
+        yes=yes,
+        force=force,
+    )
+
+
+def adopt(asked: Adoption, *, dry_run: bool, yes: bool, force: bool) -> None:
+    """Check the data, show the plan, and (unless it stops there) make the changes; see `main`."""
     template = load_params("params.yaml")  # the defaults every adoption keeps, read before it is replaced
-    import_url = import_url or "://" in data
-    with tempfile.TemporaryDirectory(prefix="pipeline-init-") as scratch:
-        local = _fetch(data, Path(scratch)) if import_url else Path(data)
-        folder = local.is_dir()
-        table = table_name(data, name)
-        stored = source_path(data, table, folder)
-        proposal = propose(local, target, task, time, period, timezone, threshold, ids, leakage, through)
+    table = table_name(asked.data, asked.name)  # a bad --name fails before the data is fetched or read
+    proposal, folder = _inspect(asked)
+    stored = source_path(asked.data, table, folder)
     period = proposal.kind  # a folder's files say it
     params = params_text(
         template,
         proposal,
-        data=data,
+        data=asked.data,
         name=table,
         stored=stored,
         folder=folder,
-        task=task,
-        time=time,
+        task=asked.task,
+        time=asked.time,
         period=period,
-        timezone=timezone,
-        target=target,
-        ids=ids,
+        timezone=asked.timezone,
+        target=asked.target,
+        ids=asked.ids,
     )
     _check_params(params)
     changes = planned_changes(template, stored)
@@ -391,15 +432,33 @@ def main(
         plan_text(
             proposal,
             changes,
-            data=data,
+            data=asked.data,
             name=table,
-            task=task,
-            target=target,
-            time=time,
+            task=asked.task,
+            target=asked.target,
+            time=asked.time,
             period=period,
-            timezone=timezone,
+            timezone=asked.timezone,
         )
     )
+    if _go_ahead(changes, force=force, dry_run=dry_run, yes=yes):
+        _write(asked, proposal, changes, table=table, stored=stored, folder=folder, params=params)
+
+
+def _inspect(asked: Adoption) -> tuple[Proposal, bool]:
+    """Every check of the data (a scratch copy of it, when remote): the proposal, and whether it is a folder."""
+    with tempfile.TemporaryDirectory(prefix="pipeline-init-") as scratch:
+        local = _fetch(asked.data, Path(scratch)) if asked.import_url else Path(asked.data)
+        proposal = propose(local, **{option: getattr(asked, option) for option in PROPOSE_OPTIONS})
+        return proposal, local.is_dir()
+
+
+def _go_ahead(changes: list[Change], *, force: bool, dry_run: bool, yes: bool) -> bool:
+    """Whether to write: never over what git cannot bring back (unless forced), nor on a dry run or a "no".
+
+    Raises:
+        PipelineError: A change would replace what git cannot bring back, without --force.
+    """
     lost = unrecoverable(changes)
     if lost and not force:
         raise PipelineError(
@@ -407,32 +466,39 @@ def main(
         )
     if dry_run:
         typer.echo("dry run: nothing written")
-        return
+        return False
     if not yes and interactive() and not typer.confirm("Make these changes?"):
         typer.echo("nothing written")
-        return
+        return False
+    return True
+
+
+def _write(
+    asked: Adoption, proposal: Proposal, changes: list[Change], *, table: str, stored: Path, folder: bool, params: str
+) -> None:
+    """Make the planned changes and say what was released and how to go on (or back)."""
     released = list(proposal.periods)
     card = render(
         "model_card.md.j2",
-        task=task,
-        target=target,
+        task=asked.task,
+        target=asked.target,
         source=stored.as_posix(),
-        period=period,
-        time=time,
+        period=proposal.kind,
+        time=asked.time,
         first=released[0],
         last=released[-1],
     )
     done = apply(
         changes,
-        data=data,
+        data=asked.data,
         stored=stored,
         folder=folder,
-        import_url=import_url,
+        import_url=asked.import_url,
         params=params,
-        title=title or f"{table}: {target} model report",
+        title=asked.title or f"{table}: {asked.target} model report",
         card=card,
         through=released[-1],
-        leakage=leakage,
+        leakage=asked.leakage,
     )
     typer.echo(
         f"{done}\nnext: review params.yaml, contract.yaml and site/model_card.md, then `pipeline run`; "

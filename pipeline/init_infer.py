@@ -13,9 +13,9 @@ from typing import Literal
 
 import pandas as pd
 
+from pipeline.batches import parse_csv, period_files, period_kind, period_of, period_range, read_csv
 from pipeline.errors import PipelineError
-from pipeline.io import parse_csv, period_files, period_kind, period_of, period_range, read_csv
-from pipeline.prepare import class_names
+from pipeline.features import class_names
 from pipeline.sources import parse_times, read_source
 
 PeriodKind = Literal["month", "quarter", "year"]
@@ -97,7 +97,7 @@ def count_periods(names: pd.Series, source: str) -> dict[str, int]:
 
 
 def label_of(
-    target: pd.Series, task: TaskType, threshold: float | None, source: str, column: str
+    target: pd.Series, *, task: TaskType, threshold: float | None, source: str, column: str
 ) -> tuple[pd.Series, float | None]:
     """The label of each row (NaN where the target is missing), and the binary threshold in use.
 
@@ -222,6 +222,7 @@ def calendar_features(times: pd.Series, columns: list[str]) -> list[str]:
 
 def propose(
     data: Path,
+    *,
     target: str,
     task: TaskType,
     time: str,
@@ -256,26 +257,20 @@ def propose(
     source = str(data)
     frame, names = read_data(data, list(dict.fromkeys([target, time, *ids, *leakage])))
     times = local_times(frame[time], timezone, source, time)
-    if names is None:
-        names = period_of(times, period, timezone)
-    else:
-        period = period_kind(names.iloc[0])
+    names, period = _period_names(names, times, period, timezone)
     counts = count_periods(names, source)
-    available = list(counts)
-    released = _released(available, through, counts, source)
+    released = _released(list(counts), through, counts, source)
     kept = names.isin(released)
     frame, times, names = frame[kept], times[kept], names[kept]
-    label, threshold = label_of(frame[target], task, threshold, source, target)
+    label, threshold = label_of(frame[target], task=task, threshold=threshold, source=source, column=target)
     evaluation = names == released[-1]
     check_label(label, evaluation, source, target)
-    skip = {target: "the target", time: "the time column (calendar features are derived from it)"}
-    skip |= {c: "an identifier (--id)" for c in ids} | {c: "known only after the event (--leakage)" for c in leakage}
-    categorical, numeric, excluded = infer_features(frame, skip)
+    categorical, numeric, excluded = infer_features(frame, _not_features(target, time, ids, leakage))
     return Proposal(
         rows=len(frame),
         kind=period,
         periods={p: counts[p] for p in released},
-        available=available,
+        available=list(counts),
         labelled=int((label.notna() & evaluation).sum()),
         threshold=threshold,
         classes=sorted(map(str, label.dropna().unique())) if task != "regression" else [],
@@ -284,6 +279,23 @@ def propose(
         calendar=calendar_features(times, list(frame.columns)),
         excluded=excluded,
         spread=float(label.std()) if task == "regression" else None,
+    )
+
+
+def _period_names(
+    names: pd.Series | None, times: pd.Series, period: PeriodKind, timezone: str
+) -> tuple[pd.Series, PeriodKind]:
+    """Each row's period and their kind: from the batch files' names (a folder), else cut from the times."""
+    if names is None:
+        return period_of(times, period, timezone), period
+    return names, period_kind(names.iloc[0])
+
+
+def _not_features(target: str, time: str, ids: list[str], leakage: list[str]) -> dict[str, str]:
+    """The columns never proposed as features, each with the reason the plan shows."""
+    skip = {target: "the target", time: "the time column (calendar features are derived from it)"}
+    return (
+        skip | {c: "an identifier (--id)" for c in ids} | {c: "known only after the event (--leakage)" for c in leakage}
     )
 
 

@@ -30,6 +30,10 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 
 from pipeline.config import Bootstrap, Slices
 
+# A model's own decision setting (see the module's docstring): binary its threshold, multiclass its class
+# names, regression None.
+Setting = float | tuple[str, ...] | None
+
 
 def calibration_error(y: np.ndarray, score: np.ndarray, bins: int = 10) -> float:
     """Expected calibration error: the row-weighted mean gap between predicted and observed rate per bin.
@@ -51,17 +55,21 @@ def _both_classes(y: np.ndarray) -> bool:
     return 0 < y.sum() < len(y)
 
 
-# name -> metric(y, score, setting). Each is a scikit-learn metric, so its definition is the documented one.
+# name -> metric(labels, score, setting). Each is a scikit-learn metric, so its definition is the documented one.
 BINARY = {
-    "roc_auc": lambda y, s, _t: skm.roc_auc_score(y, s) if _both_classes(y) else np.nan,
-    "average_precision": lambda y, s, _t: skm.average_precision_score(y, s) if y.sum() else np.nan,
-    "log_loss": lambda y, s, _t: skm.log_loss(y, s, labels=[0, 1]),
-    "brier": lambda y, s, _t: skm.brier_score_loss(y, s, pos_label=1),
-    "ece": lambda y, s, _t: calibration_error(y, s),
-    "f1": lambda y, s, t: skm.f1_score(y, _decided(s, t), zero_division=0),
-    "recall": lambda y, s, t: skm.recall_score(y, _decided(s, t), zero_division=0),
-    "precision": lambda y, s, t: skm.precision_score(y, _decided(s, t), zero_division=0),
-    "base_rate": lambda y, _s, _t: float(np.mean(y)),
+    "roc_auc": lambda labels, score, _threshold: skm.roc_auc_score(labels, score) if _both_classes(labels) else np.nan,
+    "average_precision": lambda labels, score, _threshold: (
+        skm.average_precision_score(labels, score) if labels.sum() else np.nan
+    ),
+    "log_loss": lambda labels, score, _threshold: skm.log_loss(labels, score, labels=[0, 1]),
+    "brier": lambda labels, score, _threshold: skm.brier_score_loss(labels, score, pos_label=1),
+    "ece": lambda labels, score, _threshold: calibration_error(labels, score),
+    "f1": lambda labels, score, threshold: skm.f1_score(labels, _decided(score, threshold), zero_division=0),
+    "recall": lambda labels, score, threshold: skm.recall_score(labels, _decided(score, threshold), zero_division=0),
+    "precision": lambda labels, score, threshold: skm.precision_score(
+        labels, _decided(score, threshold), zero_division=0
+    ),
+    "base_rate": lambda labels, _score, _threshold: float(np.mean(labels)),
 }
 
 
@@ -90,12 +98,16 @@ def multiclass_log_loss(y: np.ndarray, score: np.ndarray, classes) -> float:
 
 def _macro(metric):
     # Averaged over the classes present in the rows or predicted (scikit-learn's default label set).
-    return lambda y, s, c: metric(y, predicted_class(s, c), average="macro", zero_division=0)
+    return lambda labels, score, classes: metric(
+        labels, predicted_class(score, classes), average="macro", zero_division=0
+    )
 
 
 MULTICLASS = {
-    "accuracy": lambda y, s, c: skm.accuracy_score(y, predicted_class(s, c)),
-    "balanced_accuracy": lambda y, s, c: skm.balanced_accuracy_score(y, predicted_class(s, c)),
+    "accuracy": lambda labels, score, classes: skm.accuracy_score(labels, predicted_class(score, classes)),
+    "balanced_accuracy": lambda labels, score, classes: skm.balanced_accuracy_score(
+        labels, predicted_class(score, classes)
+    ),
     "f1_macro": _macro(skm.f1_score),
     "precision_macro": _macro(skm.precision_score),
     "recall_macro": _macro(skm.recall_score),
@@ -103,9 +115,9 @@ MULTICLASS = {
     "log_loss": multiclass_log_loss,
 }
 REGRESSION = {
-    "mae": lambda y, p, _t: skm.mean_absolute_error(y, p),
-    "rmse": lambda y, p, _t: skm.root_mean_squared_error(y, p),
-    "r2": lambda y, p, _t: skm.r2_score(y, p),
+    "mae": lambda labels, predicted, _setting: skm.mean_absolute_error(labels, predicted),
+    "rmse": lambda labels, predicted, _setting: skm.root_mean_squared_error(labels, predicted),
+    "r2": lambda labels, predicted, _setting: skm.r2_score(labels, predicted),
 }
 
 
@@ -116,12 +128,14 @@ class TaskKind:
     metrics: dict[str, Callable[[np.ndarray, np.ndarray, object], float]]
     baseline: Callable[[], object]
     score: Callable[[object, pd.DataFrame], np.ndarray]
-    setting: Callable[[object], object]
+    setting: Callable[[object], Setting]
     primary: str
     higher_is_better: frozenset[str]
     interval_metrics: tuple[str, ...]
 
-    def compute(self, y: np.ndarray, score: np.ndarray, setting, names: list[str] | None = None) -> dict[str, float]:
+    def compute(
+        self, y: np.ndarray, score: np.ndarray, setting: Setting, names: list[str] | None = None
+    ) -> dict[str, float]:
         """The named metrics (all by default) of predictions `score` for targets `y`."""
         with warnings.catch_warnings():  # a bootstrap resample may miss a class: the metric says so by its value
             warnings.simplefilter("ignore", UserWarning)
@@ -165,6 +179,24 @@ TASKS = {
 }
 
 
+# task type -> (how its outputs are tested for drift, its primary metric's name and value for one period from
+# the labels and the model's outputs; None where undefined). `drift` computes it per period on predictions
+# (the positive class's probability, the predicted class, or the value), and the report names it.
+PERIOD_METRIC = {
+    "binary": (
+        "numeric",
+        "roc_auc",
+        lambda labels, score: float(skm.roc_auc_score(labels, score)) if labels.nunique() == 2 else None,
+    ),
+    "multiclass": (
+        "categorical",
+        "f1_macro",
+        lambda labels, predicted: float(skm.f1_score(labels, predicted, average="macro", zero_division=0)),
+    ),
+    "regression": ("numeric", "mae", lambda labels, predicted: float(skm.mean_absolute_error(labels, predicted))),
+}
+
+
 def threshold_of(model) -> float | None:
     """The decision threshold stored in a binary model (a FixedThresholdClassifier), else None."""
     return getattr(model, "threshold", None)
@@ -186,7 +218,7 @@ def _percentile_interval(statistic, samples: tuple[np.ndarray, ...], bootstrap: 
 
 
 def with_intervals(
-    kind: TaskKind, y: np.ndarray, score: np.ndarray, setting, bootstrap: Bootstrap, seed: int
+    kind: TaskKind, *, y: np.ndarray, score: np.ndarray, setting: Setting, bootstrap: Bootstrap, seed: int
 ) -> dict[str, dict[str, float]]:
     """Every metric as {value, low, high}; low/high only for `kind.interval_metrics` (the rest are exact)."""
     values = kind.compute(y, score, setting)
@@ -225,12 +257,13 @@ class Difference:
 
 def paired_difference(
     kind: TaskKind,
+    *,
     metric: str,
     y: np.ndarray,
     score_a: np.ndarray,
     score_b: np.ndarray,
-    setting_a,
-    setting_b,
+    setting_a: Setting,
+    setting_b: Setting,
     bootstrap: Bootstrap,
     seed: int,
 ) -> Difference:
@@ -274,7 +307,7 @@ def _judged(kind: TaskKind, y: np.ndarray, min_rows: int) -> bool:
 
 
 def slice_metrics(
-    kind: TaskKind, rows: pd.DataFrame, y: np.ndarray, score: np.ndarray, setting, slices: Slices
+    kind: TaskKind, *, rows: pd.DataFrame, y: np.ndarray, score: np.ndarray, setting: Setting, slices: Slices
 ) -> dict:
     """Per slice column: each group's rows and primary metric, and the gap and ratio between judged groups.
 

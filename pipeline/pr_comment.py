@@ -24,9 +24,9 @@ import numpy as np
 import typer
 import yaml
 
+from pipeline.artifacts import read_json
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.github import COMMENT_MARKER, check_number, limit
-from pipeline.io import read_json
 from pipeline.markdown import code, escape
 from pipeline.repo import dvc
 
@@ -213,7 +213,7 @@ def curve(data: dict | None, x: str, y: str) -> tuple[np.ndarray, np.ndarray] | 
     return xs[order], ys[order]
 
 
-def chart(title: str, x: str, y: str, grid: np.ndarray, base: np.ndarray | None, head: np.ndarray) -> list[str]:
+def chart(title: str, *, x: str, y: str, grid: np.ndarray, base: np.ndarray | None, head: np.ndarray) -> list[str]:
     """A Mermaid xychart (grey: base, red: this PR) and the same points as a table."""
     label = lambda s: re.sub(r"[^A-Za-z0-9 _.-]", "", str(s))[:40]  # noqa: E731 - inside a quoted chart label
     ticks = ", ".join(f'"{v:.2g}"' for v in grid)
@@ -258,7 +258,7 @@ def plots_section(definitions, base_ref: str) -> list[str]:
             continue
         note = "grey is the base, red is this PR" if base else "new in this PR"
         lines += ["", f"**{cell(title)}** ({note}):", ""]
-        lines += chart(title, x, y, grid, old, new)
+        lines += chart(title, x=x, y=y, grid=grid, base=old, head=new)
     return lines or ["No plot files."]
 
 

@@ -11,7 +11,7 @@ Params:  `prepare`, `task`, `features`, `paths`.
 The input is checked against the contract first, with the very messages `validate` gives, and a column the
 contract lists as leakage (known only after the event) is refused: a file that carries an outcome was not
 built at prediction time, and scoring it would hide that mistake. Rows go through the same feature code
-as training (`prepare.feature_rows`), then the saved Pipeline. Nothing is written unless every row scored.
+as training (`features.feature_rows`), then the saved Pipeline. Nothing is written unless every row scored.
 """
 
 from __future__ import annotations
@@ -19,18 +19,22 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
 
+from pipeline.artifacts import file_md5, load_model
+from pipeline.batches import period_files, period_kind, period_of, read_csv
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.contract import Contract, Rows, Table, load_contract
 from pipeline.errors import PipelineError
-from pipeline.io import file_md5, load_model, period_files, period_kind, period_of, read_csv
+from pipeline.features import feature_rows, raw_columns, read_tables
 from pipeline.metrics import TASKS, predicted_class, threshold_of
-from pipeline.prepare import feature_rows, raw_columns, read_tables
 from pipeline.validate import check_frames
+
+if TYPE_CHECKING:  # for the annotation only: the model is loaded, never built, here
+    from sklearn.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +108,12 @@ def model_version(model: Path) -> str:
 
 
 def score_rows(
-    frame: pd.DataFrame, model, params: Params, contract: Contract, data: Path, source: str, version: str
+    frame: pd.DataFrame, model: Pipeline, *, params: Params, contract: Contract, data: Path, source: str, version: str
 ) -> pd.DataFrame:
     """The predictions for `frame`, one row per input row, in order."""
     length = period_kind(next(iter(period_files(data / params.prepare.batches))))  # month, quarter or year
     tables = read_tables(data, params.prepare.joins, periods_of(frame, params, Path(source), length))
-    rows = feature_rows(frame, tables, params, contract, source)
+    rows = feature_rows(frame, tables, params=params, contract=contract, source=source)
     kind = TASKS[params.task.type]
     score = kind.score(model, rows[params.features.inputs])
     out = rows[[*params.features.identifiers, params.prepare.timestamp]]
@@ -145,7 +149,13 @@ def main(
     frame = read_input(input_)
     check_input(frame, input_, contract, params)
     predictions = score_rows(
-        frame, load_model(model), params, contract, params.paths.data, input_.as_posix(), model_version(model)
+        frame,
+        load_model(model),
+        params=params,
+        contract=contract,
+        data=params.paths.data,
+        source=input_.as_posix(),
+        version=model_version(model),
     )
     write_atomically(predictions, out)
     log.info("predict: %d rows scored with %s -> %s", len(predictions), predictions["model_version"].iloc[0], out)

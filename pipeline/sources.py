@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.batches import period_files, period_kind, period_of, period_range
 from pipeline.errors import PipelineError
-from pipeline.io import period_files, period_kind, period_of, period_range
 
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")  # the form data/ holds: left exactly as it is
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -143,7 +143,7 @@ class CutTable:
             (dest / name / f"{period}.csv").write_text(text, encoding="utf-8", newline="")
 
 
-def cut_by_time(raw: bytes, path: Path, column: str, kind: str, timezone: str) -> CutTable:
+def cut_by_time(raw: bytes, *, path: Path, column: str, kind: str, timezone: str) -> CutTable:
     """Cut a CSV file into periods of `kind` by the local time (in `timezone`) of its `column`.
 
     Raises:
@@ -167,7 +167,7 @@ def cut_by_time(raw: bytes, path: Path, column: str, kind: str, timezone: str) -
         values.append(fields[index] if index < len(fields) else "")
     codes, distinct = pd.factorize(pd.Index(values, dtype=object))
     instants = parse_times(distinct, timezone)
-    _refuse_unparsed(instants, codes, distinct, numbers, path, column)
+    _refuse_unparsed(instants, codes=codes, distinct=distinct, numbers=numbers, path=path, column=column)
     keep = pd.Index(distinct).str.match(ISO_UTC.pattern).tolist()
     written = np.where(keep, distinct, instants.strftime(UTC_FORMAT)).tolist()
     period = period_of(pd.Series(instants), kind, timezone).tolist()
@@ -179,7 +179,16 @@ def cut_by_time(raw: bytes, path: Path, column: str, kind: str, timezone: str) -
     return CutTable(header_line, chunks)
 
 
-def _refuse_unparsed(instants, codes, distinct, numbers: list[int], path: Path, column: str) -> None:
+def _refuse_unparsed(
+    instants: pd.DatetimeIndex,
+    *,
+    codes: np.ndarray,
+    distinct: pd.Index,
+    numbers: list[int],
+    path: Path,
+    column: str,
+) -> None:
+    """Fail on the first row whose time did not parse, naming its value and line (`codes` map rows to `distinct`)."""
     bad = np.flatnonzero(np.asarray(instants.isna())[codes])
     if len(bad):
         row = bad[0]
@@ -238,4 +247,4 @@ def open_table(path: Path, time: str | None, kind: str, timezone: str) -> CutTab
             )
         return FolderTable(files)
     raw = read_source(path)
-    return WholeTable(raw) if time is None else cut_by_time(raw, path, time, kind, timezone)
+    return WholeTable(raw) if time is None else cut_by_time(raw, path=path, column=time, kind=kind, timezone=timezone)

@@ -32,10 +32,10 @@ from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClas
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
+from pipeline.artifacts import save_model
 from pipeline.config import Params, ParamsFile, Train, load_params
 from pipeline.errors import PipelineError
-from pipeline.io import save_model
-from pipeline.prepare import LABEL
+from pipeline.features import LABEL
 
 log = logging.getLogger(__name__)
 

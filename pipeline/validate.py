@@ -30,11 +30,12 @@ import pandera.pandas as pa
 import typer
 
 from pipeline import datatests
+from pipeline.artifacts import write_json
+from pipeline.batches import period_files, read_csv
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.contract import STACK_FILE, Contract, Stack, Table, load_contract, table_schemas
 from pipeline.datatests import finding
 from pipeline.errors import PipelineError
-from pipeline.io import period_files, read_csv, write_json
 
 log = logging.getLogger(__name__)
 
@@ -81,19 +82,26 @@ def _describe(cases: pd.DataFrame, file: str, period: str | None, severity: str)
     checks = cases["check"].astype(str)
     absent = checks == "column_in_dataframe"  # the column's name is the failure case
     for name in cases.loc[absent, "failure_case"]:
-        found.append(finding(file, str(name), "column_in_dataframe", severity, None, [], "column absent"))
+        found.append(
+            finding(
+                file=file,
+                column=str(name),
+                rule="column_in_dataframe",
+                severity=severity,
+                what="column absent",
+            )
+        )
     duplicated = checks.str.endswith("_uniqueness")  # reported once per column of the key: say it once
     key = [c for c in dict.fromkeys(cases.loc[duplicated, "column"].astype(str)) if c != STACK_FILE]
     if key:  # none: the key's columns are all absent (reported above), pandera checked the file number alone
         found.append(
             finding(
-                file,
-                None,
-                f"unique {key}",
-                severity,
-                int(cases.loc[duplicated, "index"].nunique()),
-                [],
-                f"duplicated on the unique key {key}",
+                file=file,
+                column=None,
+                rule=f"unique {key}",
+                severity=severity,
+                rows=int(cases.loc[duplicated, "index"].nunique()),
+                what=f"duplicated on the unique key {key}",
             )
         )
     for (column, check), group in cases[~absent & ~duplicated].groupby(["column", "check"], dropna=False, sort=True):
@@ -107,13 +115,13 @@ def _describe(cases: pd.DataFrame, file: str, period: str | None, severity: str)
         share = arg.split(" ")[-1]
         found.append(
             finding(
-                file,
-                column,
-                rule.format(arg=arg),
-                severity,
-                rows,
-                group["failure_case"].dropna().tolist(),
-                what.format(arg=arg, share=share),
+                file=file,
+                column=column,
+                rule=rule.format(arg=arg),
+                severity=severity,
+                rows=rows,
+                examples=group["failure_case"].dropna().tolist(),
+                what=what.format(arg=arg, share=share),
             )
         )
     return found
@@ -130,7 +138,10 @@ def _split_check(check: str) -> tuple[str, str]:
 
 def unreadable(path: Path, rule: str, error: PipelineError) -> dict:
     """A failure found before any rule could run (a missing or unreadable file): its message is the error's."""
-    return {**finding(path.as_posix(), None, rule, "failure", None, [], ""), "message": str(error)}
+    return {
+        **finding(file=path.as_posix(), column=None, rule=rule, severity="failure", what=""),
+        "message": str(error),
+    }
 
 
 def check_table(table: Table, files: dict[str | None, Path]) -> tuple[dict, list[dict]]:
@@ -193,13 +204,12 @@ def _row_bounds(table: Table, file: str, rows: int) -> list[dict]:
         return []
     return [
         finding(
-            file,
-            None,
-            f"rows in [{table.rows.min}, {table.rows.max}]",
-            "failure",
-            rows,
-            [],
-            "in the file, outside the bounds",
+            file=file,
+            column=None,
+            rule=f"rows in [{table.rows.min}, {table.rows.max}]",
+            severity="failure",
+            rows=rows,
+            what="in the file, outside the bounds",
         )
     ]
 
@@ -259,6 +269,7 @@ def failure(report: dict) -> PipelineError:
 
 
 def main(
+    *,
     data: Annotated[Path, typer.Option(help="Folder of raw data (paths.data).")],
     contract: Annotated[Path, typer.Option(help="The data contract (paths.contract).")],
     report: Annotated[Path, typer.Option(help="JSON file for the validation report.")],

@@ -17,11 +17,10 @@ import io
 import re
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
-from pipeline import metrics_format, registry
+from pipeline import figures, metrics_format, registry
 from pipeline.config import load_params
 from pipeline.errors import PipelineError
 from pipeline.repo import git
@@ -66,7 +65,7 @@ def plot_history(rows: list[dict]) -> bytes | None:
     values = [r["primary"]["value"] for r in shown]
     below = [r["primary"]["value"] - r["primary"]["low"] if r["primary"]["low"] is not None else 0 for r in shown]
     above = [r["primary"]["high"] - r["primary"]["value"] if r["primary"]["high"] is not None else 0 for r in shown]
-    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=100)
+    fig, ax = figures.subplots(figsize=(6, 3.2), dpi=100)
     ax.errorbar(x, values, yerr=[below, above], marker="o", capsize=4, label="model (interval when recorded)")
     baseline = [r["baseline"].get(name, {}).get("value") for r in shown]
     if any(b is not None for b in baseline):
@@ -85,8 +84,7 @@ def plot_history(rows: list[dict]) -> bytes | None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(fig)
+    figures.save(fig, buffer, format="png")
     return buffer.getvalue()
 
 

@@ -24,21 +24,17 @@ import shutil
 from pathlib import Path
 from typing import Annotated
 
-import matplotlib
+import numpy as np
+import typer
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import typer  # noqa: E402
-import yaml  # noqa: E402
-from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: E402
-from markupsafe import Markup  # noqa: E402
-
-from pipeline import metrics_format  # noqa: E402
-from pipeline.config import ParamsFile, load_params  # noqa: E402
-from pipeline.contract import load_contract  # noqa: E402
-from pipeline.drift import PERIOD_METRIC  # noqa: E402
-from pipeline.io import read_json  # noqa: E402
+from pipeline import figures, metrics_format
+from pipeline.artifacts import read_json
+from pipeline.config import ParamsFile, load_params
+from pipeline.contract import load_contract
+from pipeline.metrics import PERIOD_METRIC
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
@@ -93,13 +89,12 @@ def headline_metrics(evaluate: dict | None, path: Path) -> dict | None:
 def save(fig, path: Path) -> None:
     """Write a figure without a version stamp (same bytes on every machine) and free it."""
     fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
+    figures.save(fig, path)
 
 
 def plot_calibration(points: list[dict], path: Path) -> None:
     """Observed rate against predicted probability per bin, with the diagonal of perfect calibration."""
-    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    fig, ax = figures.subplots(figsize=(4, 4), dpi=100)
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
     ax.plot([p["predicted"] for p in points], [p["observed"] for p in points], marker="o", label="model")
     ax.set_xlabel("predicted probability")
@@ -116,7 +111,7 @@ def plot_confusion(rows: list[dict], path: Path) -> None:
     np.add.at(counts, ([index[r["actual"]] for r in rows], [index[r["predicted"]] for r in rows]), 1)
     shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)  # per actual class: recall on the diagonal
     size = 2 + 0.6 * len(classes)
-    fig, ax = plt.subplots(figsize=(size, size), dpi=100)
+    fig, ax = figures.subplots(figsize=(size, size), dpi=100)
     ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for (i, j), n in np.ndenumerate(counts):
         ax.text(j, i, str(n), ha="center", va="center", fontsize=8, color="white" if shares[i, j] > 0.5 else "black")
@@ -129,7 +124,7 @@ def plot_confusion(rows: list[dict], path: Path) -> None:
 
 def plot_residuals(points: list[dict], path: Path) -> None:
     """Mean residual (actual - predicted) per bin of the prediction, with the zero line of an unbiased model."""
-    fig, ax = plt.subplots(figsize=(5, 3.5), dpi=100)
+    fig, ax = figures.subplots(figsize=(5, 3.5), dpi=100)
     ax.axhline(0, linestyle="--", color="grey", label="unbiased")
     ax.plot([p["predicted"] for p in points], [p["residual"] for p in points], marker="o", label="model")
     ax.set_xlabel("predicted value (bin mean)")
@@ -167,6 +162,7 @@ def copy_figures(source: Path, into: Path) -> dict[str, str]:
 
 
 def main(
+    *,
     metrics: Annotated[Path, typer.Option(help="Folder of the metrics files (paths.metrics).")],
     reports: Annotated[Path, typer.Option(help="Folder of the reports (paths.reports).")],
     plots: Annotated[Path, typer.Option(help="Folder of the curve files (paths.plots).")],

@@ -18,9 +18,9 @@ import pytest
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from pipeline.artifacts import load_model, save_model
 from pipeline.config import load_params
 from pipeline.errors import PipelineError
-from pipeline.io import load_model, save_model
 from pipeline.metrics import TASKS, paired_difference
 from pipeline.train import train_model
 from tests.conftest import command_env
@@ -49,7 +49,7 @@ def test_reloads_in_a_fresh_process_with_identical_scores(trained, tmp_path):
     rows = tmp_path / "rows.parquet"
     test.head(500).to_parquet(rows)
     script = (
-        "import sys, numpy as np, pandas as pd; from pathlib import Path; from pipeline.io import load_model; "
+        "import sys, numpy as np, pandas as pd; from pathlib import Path; from pipeline.artifacts import load_model; "
         "m = load_model(Path(sys.argv[1])); x = pd.read_parquet(sys.argv[2]); "
         "np.save(sys.argv[3], m.predict_proba(x[list(m.feature_names_in_)])[:, 1])"
     )
@@ -89,14 +89,14 @@ def test_beats_the_baseline_with_its_interval_clear_of_it(trained):
     baseline = np.full(len(y), train["label"].mean())
     diff = paired_difference(
         BINARY,
-        "roc_auc",
-        y,
-        scores(model, test),
-        baseline,
-        model.threshold,
-        model.threshold,
-        params.evaluate.bootstrap,
-        params.base.seed,
+        metric="roc_auc",
+        y=y,
+        score_a=scores(model, test),
+        score_b=baseline,
+        setting_a=model.threshold,
+        setting_b=model.threshold,
+        bootstrap=params.evaluate.bootstrap,
+        seed=params.base.seed,
     )
     assert diff.low > 0, diff
 

@@ -1,14 +1,17 @@
 """`dvc repro` in real clones: same bytes everywhere, no-op when nothing changed, partial re-runs, bad input."""
 
+import json
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from pipeline.artifacts import load_model
 from pipeline.config import load_params
 from pipeline.contract import load_contract
-from pipeline.io import load_model
 from tests.repos import clone, digest, pipeline, sh
+from tests.unit.test_dvc_deps import stage_imports
 
 pytestmark = pytest.mark.e2e
 
@@ -55,6 +58,19 @@ def test_hyperparameter_change_reruns_only_what_reads_the_model(ran_copy):
     result = sh("dvc", "repro", cwd=ran_copy)
     assert stages_run(result.stdout) == ["train", "evaluate", "drift", "report"]
     assert (ran_copy / "outputs/metrics/evaluate.json").read_text() != before
+
+
+@pytest.mark.parametrize("helper", ["pipeline/config.py", "pipeline/features.py"])
+def test_editing_a_shared_helper_changes_exactly_the_stages_that_import_it(ran_copy, helper):
+    """dvc.yaml's code deps are the import graph: no stage that loads the helper is missed (stale outputs), and
+    none that does not load it re-runs for nothing (issue 15). `dvc status` names a stage whose own deps changed.
+    """
+    path = ran_copy / helper
+    path.write_text(path.read_text(encoding="utf-8") + "# an edit that changes no output\n", encoding="utf-8")
+    changed = set(json.loads(sh("dvc", "status", "--json", cwd=ran_copy).stdout))
+    importers = {stage for stage, files in stage_imports(ran_copy).items() if Path(helper) in files}
+    assert importers  # the helper is shared, so the test says something
+    assert changed == importers
 
 
 def test_split_is_by_time_with_no_shared_row(ran_clone):

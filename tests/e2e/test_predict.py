@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.artifacts import load_model
 from pipeline.config import load_params
-from pipeline.io import load_model
 from pipeline.metrics import TASKS
 from tests.repos import pipeline
 

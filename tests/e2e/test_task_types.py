@@ -22,7 +22,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline.io import period_of, read_json
+from pipeline.artifacts import read_json
+from pipeline.batches import period_of
 from tests.conftest import EXAMPLE, ROOT, command_env
 
 
@@ -46,6 +47,7 @@ def project_params(
     params["task"] = {"type": task, "target": {"column": target}}
     params["features"] = {**features, "identifiers": []}
     params["train"] |= {"monotonic": {}, "hyperparameters": {"max_iter": 50, "learning_rate": 0.1}}
+    params["model_checks"] = {"invariant": [], "directional": []}  # the example's checks name its own columns
     params["evaluate"]["bootstrap"]["resamples"] = 50
     params["evaluate"]["slices"] = slices
     params["gate"]["min_rows"] = 50

@@ -6,7 +6,7 @@ A fork adds its own rules to contract.yaml (ranges, categories, missing values, 
 
 from __future__ import annotations
 
-from pipeline.io import period_files
+from pipeline.batches import period_files
 from pipeline.validate import validate
 
 

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import yaml
 
+from pipeline.artifacts import load_model
 from pipeline.config import load_params
-from pipeline.io import load_model
 from pipeline.metrics import TASKS
 from tests.conftest import ROOT, command_env
 from tests.properties import identifier_gap, mean_shift, scores, single_row_gap
@@ -53,7 +53,7 @@ def test_reloads_in_a_fresh_process_with_identical_scores(project, model, test_r
     rows = tmp_path / "rows.parquet"
     test_rows.head(SAMPLE).to_parquet(rows)
     script = (
-        "import sys, numpy as np, pandas as pd; from pathlib import Path; from pipeline.io import load_model; "
+        "import sys, numpy as np, pandas as pd; from pathlib import Path; from pipeline.artifacts import load_model; "
         "from tests.properties import scores; m = load_model(Path(sys.argv[1])); "
         "np.save(sys.argv[3], scores(m, pd.read_parquet(sys.argv[2]), sys.argv[4]))"
     )

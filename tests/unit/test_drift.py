@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from pipeline.drift import PREDICTION, alert_body, column_kinds, compare, timeline
-from pipeline.prepare import LABEL, PERIOD
+from pipeline.features import LABEL, PERIOD
 
 
 def test_each_input_gets_the_test_of_its_type(params):
@@ -69,7 +69,7 @@ def test_html_in_a_reason_is_escaped_in_the_alert(report):
 def test_timeline_has_one_point_per_period_with_label_rate_and_metric(params):
     reference = pd.concat([rows(500, "2013-01", 0, 1), rows(500, "2013-02", 0, 2)])
     everything = pd.concat([reference, rows(500, "2013-03", 2.0, 3)])
-    points = timeline(everything, reference, {"x": "numeric"}, params.drift, "binary")
+    points = timeline(everything, reference, kinds={"x": "numeric"}, settings=params.drift, task_type="binary")
     assert [p["period"] for p in points] == ["2013-01", "2013-02", "2013-03"]
     assert [p["in_reference"] for p in points] == [True, True, False]
     assert points[2]["share_drifted"] == 1.0 and points[0]["share_drifted"] == 0.0

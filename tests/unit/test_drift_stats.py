@@ -66,7 +66,7 @@ def test_ks_p_value_matches_scipy_asymptotic_for_large_samples(shift):
     a, b = rng.normal(size=20_000), rng.normal(shift, size=15_000)
     ref, cur = sorted_pair(a, b)
     statistic, _ = drift.ks_wasserstein(ref, cur)
-    ours = drift.ks_p_value(statistic, len(ref), len(cur), ref, cur)
+    ours = drift.ks_p_value(statistic, len(ref), len(cur), ref=ref, cur=cur)
     scipys = stats.ks_2samp(a, b, method="asymp").pvalue
     # scipy's own formula above p ~ 0.025 (so around alpha); the Maag-Dicaire tail below, within 1%.
     assert ours == pytest.approx(scipys, rel=1e-9 if scipys > 0.03 else 1e-2)
@@ -85,13 +85,13 @@ def test_ks_p_value_is_scipys_exact_one_for_small_samples():
     a, b = rng.normal(size=60), rng.normal(0.5, size=45)
     ref, cur = sorted_pair(a, b)
     statistic, _ = drift.ks_wasserstein(ref, cur)
-    assert drift.ks_p_value(statistic, 60, 45, ref, cur) == stats.ks_2samp(a, b, method="exact").pvalue
+    assert drift.ks_p_value(statistic, 60, 45, ref=ref, cur=cur) == stats.ks_2samp(a, b, method="exact").pvalue
 
 
 def test_normalized_wasserstein_is_scipy_over_reference_sd():
     rng = np.random.default_rng(RNG_SEED)
     a, b = rng.lognormal(size=5000) * 3, rng.lognormal(0.1, size=4000) * 3
-    result = drift.column_drift(pd.Series(a), pd.Series(b), "numeric")
+    result = drift.column_drift(pd.Series(a), pd.Series(b), kind="numeric")
     expected = stats.wasserstein_distance(a, b) / np.std(a)
     assert result["normalizer"] == "reference_sd"
     assert math.isclose(result["wasserstein_normalized"], expected, rel_tol=1e-9)
@@ -107,7 +107,7 @@ def test_categorical_counts_js_and_chi_square_equal_scipy():
     rng = np.random.default_rng(RNG_SEED)
     ref = pd.Series(rng.choice(list("abcd"), 3000, p=[0.4, 0.3, 0.2, 0.1]))
     cur = pd.Series(rng.choice(list("abcd"), 2000, p=[0.35, 0.3, 0.2, 0.15]))
-    result = drift.column_drift(ref, cur, "categorical")
+    result = drift.column_drift(ref, cur, kind="categorical")
     table = pd.crosstab(np.r_[np.zeros(3000), np.ones(2000)], np.r_[ref, cur]).to_numpy()
     statistic, p_value, _, _ = stats.chi2_contingency(table, correction=False)
     assert math.isclose(result["statistic"], statistic, rel_tol=1e-12)
@@ -120,8 +120,10 @@ def test_categorical_counts_js_and_chi_square_equal_scipy():
 def test_categorical_codes_of_category_dtype_equal_factorized_strings():
     rng = np.random.default_rng(RNG_SEED)
     ref, cur = rng.choice(list("xyz"), 500), rng.choice(list("wxyz"), 400)
-    as_category = drift.column_drift(pd.Series(ref, dtype="category"), pd.Series(cur, dtype="category"), "categorical")
-    as_strings = drift.column_drift(pd.Series(ref), pd.Series(cur), "categorical")
+    as_category = drift.column_drift(
+        pd.Series(ref, dtype="category"), pd.Series(cur, dtype="category"), kind="categorical"
+    )
+    as_strings = drift.column_drift(pd.Series(ref), pd.Series(cur), kind="categorical")
     assert as_category.keys() == as_strings.keys()
     for key, value in as_category.items():  # categories in another order: sums in another order
         assert (
@@ -150,7 +152,7 @@ def test_psi_hand_computed():
 def test_numeric_psi_uses_reference_deciles():
     # Reference 0..99: edges 10, 20, ..., 90. Current 50..149: 0 in the first five bins, 10 in each of the
     # next four, 60 in the last.
-    result = drift.column_drift(pd.Series(np.arange(100.0)), pd.Series(np.arange(50.0, 150.0)), "numeric")
+    result = drift.column_drift(pd.Series(np.arange(100.0)), pd.Series(np.arange(50.0, 150.0)), kind="numeric")
     expected = 5 * (1e-4 - 0.1) * math.log(1e-4 / 0.1) + (0.6 - 0.1) * math.log(0.6 / 0.1)
     assert math.isclose(result["psi"], expected, rel_tol=1e-12)
 
@@ -283,7 +285,7 @@ def test_all_nan_column_is_not_enough_data_for_both_kinds():
         result = drift.column_drift(
             pd.Series(["a", "b"] * 50 if kind == "categorical" else np.arange(100.0)),
             pd.Series(values, dtype=object if kind == "categorical" else float),
-            kind,
+            kind=kind,
         )
         assert (result["status"], result["n_current"], result["missing_rate_current"]) == ("not_enough_data", 0, 1.0)
 
@@ -291,7 +293,7 @@ def test_all_nan_column_is_not_enough_data_for_both_kinds():
 def test_category_only_in_current_is_counted_as_unseen():
     reference = pd.Series(["a"] * 60 + ["b"] * 40)
     current = pd.Series(["a"] * 50 + ["b"] * 30 + ["new"] * 15 + [None] * 5)
-    result = drift.column_drift(reference, current, "categorical")
+    result = drift.column_drift(reference, current, kind="categorical")
     assert result["status"] == "tested" and result["n_categories"] == 4  # a, b, new, missing
     assert result["unseen_rate"] == 0.15
     assert (result["missing_rate_reference"], result["missing_rate_current"]) == (0.0, 0.05)
@@ -330,7 +332,7 @@ def test_constant_columns_are_decided_without_a_test(kind, reference, current, d
 
 
 def test_constant_reference_with_varying_current_is_tested_with_pooled_sd():
-    result = drift.column_drift(pd.Series([0.0] * 40), pd.Series([0.0, 1.0] * 20), "numeric")
+    result = drift.column_drift(pd.Series([0.0] * 40), pd.Series([0.0, 1.0] * 20), kind="numeric")
     assert (result["status"], result["normalizer"], result["statistic"], result["wasserstein"]) == (
         "tested",
         "pooled_sd",
@@ -343,11 +345,11 @@ def test_constant_reference_with_varying_current_is_tested_with_pooled_sd():
 def test_too_few_rows_missing_values_and_infinities():
     reference = pd.Series([1.0, 2.0, np.nan, np.inf] * 25)  # 50 finite of 100
     current = pd.Series([1.0, np.nan, np.nan, -np.inf] * 25)  # 25 finite of 100
-    result = drift.column_drift(reference, current, "numeric")
+    result = drift.column_drift(reference, current, kind="numeric")
     assert (result["status"], result["n_reference"], result["n_current"]) == ("not_enough_data", 50, 25)
     assert (result["missing_rate_reference"], result["missing_rate_current"]) == (0.5, 0.75)
     assert result["note"] == "25 non-missing values in the current, fewer than min_rows = 30"
-    assert drift.column_drift(reference, current, "numeric", min_rows=20)["status"] == "tested"
+    assert drift.column_drift(reference, current, kind="numeric", min_rows=20)["status"] == "tested"
 
 
 def test_missing_rate_change_is_reported_in_the_reason():
@@ -359,14 +361,14 @@ def test_missing_rate_change_is_reported_in_the_reason():
 
 
 def test_non_numbers_in_a_numeric_column():
-    result = drift.column_drift(pd.Series(["a"] * 50), pd.Series(["b"] * 50), "numeric")
+    result = drift.column_drift(pd.Series(["a"] * 50), pd.Series(["b"] * 50), kind="numeric")
     assert result["status"] == "not_numeric"
 
 
 def test_inputs_are_not_modified():
     values = np.random.default_rng(RNG_SEED).normal(size=500)
     reference = pd.Series(values.copy())
-    drift.column_drift(reference, pd.Series(values[::-1].copy()), "numeric")
+    drift.column_drift(reference, pd.Series(values[::-1].copy()), kind="numeric")
     assert np.array_equal(reference.to_numpy(), values)
 
 

@@ -52,24 +52,28 @@ def noisy_scores(n, noise, seed):
 
 def test_intervals_contain_the_value_narrow_with_rows_and_repeat_with_the_seed():
     y, score = noisy_scores(400, 0.2, 1)
-    small = with_intervals(BINARY, y, score, 0.5, BOOT, seed=7)
+    small = with_intervals(BINARY, y=y, score=score, setting=0.5, bootstrap=BOOT, seed=7)
     assert small["roc_auc"]["low"] < small["roc_auc"]["value"] < small["roc_auc"]["high"]
     assert "low" not in small["base_rate"]  # exact counts get no interval
     y4, score4 = np.tile(y, 4), np.tile(score, 4)
-    large = with_intervals(BINARY, y4, score4, 0.5, BOOT, seed=7)
+    large = with_intervals(BINARY, y=y4, score=score4, setting=0.5, bootstrap=BOOT, seed=7)
     width = {name: r["roc_auc"]["high"] - r["roc_auc"]["low"] for name, r in (("small", small), ("large", large))}
     assert width["large"] < 0.7 * width["small"]  # about 1/sqrt(4) as wide
-    assert with_intervals(BINARY, y, score, 0.5, BOOT, seed=7) == small
-    assert with_intervals(BINARY, y, score, 0.5, BOOT, seed=8) != small
+    assert with_intervals(BINARY, y=y, score=score, setting=0.5, bootstrap=BOOT, seed=7) == small
+    assert with_intervals(BINARY, y=y, score=score, setting=0.5, bootstrap=BOOT, seed=8) != small
 
 
 def test_paired_difference_sees_a_better_model_and_is_zero_for_the_same_one():
     y, good = noisy_scores(2000, 0.15, 2)
     _, worse = noisy_scores(2000, 0.15, 2)
     worse = np.clip(worse + np.random.default_rng(3).normal(scale=0.3, size=2000), 0, 1)
-    better = paired_difference(BINARY, "roc_auc", y, good, worse, 0.5, 0.5, BOOT, seed=1)
+    better = paired_difference(
+        BINARY, metric="roc_auc", y=y, score_a=good, score_b=worse, setting_a=0.5, setting_b=0.5, bootstrap=BOOT, seed=1
+    )
     assert better.delta > 0 and better.low > 0
-    same = paired_difference(BINARY, "roc_auc", y, good, good, 0.5, 0.5, BOOT, seed=1)
+    same = paired_difference(
+        BINARY, metric="roc_auc", y=y, score_a=good, score_b=good, setting_a=0.5, setting_b=0.5, bootstrap=BOOT, seed=1
+    )
     assert (same.delta, same.low, same.high) == (0.0, 0.0, 0.0)
 
 
@@ -77,7 +81,17 @@ def test_paired_difference_is_signed_so_positive_means_better_for_error_metrics(
     rng = np.random.default_rng(4)
     y = rng.normal(size=500)
     close, far = y + rng.normal(scale=0.1, size=500), y + rng.normal(scale=1.0, size=500)
-    diff = paired_difference(REGRESSION, "mae", y, close, far, None, None, BOOT, seed=1)
+    diff = paired_difference(
+        REGRESSION,
+        metric="mae",
+        y=y,
+        score_a=close,
+        score_b=far,
+        setting_a=None,
+        setting_b=None,
+        bootstrap=BOOT,
+        seed=1,
+    )
     assert diff.a < diff.b and diff.delta > 0 and diff.low > 0
 
 
@@ -95,11 +109,11 @@ def test_slices_mark_small_groups_and_measure_the_gap():
     score = np.where(rows["carrier"] == "AA", 0.2 + 0.6 * y, rng.uniform(size=n))
     out = slice_metrics(
         BINARY,
-        rows,
-        y,
-        score,
-        0.5,
-        Slices(columns=["carrier", "distance"], bands={"distance": [0, 1000, 5000]}, min_rows=100),
+        rows=rows,
+        y=y,
+        score=score,
+        setting=0.5,
+        slices=Slices(columns=["carrier", "distance"], bands={"distance": [0, 1000, 5000]}, min_rows=100),
     )
     carrier = out["columns"]["carrier"]
     groups = {g["group"]: g for g in carrier["groups"]}

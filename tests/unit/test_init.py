@@ -243,7 +243,7 @@ def test_calendar_features_follow_the_times():
 
 
 def test_binary_with_two_numeric_values_needs_no_threshold():
-    label, threshold = label_of(pd.Series([0, 1, 1, None]), "binary", None, "f", "y")
+    label, threshold = label_of(pd.Series([0, 1, 1, None]), task="binary", threshold=None, source="f", column="y")
     assert threshold == 0
     assert label.tolist()[:3] == [0.0, 1.0, 1.0] and np.isnan(label.iloc[3])
 
@@ -283,15 +283,26 @@ def test_a_folder_of_quarter_files_brings_its_own_periods(tmp_path):
     frame = rows(months=3)
     for number, (_, part) in enumerate(frame.groupby(frame["when"].str[:7])):
         part.to_csv(folder / f"2020-Q{number + 2}.csv", index=False)  # names, not times, say the period
-    proposal = propose(folder, "y", "regression", "when", "month", "UTC", None, ["row"], [], None)
+    proposal = propose(
+        folder,
+        target="y",
+        task="regression",
+        time="when",
+        period="month",
+        timezone="UTC",
+        threshold=None,
+        ids=["row"],
+        leakage=[],
+        through=None,
+    )
     assert (proposal.kind, proposal.periods) == ("quarter", {"2020-Q2": 40, "2020-Q3": 40, "2020-Q4": 40})
 
 
 def test_init_names_multiclass_classes_as_prepare_will():
+    from pipeline.features import class_names
     from pipeline.init_infer import label_of
-    from pipeline.prepare import class_names
 
     target = pd.Series([3.0, 1.0, None, 3.0])
-    label, threshold = label_of(target, "multiclass", None, "x.csv", "grade")
+    label, threshold = label_of(target, task="multiclass", threshold=None, source="x.csv", column="grade")
     assert threshold is None and label.tolist() == class_names(target).tolist()
     assert label.dropna().tolist() == ["3", "1", "3"]  # not "3.0": the classes prepare trains on

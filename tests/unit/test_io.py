@@ -10,17 +10,9 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from pipeline.artifacts import load_model, save_model, write_json
+from pipeline.batches import period_bounds, period_files, period_of, period_range, read_csv
 from pipeline.errors import PipelineError
-from pipeline.io import (
-    load_model,
-    period_bounds,
-    period_files,
-    period_of,
-    period_range,
-    read_csv,
-    save_model,
-    write_json,
-)
 
 
 def touch_batches(folder, names):
@@ -181,7 +173,7 @@ def test_model_file_is_byte_identical_across_processes(tmp_path):
     """skops names arrays by id() and stamps times; two separate processes must still write the same bytes."""
     script = (
         "import sys, numpy as np; from sklearn.linear_model import LogisticRegression;"
-        "from pipeline.io import save_model;"
+        "from pipeline.artifacts import save_model;"
         "from pathlib import Path;"
         "save_model(LogisticRegression().fit(np.eye(4), [0, 1, 1, 0]), Path(sys.argv[1]))"
     )

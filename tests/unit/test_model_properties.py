@@ -58,13 +58,13 @@ def test_baseline_check_catches_a_model_trained_on_shuffled_labels(params):
     y = test["label"].to_numpy()
     diff = paired_difference(
         TASKS["binary"],
-        "roc_auc",
-        y,
-        noise.predict_proba(test[NUMERIC])[:, 1],
-        np.full(len(y), train["label"].mean()),
-        0.5,
-        0.5,
-        params.evaluate.bootstrap,
-        0,
+        metric="roc_auc",
+        y=y,
+        score_a=noise.predict_proba(test[NUMERIC])[:, 1],
+        score_b=np.full(len(y), train["label"].mean()),
+        setting_a=0.5,
+        setting_b=0.5,
+        bootstrap=params.evaluate.bootstrap,
+        seed=0,
     )
     assert diff.low <= 0

@@ -9,12 +9,20 @@ from sklearn.dummy import DummyClassifier
 
 from pipeline.config import Bootstrap, Params, Slices
 from pipeline.datatests import new_classes
-from pipeline.drift import PERIOD_METRIC, label_rate, performance, plot_timeline
+from pipeline.drift import label_rate, performance, plot_timeline
 from pipeline.errors import PipelineError
 from pipeline.evaluate import confusion_rows, evaluate
+from pipeline.features import LABEL, add_label
 from pipeline.gate import Decision, compare
-from pipeline.metrics import TASKS, _percentile_interval, paired_difference, per_class, slice_metrics, with_intervals
-from pipeline.prepare import LABEL, add_label
+from pipeline.metrics import (
+    PERIOD_METRIC,
+    TASKS,
+    _percentile_interval,
+    paired_difference,
+    per_class,
+    slice_metrics,
+    with_intervals,
+)
 from pipeline.train import check_hyperparameters, train_model
 
 MULTICLASS, REGRESSION = TASKS["multiclass"], TASKS["regression"]
@@ -28,6 +36,7 @@ def task_params(params: Params, task: str) -> Params:
     raw["task"] = {"type": task, "target": {"column": "y"}}
     raw["features"] = {"categorical": ["group"], "numeric": ["x1", "x2"], "identifiers": []}
     raw["train"] |= {"monotonic": {}, "hyperparameters": {"max_iter": 50}}
+    raw["model_checks"] = {"invariant": [], "directional": []}  # the example's checks name its own columns
     raw["evaluate"]["slices"] = {"columns": ["group"], "bands": {}, "min_rows": 100}
     raw["evaluate"]["bootstrap"] = BOOT.model_dump()
     raw["drift"]["critical"] = []
@@ -128,11 +137,14 @@ def test_intervals_over_a_score_matrix_contain_the_value_and_repeat_with_the_see
     score = np.eye(3)[rows[LABEL].map({"a": 0, "b": 1, "c": 2})] * 0.6 + 0.4 / 3  # right class favoured
     noisy = np.abs(score + np.random.default_rng(2).normal(scale=0.3, size=score.shape))
     noisy /= noisy.sum(axis=1, keepdims=True)
-    out = with_intervals(MULTICLASS, rows[LABEL].to_numpy(), noisy, CLASSES, BOOT, seed=3)
+    out = with_intervals(MULTICLASS, y=rows[LABEL].to_numpy(), score=noisy, setting=CLASSES, bootstrap=BOOT, seed=3)
     for name in MULTICLASS.interval_metrics:
         assert out[name]["low"] <= out[name]["value"] <= out[name]["high"], name
     assert "low" not in out["precision_macro"]
-    assert with_intervals(MULTICLASS, rows[LABEL].to_numpy(), noisy, CLASSES, BOOT, seed=3) == out
+    assert (
+        with_intervals(MULTICLASS, y=rows[LABEL].to_numpy(), score=noisy, setting=CLASSES, bootstrap=BOOT, seed=3)
+        == out
+    )
 
 
 def test_resampling_row_indices_gives_scipys_paired_intervals():
@@ -161,7 +173,17 @@ def test_paired_difference_compares_models_that_know_different_classes():
     y = np.array(["a", "b", "c"] * 40)
     right = np.eye(3)[np.tile([0, 1, 2], 40)] * 0.8 + 0.2 / 3
     two_classes = np.tile([[0.5, 0.5]], (120, 1))  # a champion trained before c existed, and without skill
-    diff = paired_difference(MULTICLASS, "f1_macro", y, right, two_classes, CLASSES, ("a", "b"), BOOT, seed=1)
+    diff = paired_difference(
+        MULTICLASS,
+        metric="f1_macro",
+        y=y,
+        score_a=right,
+        score_b=two_classes,
+        setting_a=CLASSES,
+        setting_b=("a", "b"),
+        bootstrap=BOOT,
+        seed=1,
+    )
     assert diff.a == 1.0 and diff.delta > 0.5 and diff.low > 0
 
 
@@ -194,11 +216,11 @@ def test_a_slice_is_judged_only_with_enough_rows(fitted):
     rows.loc[rows.index[:20], "group"] = "tiny"
     out = slice_metrics(
         MULTICLASS,
-        rows,
-        rows[LABEL].to_numpy(),
-        score,
-        MULTICLASS.setting(model),
-        Slices(columns=["group"], min_rows=50),
+        rows=rows,
+        y=rows[LABEL].to_numpy(),
+        score=score,
+        setting=MULTICLASS.setting(model),
+        slices=Slices(columns=["group"], min_rows=50),
     )
     groups = {g["group"]: g for g in out["columns"]["group"]["groups"]}
     assert groups["tiny"] == {**groups["tiny"], "rows": 20, "judged": False}
@@ -210,8 +232,8 @@ def test_the_gate_promotes_a_better_multiclass_model_and_has_no_calibration_rule
     no_skill = DummyClassifier(strategy="prior").fit(train[p.features.inputs], train[LABEL])
     no_skill.feature_names_in_ = np.array(p.features.inputs, dtype=object)
     better, worse = Decision("reject", "main"), Decision("reject", "main")
-    compare(p, MULTICLASS, test, model, no_skill, better)
-    compare(p, MULTICLASS, test, no_skill, model, worse)
+    compare(params=p, kind=MULTICLASS, rows=test, challenger=model, champion=no_skill, decision=better)
+    compare(params=p, kind=MULTICLASS, rows=test, challenger=no_skill, champion=model, decision=worse)
     assert [c["check"] for c in better.checks] == ["inputs", "f1_macro", "slices"]
     assert all(c["passed"] for c in better.checks)
     assert better.primary["delta"] > 0 and better.primary["low"] > 0
@@ -224,7 +246,7 @@ def test_the_gate_on_regression_judges_mae_lower_is_better(params):
     model = train_model(train, p)
     mean = train_model(train.assign(x1=0.0, x2=0.0), p)  # learns nothing: predicts about the mean
     decision = Decision("reject", "main")
-    compare(p, REGRESSION, test, model, mean, decision)
+    compare(params=p, kind=REGRESSION, rows=test, challenger=model, champion=mean, decision=decision)
     assert decision.primary["metric"] == "mae" and decision.primary["challenger"] < decision.primary["champion"]
     assert decision.primary["delta"] > 0  # positive means the challenger is better, for an error metric too
     assert [c["check"] for c in decision.checks] == ["inputs", "mae", "slices"]
@@ -246,8 +268,8 @@ def test_each_task_type_has_its_primary_metric_per_period():
 
 
 def test_multiclass_prediction_drift_is_tested_on_the_predicted_classes(tmp_path, params, fitted):
+    from pipeline.artifacts import read_json, save_model
     from pipeline.drift import main
-    from pipeline.io import read_json, save_model
 
     p, train, test, model = fitted
     shifted = test.assign(x1=test["x1"] + 2.0, period="2013-Q2")  # more rows of class a predicted

@@ -72,7 +72,9 @@ def test_the_drift_verdict_names_the_columns_and_the_base_when_it_differs():
 
 def test_a_chart_draws_base_and_head_and_tabulates_the_same_points():
     grid = np.array([0.0, 0.5, 1.0])
-    lines = pr_comment.chart('ROC"]', "fpr", "tpr", grid, np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.75, 1.0]))
+    lines = pr_comment.chart(
+        'ROC"]', x="fpr", y="tpr", grid=grid, base=np.array([0.0, 0.5, 1.0]), head=np.array([0.0, 0.75, 1.0])
+    )
     assert lines[3:8] == [
         '    title "ROC"',
         '    x-axis "fpr" ["0", "0.5", "1"]',

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.config import Join, Window
 from pipeline.errors import PipelineError
-from pipeline.prepare import (
+from pipeline.features import (
     LABEL,
     PERIOD,
     add_calendar,
@@ -14,8 +14,8 @@ from pipeline.prepare import (
     join_table,
     prepare_rows,
     raw_columns,
-    select_periods,
 )
+from pipeline.prepare import select_periods
 
 
 def flights(n=4, period="2013-01"):
@@ -151,7 +151,9 @@ def test_regression_label_is_the_target(params):
 
 
 def test_prepared_rows_hold_no_leakage_column(params, contract):
-    rows, _ = prepare_rows(flights(), {"weather": weather(), "planes": planes()}, params, contract, source="batch")
+    rows, _ = prepare_rows(
+        flights(), {"weather": weather(), "planes": planes()}, params=params, contract=contract, source="batch"
+    )
     assert list(rows.columns) == [*params.features.identifiers, PERIOD, *params.features.inputs, LABEL]
     assert not set(rows.columns) & set(contract.leakage)
 
@@ -159,15 +161,17 @@ def test_prepared_rows_hold_no_leakage_column(params, contract):
 def test_no_model_input_comes_from_leakage_columns(params, contract):
     """Scrambling every after-the-flight column but the target leaves the prepared inputs unchanged."""
     tables = {"weather": weather(), "planes": planes()}
-    before, _ = prepare_rows(flights(), tables, params, contract, source="batch")
+    before, _ = prepare_rows(flights(), tables, params=params, contract=contract, source="batch")
     scrambled = flights().assign(dep_time=-1, dep_delay=999.0, arr_time=-1, air_time=-1.0)
-    after, _ = prepare_rows(scrambled, tables, params, contract, source="batch")
+    after, _ = prepare_rows(scrambled, tables, params=params, contract=contract, source="batch")
     pd.testing.assert_frame_equal(before, after)
 
 
 def test_unseen_category_becomes_other_under_the_warn_policy(params, contract):
     rows = flights().assign(carrier=["UA", "ZZ", None, "AA"])
-    prepared, _ = prepare_rows(rows, {"weather": weather(), "planes": planes()}, params, contract, source="batch")
+    prepared, _ = prepare_rows(
+        rows, {"weather": weather(), "planes": planes()}, params=params, contract=contract, source="batch"
+    )
     # carrier's policy is warn: "ZZ" (row 2) becomes "other"; row 3 has no arr_delay and is dropped.
     assert prepared["carrier"].tolist() == ["UA", "other", "AA"]
 

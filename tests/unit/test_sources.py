@@ -12,7 +12,7 @@ NY = "America/New_York"
 
 
 def cut(text: str, kind: str = "month", timezone: str = "UTC", column: str = "t"):
-    return cut_by_time(text.encode(), "src.csv", column, kind, timezone)
+    return cut_by_time(text.encode(), path="src.csv", column=column, kind=kind, timezone=timezone)
 
 
 def written(table, period: str) -> str:
@@ -86,7 +86,7 @@ def test_cut_refuses(text, message):
 
 def test_cut_refuses_text_that_is_not_utf8():
     with pytest.raises(PipelineError, match=r"src.csv: not UTF-8 text \(invalid byte at offset 8\)"):
-        cut_by_time(b"t\n2013-0\xff", "src.csv", "t", "month", "UTC")
+        cut_by_time(b"t\n2013-0\xff", path="src.csv", column="t", kind="month", timezone="UTC")
 
 
 def test_replace_field_keeps_quotes_around_other_fields():

@@ -279,7 +279,13 @@ def inferred(sample, params):
     per_period = {"flights": True, "weather": True}
     period = Period(column=params.prepare.timestamp, timezone=params.prepare.timezone)
     return infer_contract(
-        sample, "flights", per_period, "arr_delay", 15, ["dep_time", "dep_delay", "arr_time", "air_time"], period
+        sample,
+        batches="flights",
+        per_period=per_period,
+        target="arr_delay",
+        threshold=15,
+        leakage=["dep_time", "dep_delay", "arr_time", "air_time"],
+        period=period,
     )
 
 

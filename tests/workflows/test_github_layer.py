@@ -24,7 +24,7 @@ def sent(api) -> list[dict]:
 
 
 def test_a_comment_is_created_once_with_its_marker(api):
-    assert github.upsert_comment(api, REPO, 7, "## Metrics") == "created a comment"
+    assert github.upsert_comment(api, repo=REPO, number=7, body="## Metrics") == "created a comment"
     assert sent(api) == [
         {"method": "GET", "path": "repos/octo/template/issues/7/comments?per_page=100", "body": None},
         {
@@ -40,7 +40,7 @@ def test_the_comment_carrying_the_marker_is_updated_in_place(api):
         {"id": 11, "body": "LGTM"},
         {"id": 12, "body": "<!-- pipeline:pr-comment -->\nold"},
     ]
-    assert github.upsert_comment(api, REPO, 7, "new") == "updated comment 12"
+    assert github.upsert_comment(api, repo=REPO, number=7, body="new") == "updated comment 12"
     assert sent(api)[1] == {
         "method": "PATCH",
         "path": "repos/octo/template/issues/comments/12",
@@ -51,7 +51,7 @@ def test_the_comment_carrying_the_marker_is_updated_in_place(api):
 
 def test_a_pull_request_is_opened_only_when_none_exists_for_the_branch(api):
     assert (
-        github.open_pull_request(api, REPO, "ct/2013-07", "main", "CT: 2013-07", "body")
+        github.open_pull_request(api, repo=REPO, head="ct/2013-07", base="main", title="CT: 2013-07", body="body")
         == "opened pull request #? for ct/2013-07"
     )
     lookup = {
@@ -69,7 +69,7 @@ def test_a_pull_request_is_opened_only_when_none_exists_for_the_branch(api):
     ]
     api.responses["GET " + lookup["path"]] = [{"number": 5, "state": "closed", "merged_at": None}]
     assert (
-        github.open_pull_request(api, REPO, "ct/2013-07", "main", "CT: 2013-07", "body")
+        github.open_pull_request(api, repo=REPO, head="ct/2013-07", base="main", title="CT: 2013-07", body="body")
         == "pull request #5 for ct/2013-07 exists already (closed); none opened"
     )
     assert sent(api)[2:] == [lookup]
@@ -81,7 +81,9 @@ def test_the_drift_issue_is_found_by_its_marker_and_pull_requests_are_ignored(ap
         {"number": 4, "body": "## Drift\n<!-- drift-alert -->"},
     ]
     assert (
-        github.upsert_issue(api, REPO, "Drift in 2013-07", "## Drift\n<!-- drift-alert -->", github.DRIFT_MARKER)
+        github.upsert_issue(
+            api, repo=REPO, title="Drift in 2013-07", body="## Drift\n<!-- drift-alert -->", marker=github.DRIFT_MARKER
+        )
         == "updated issue #4"
     )
     assert sent(api)[1] == {
@@ -93,7 +95,7 @@ def test_the_drift_issue_is_found_by_its_marker_and_pull_requests_are_ignored(ap
 
 def test_a_new_drift_issue_is_opened_when_none_carries_the_marker(api):
     api.responses["GET repos/octo/template/issues?state=open&per_page=100"] = [{"number": 1, "body": "bug"}]
-    github.upsert_issue(api, REPO, "Drift", "text", github.DRIFT_MARKER)
+    github.upsert_issue(api, repo=REPO, title="Drift", body="text", marker=github.DRIFT_MARKER)
     assert sent(api)[1] == {
         "method": "POST",
         "path": "repos/octo/template/issues",
