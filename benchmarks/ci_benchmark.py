@@ -1,18 +1,19 @@
-"""Benchmark of the CI job: runs the `run:` steps of `.github/workflows/ci.yml` locally and prints their times.
+"""Benchmark of CI: a pull request's path (ci.yml's `run:` steps) and the full `make test`, with their times.
 
-Each round starts from a fresh clone of this repository (committed files only, on a pull-request branch
-whose base is `origin/main`, so the gate and comment steps run too) and executes the job's steps exactly as
-written in ci.yml, in order, with bash, as GitHub's runner does (the `${{ }}` values of their `env:` are
-filled with a pull request's: base `main`, number 1). Two rounds:
+Each round starts from a fresh clone of this repository (committed files only) and works there:
 
-* cold: an empty uv cache (every package is downloaded from PyPI) and no .venv, no DVC cache;
-* warm: the machine's uv cache, as `astral-sh/setup-uv` restores it from the cache keyed on uv.lock.
+* `pr` rounds execute ci.yml's job steps exactly as written, in order, with bash, as GitHub's runner does (the
+  `${{ }}` values of their `env:` are filled with a pull request's: base `main`, number 1), on a pull-request
+  branch whose base is `origin/main`, so the gate and comment steps run too. `--project example` is the
+  template as it is; `--project regression|binary|multiclass` first adopts that dataset with `pipeline init`
+  (tests/adoptions.py), runs the pipeline and pushes the result as `main`, as a fork does once; then the
+  pull request is opened on that fork.
+* the `full` round runs `make test`, what `.ci/run` runs (the README's test command).
 
-The remote actions (checkout, setup-uv, upload-artifact) are not timed: they take seconds on GitHub.
+The uv cache is the machine's, as `astral-sh/setup-uv` restores it from the cache keyed on uv.lock (warm); the
+remote actions (checkout, setup-uv, upload-artifact) are not timed: they take seconds on GitHub.
 
-    uv run python benchmarks/ci_benchmark.py [--rounds cold warm] [--pytest-args "tests/unit"]
-
-`--pytest-args` narrows the test step through PYTEST_ADDOPTS (the default runs the whole suite, as CI does).
+    uv run python benchmarks/ci_benchmark.py [--rounds pr full] [--project example regression ...]
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.adoptions import ADOPTIONS, packaged  # noqa: E402 (the repository root is not on sys.path)
+
 EXPRESSIONS = {"github.base_ref": "main", "github.event.pull_request.number": "1"}
 
 
@@ -47,65 +51,91 @@ def steps() -> list[tuple[str, str, dict]]:
     return found
 
 
+def environment() -> dict[str, str]:
+    """A runner's shell: no virtual environment of ours, uv found on PATH, the machine's (warm) uv cache."""
+    ours = str(Path(sys.executable).parent)
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTEST_ADDOPTS"}}
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != ours)
+    return env | {"DVC_NO_ANALYTICS": "1", "NO_MKDOCS_2_WARNING": "1"}
+
+
+def sh(command: list[str], cwd: Path, env: dict | None = None) -> str:
+    done = subprocess.run(command, cwd=cwd, env=env, text=True, capture_output=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
 def fresh_clone(scratch: Path) -> Path:
-    """The committed tree as a repository with `origin/main`, checked out on a pull-request branch."""
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=ROOT, text=True, capture_output=True, check=True
-    ).stdout.strip()
+    """The committed tree as a repository with `origin/main`, checked out on main."""
+    head = sh(["git", "rev-parse", "HEAD"], ROOT).strip()
     origin = scratch / "origin.git"
     sh(["git", "clone", "-q", "--bare", "--no-local", str(ROOT), str(origin)], scratch)
     sh(["git", "update-ref", "refs/heads/main", head], origin)
     sh(["git", "symbolic-ref", "HEAD", "refs/heads/main"], origin)
     sh(["git", "clone", "-q", str(origin), str(scratch / "repo")], scratch)
-    sh(["git", "checkout", "-q", "-b", "pull-request"], scratch / "repo")
     return scratch / "repo"
 
 
-def sh(command: list[str], cwd: Path) -> None:
-    subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+def adopt(repo: Path, task: str, env: dict) -> float:
+    """A fork's one-time adoption of a dataset, pushed as its `main`; returns the seconds it took."""
+    start = time.perf_counter()
+    package, name, options = ADOPTIONS[task]
+    data = Path(shutil.copyfile(packaged(package, name), repo.parent / name))
+    sh(["make", "setup"], repo, env)
+    sh(["uv", "run", "pipeline", "init", "--data", str(data), *options], repo, env)
+    sh(["uv", "run", "pipeline", "run"], repo, env)
+    sh(["git", "add", "-A"], repo)
+    sh(["git", "-c", "user.name=B", "-c", "user.email=b@example.invalid", "commit", "-qm", f"Adopt ({task})"], repo)
+    sh(["git", "push", "-q", "origin", "main"], repo)
+    shutil.rmtree(repo / ".venv")  # the pull request's run starts from a fresh checkout
+    return time.perf_counter() - start
 
 
-def run_round(name: str, uv_cache: Path, pytest_args: str) -> list[tuple[str, float]]:
-    """Run every step once in a fresh clone; returns (step, seconds)."""
-    with tempfile.TemporaryDirectory(prefix=f"ci-bench-{name}-") as scratch:
+def timed(name: str, script: str, repo: Path, env: dict) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(["bash", "-e", "-c", script], cwd=repo, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    print(f"  {seconds:7.1f} s  {name}", flush=True)
+    if result.returncode != 0:
+        sys.exit(f"step {name!r} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
+    return seconds
+
+
+def pr_round(project: str) -> list[tuple[str, float]]:
+    """ci.yml's steps on a pull request of the example, or of a fork that adopted `project`."""
+    with tempfile.TemporaryDirectory(prefix=f"ci-bench-{project}-") as scratch:
+        repo, env = fresh_clone(Path(scratch)), environment()
+        if project != "example":
+            print(f"  adoption of {project} (once per fork, not timed below): {adopt(repo, project, env):.1f} s")
+        sh(["git", "checkout", "-q", "-b", "pull-request"], repo)
+        return [(step, timed(step, script, repo, env | step_env)) for step, script, step_env in steps()]
+
+
+def full_round() -> list[tuple[str, float]]:
+    """`make test` in a fresh clone: what .ci/run does."""
+    with tempfile.TemporaryDirectory(prefix="ci-bench-full-") as scratch:
         repo = fresh_clone(Path(scratch))
-        env = {**os.environ, "UV_CACHE_DIR": str(uv_cache), "DVC_NO_ANALYTICS": "1", "NO_MKDOCS_2_WARNING": "1"}
-        env.pop("VIRTUAL_ENV", None)
-        if pytest_args:
-            env["PYTEST_ADDOPTS"] = pytest_args
-        times = []
-        for step, script, step_env in steps():
-            start = time.perf_counter()
-            result = subprocess.run(
-                ["bash", "-e", "-c", script], cwd=repo, env=env | step_env, capture_output=True, text=True, check=False
-            )
-            times.append((step, time.perf_counter() - start))
-            print(f"  {name:5} {times[-1][1]:7.1f} s  {step}", flush=True)
-            if result.returncode != 0:
-                sys.exit(
-                    f"step {step!r} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
-                )
-        return times
+        return [("make test", timed("make test", "make test", repo, environment()))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", nargs="+", choices=["cold", "warm"], default=["cold", "warm"])
-    parser.add_argument("--pytest-args", default="", help="PYTEST_ADDOPTS for the test step (default: all)")
+    parser.add_argument("--rounds", nargs="+", choices=["pr", "full"], default=["pr", "full"])
+    parser.add_argument("--project", nargs="+", choices=["example", *ADOPTIONS], default=["example", "regression"])
     args = parser.parse_args()
-    warm_cache = Path(subprocess.run(["uv", "cache", "dir"], text=True, capture_output=True, check=True).stdout.strip())
     results = {}
-    for name in args.rounds:
-        cold_cache = Path(tempfile.mkdtemp(prefix="uv-cold-cache-"))
-        try:
-            results[name] = run_round(name, cold_cache if name == "cold" else warm_cache, args.pytest_args)
-        finally:
-            shutil.rmtree(cold_cache, ignore_errors=True)
-    print(f"\nCI job steps on this machine ({os.cpu_count()} cores); tests: {args.pytest_args or 'the whole suite'}")
-    print(f"{'step':58}" + "".join(f"{n:>10}" for n in results))
-    for i, (step, _, _) in enumerate(steps()):
-        print(f"{step[:58]:58}" + "".join(f"{results[n][i][1]:9.1f}s" for n in results))
-    print(f"{'total':58}" + "".join(f"{sum(t for _, t in results[n]):9.1f}s" for n in results))
+    for project in args.project if "pr" in args.rounds else []:
+        print(f"pull request on {project}:", flush=True)
+        results[f"pr {project}"] = pr_round(project)
+    if "full" in args.rounds:
+        print("make test:", flush=True)
+        results["full"] = full_round()
+    print(f"\nCI on this machine ({os.cpu_count()} cores), warm uv cache")
+    for name, times in results.items():
+        print(f"{name}: total {sum(t for _, t in times):.1f} s")
+        for step, seconds in times:
+            print(f"  {step[:70]:70} {seconds:8.1f} s")
 
 
 if __name__ == "__main__":

@@ -2,15 +2,15 @@
 
 The fork is a clone of the template (the example project), adopted on real data shipped in PyPI packages, run
 and committed as the README's guide says, then tested with the fork's own `make test` in its own environment
-(`make setup` builds the clone's .venv from uv.lock). No file is edited by hand. The nested run leaves out the
-end-to-end tests (`-m "not e2e"`): they are this very suite, which builds its example project from
-`examples/flights/` whatever the root configuration says (the last test below shows that from a fork), and
-running them inside themselves would only repeat them.
+(`make setup` builds the clone's .venv from uv.lock). No file is edited by hand. The nested run is the fork's
+own tests (`-m project`: its data, its model, its pipeline), the ones that read the root configuration `init`
+wrote. The template's tests never read it: they build their example project from `examples/flights/`
+whatever the root says (the regression fork shows it below), so running them again inside this suite would
+only repeat this suite.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -21,45 +21,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.adoptions import ADOPTIONS, packaged
 from tests.conftest import EXAMPLE, command_env
 from tests.repos import clone, example_project, pipeline, sh
 
 pytestmark = pytest.mark.e2e
-
-# task type -> (package, data file in it, init's options): small windows, so each adoption runs in a minute.
-ADOPTIONS = {
-    "regression": (
-        "bokeh_sampledata",
-        "CGM.csv.gz",
-        ["--time", "datetime", "--target", "glucose", "--task", "regression", "--through", "2010-05"],
-    ),
-    "binary": (
-        "bokeh_sampledata",
-        "CGM.csv.gz",
-        ["--time", "datetime", "--target", "glucose", "--task", "binary", "--threshold", "180", "--through", "2010-05"],
-    ),
-    "multiclass": (
-        "vega_datasets",
-        "seattle-weather.csv",
-        [
-            "--time",
-            "date",
-            "--target",
-            "weather",
-            "--task",
-            "multiclass",
-            "--period",
-            "quarter",
-            "--through",
-            "2013-Q4",
-        ],
-    ),
-}
-
-
-def packaged(package: str, name: str) -> Path:
-    """A data file inside an installed package (found without importing it)."""
-    return Path(next(iter(importlib.util.find_spec(package).submodule_search_locations))) / "_data" / name
 
 
 def fork_env(scratch: Path) -> dict[str, str]:
@@ -67,7 +33,7 @@ def fork_env(scratch: Path) -> dict[str, str]:
     ours = str(Path(sys.executable).parent)
     path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != ours)
     env = {k: v for k, v in command_env().items() if k != "VIRTUAL_ENV"}
-    return env | {"PATH": path, "PYTEST_ADDOPTS": f'-m "not e2e" -p no:cacheprovider --basetemp={scratch}'}
+    return env | {"PATH": path, "PYTEST_ADDOPTS": f"-m project -p no:cacheprovider --basetemp={scratch}"}
 
 
 def adopt(origin: Path, dest: Path, task: str) -> Path:
@@ -93,12 +59,12 @@ def test_a_fork_that_adopted_its_data_passes_its_own_make_test(origin, tmp_path,
     summary = result.stdout.strip().splitlines()[-1]
     assert re.search(r"\d+ passed", summary) and "failed" not in summary, summary
     assert sh("git", "status", "--porcelain", cwd=repo).stdout == ""  # the tests changed nothing a fork commits
+    if task == "regression":  # the template's own tests, run in this fork, would build the example from examples/
+        example_is_built_from_examples(repo, tmp_path / "example")
 
 
-def test_the_example_project_is_built_from_examples_whatever_a_fork_configured(origin, tmp_path):
-    """The template's own end-to-end tests, run in a fork, build the example from examples/, not the fork's root."""
-    repo = adopt(origin, tmp_path / "fork", "regression")
-    built = example_project(tmp_path / "example", root=repo)
+def example_is_built_from_examples(fork: Path, dest: Path) -> None:
+    built = example_project(dest, root=fork)
     assert (built / "params.yaml").read_bytes() == (EXAMPLE / "params.yaml").read_bytes()
     assert (built / "contract.yaml").read_bytes() == (EXAMPLE / "contract.yaml").read_bytes()
     assert not (built / "sources").exists() and not (built / "dvc.lock").exists()

@@ -110,18 +110,23 @@ def older_promotion(repo: Path) -> None:
     git(repo, "commit", "-qm", "Promote the older model")
 
 
+def render_project(project: Path, out: Path) -> None:
+    """The report stage on a project's files, as dvc.yaml calls it, writing the pages to `out`."""
+    render(
+        metrics=project / "outputs/metrics",
+        reports=project / "outputs/reports",
+        plots=project / "outputs/plots",
+        contract=project / "contract.yaml",
+        data_dvc=project / "data.dvc",
+        card=project / "site/model_card.md",
+        out=out,
+        params_file=project / "params.yaml",
+    )
+
+
 def build(repo: Path) -> Path:
     """Render site/docs (the report stage) and build it with mkdocs --strict, as `pipeline run` does."""
-    render(
-        metrics=repo / "outputs/metrics",
-        reports=repo / "outputs/reports",
-        plots=repo / "outputs/plots",
-        contract=repo / "contract.yaml",
-        data_dvc=repo / "data.dvc",
-        card=repo / "site/model_card.md",
-        out=repo / "site/docs",
-        params_file=repo / "params.yaml",
-    )
+    render_project(repo, repo / "site/docs")
     subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", "site/mkdocs.yml"],
         cwd=repo,

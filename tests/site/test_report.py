@@ -12,7 +12,7 @@ import pytest
 from pipeline.errors import PipelineError
 from pipeline.report.render import code, main, md
 from tests.conftest import EXAMPLE, ROOT, command_env
-from tests.site.conftest import DECISION, HOSTILE, git
+from tests.site.conftest import DECISION, HOSTILE, git, render_project
 
 
 def render(tmp_path, metrics=None, reports=None, project=None):
@@ -76,16 +76,7 @@ def built(tmp_path_factory, ran_clone):
     shutil.copy(ROOT / "site/mkdocs.yml", site / "mkdocs.yml")
     shutil.copy(ROOT / "site/hooks.py", site / "hooks.py")
     shutil.copytree(ROOT / "site/overrides", site / "overrides")
-    main(
-        metrics=ran_clone / "outputs/metrics",
-        reports=ran_clone / "outputs/reports",
-        plots=ran_clone / "outputs/plots",
-        contract=ran_clone / "contract.yaml",
-        data_dvc=ran_clone / "data.dvc",
-        card=ran_clone / "site/model_card.md",
-        out=site / "docs",
-        params_file=ran_clone / "params.yaml",
-    )
+    render_project(ran_clone, site / "docs")
     subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(site / "mkdocs.yml")],
         env=command_env(),
