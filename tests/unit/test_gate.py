@@ -46,7 +46,9 @@ def rows(gate_params):
 
 
 def decide(params, rows, challenger, champion) -> Decision:
-    return judge(params, rows=rows, challenger=challenger, champion=champion, decision=Decision("reject", "main"))
+    return judge(
+        params=params, rows=rows, challenger=challenger, champion=champion, decision=Decision("reject", "main")
+    )
 
 
 def outcome(decision: Decision) -> dict[str, bool]:
