@@ -9,6 +9,7 @@ Input problems (`PipelineError`) print one line starting with `error:` and exit 
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -17,31 +18,53 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
-from pipeline import (
-    check_setup,
-    ct,
-    drift,
-    evaluate,
-    gate,
-    github,
-    ingest,
-    init,
-    pr_comment,
-    predict,
-    prepare,
-    registry,
-    train,
-    validate,
-)
 from pipeline.command import guarded, setup_logging
 from pipeline.config import ParamsFile, load_params
-from pipeline.contract import dump_contract, load_contract, propose_contract
 from pipeline.errors import PipelineError
-from pipeline.repo import dvc
-from pipeline.report import render as report
 
-app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+# command -> "module:function" of pipeline/. A command's module is imported only when that command runs (or
+# when --help lists them all): `pipeline github comment` need not load scikit-learn, pandas and matplotlib,
+# which took 4-5 seconds of every call when this file imported every stage.
+COMMANDS = {
+    "validate": "validate:main",
+    "prepare": "prepare:main",
+    "train": "train:main",
+    "evaluate": "evaluate:main",
+    "drift": "drift:main",
+    "report": "report.render:main",
+    "gate": "gate:main",
+    "predict": "predict:main",
+    "pr-comment": "pr_comment:main",
+    "ct": "ct:main",
+    "check-setup": "check_setup:main",
+    "remote-credentials": "check_setup:credentials_main",
+    "init": "init:main",
+}
+GITHUB_COMMANDS = {"comment": "github:comment_main", "push": "github:push_main"}
+
+
+def lazy(commands: dict[str, str]) -> type[TyperGroup]:
+    """A command group that adds `commands` to its own, each built from its module on first use."""
+
+    class LazyGroup(TyperGroup):
+        def list_commands(self, ctx) -> list[str]:
+            return sorted([*commands, *super().list_commands(ctx)])
+
+        def get_command(self, ctx, name: str):
+            if name not in commands:
+                return super().get_command(ctx, name)
+            module, function = commands[name].split(":")
+            main = getattr(importlib.import_module(f"pipeline.{module}"), function)
+            single = typer.Typer(add_completion=False)
+            single.command(name, help=main.__doc__)(guarded(main))
+            return typer.main.get_command(single)
+
+    return LazyGroup
+
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, cls=lazy(COMMANDS))
 
 
 @app.callback()
@@ -49,24 +72,11 @@ def _main() -> None:
     setup_logging()
 
 
-app.command("validate", help=validate.main.__doc__)(guarded(validate.main))
-app.command("prepare", help=prepare.main.__doc__)(guarded(prepare.main))
-app.command("train", help=train.main.__doc__)(guarded(train.main))
-app.command("evaluate", help=evaluate.main.__doc__)(guarded(evaluate.main))
-app.command("drift", help=drift.main.__doc__)(guarded(drift.main))
-app.command("report", help=report.main.__doc__)(guarded(report.main))
-app.command("gate", help=gate.main.__doc__)(guarded(gate.main))
-app.command("predict", help=predict.main.__doc__)(guarded(predict.main))
-app.command("pr-comment", help=pr_comment.main.__doc__)(guarded(pr_comment.main))
-app.command("ct", help=ct.main.__doc__)(guarded(ct.main))
-app.command("check-setup", help=check_setup.main.__doc__)(guarded(check_setup.main))
-app.command("remote-credentials", help=check_setup.credentials_main.__doc__)(guarded(check_setup.credentials_main))
-app.command("init", help=init.main.__doc__)(guarded(init.main))
 github_app = typer.Typer(
-    help="The GitHub layer's commands for the workflows (see pipeline/github.py).", no_args_is_help=True
+    help="The GitHub layer's commands for the workflows (see pipeline/github.py).",
+    no_args_is_help=True,
+    cls=lazy(GITHUB_COMMANDS),
 )
-github_app.command("comment", help=github.comment_main.__doc__)(guarded(github.comment_main))
-github_app.command("push", help=github.push_main.__doc__)(guarded(github.push_main))
 app.add_typer(github_app, name="github")
 
 
@@ -80,6 +90,8 @@ def ingest_command(
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Make data/ match data.dvc (pull or rebuild), or release new periods with --next / --through."""
+    from pipeline import ingest  # here, not above: see COMMANDS
+
     params = load_params(params_file)
     typer.echo(ingest.release(params, through) if next_ or through else ingest.restore(params))
 
@@ -91,6 +103,10 @@ def run_command(
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """The main job: restore data/ if absent, check it, `dvc repro`, then build the report site."""
+    from pipeline import ingest, train, validate
+    from pipeline.contract import load_contract
+    from pipeline.repo import dvc
+
     params = load_params(params_file)  # a bad key fails here, before DVC touches anything
     train.check_hyperparameters(params.train, params.task.type, params_file)
     if not params.paths.data.exists():
@@ -116,6 +132,8 @@ def infer_contract_command(
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Propose a data contract from the data already in data/, for review; never overwrites without --force."""
+    from pipeline.contract import dump_contract, propose_contract
+
     if out.exists() and not force:
         raise PipelineError(f"{out}: exists; edit it by hand, or pass --force to replace it with a new proposal")
     contract = propose_contract(load_params(params_file), leakage or [], max_categories)
@@ -137,6 +155,8 @@ def registry_command(
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """List the registered model versions (tag, commit, date, primary metric, live), from git alone."""
+    from pipeline import registry
+
     if ctx.invoked_subcommand is None:
         registered = registry.versions(load_params(params_file))
         typer.echo(json.dumps([v.summary() for v in registered], indent=2) if as_json else registry.text(registered))
@@ -153,6 +173,8 @@ def registry_tag_command(
     Idempotent: when REV's model is already registered, no tag is made and the existing tag's name is printed,
     so `git push origin "$(pipeline registry tag)"` is safe to re-run.
     """
+    from pipeline import registry
+
     tag, created = registry.register(rev, load_params(params_file))
     typer.echo(f"{'registered' if created else 'already registered, no new tag'}: {tag}", err=True)
     typer.echo(tag)

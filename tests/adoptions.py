@@ -1,6 +1,6 @@
 """Real datasets a team might adopt the template on, one per task type, shipped in PyPI packages (offline).
 
-Used by the CI benchmark (benchmarks/ci_benchmark.py --project) and the fork tests (branch fork-tests).
+Used by the CI benchmark (benchmarks/ci_benchmark.py --project) and the fork tests (tests/e2e/test_fork.py).
 """
 
 from __future__ import annotations

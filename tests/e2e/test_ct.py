@@ -54,7 +54,7 @@ def changed(repo, base: str, head: str) -> list[str]:
     return sh("git", "diff", "--name-only", base, head, cwd=repo).stdout.split()
 
 
-def test_a_better_model_on_the_new_month_is_pushed_as_a_branch_with_a_pull_request(ct_repo, tmp_path):
+def test_a_better_model_is_pushed_as_a_branch_with_a_pull_request_and_never_twice(ct_repo, tmp_path):
     main_before = heads(ct_repo)["main"]
     result, summary, sent = ct(ct_repo, tmp_path, "--dispatch-ci", "ci.yml")
     assert sorted(heads(ct_repo)) == ["ct/2013-03", "main"]
@@ -129,10 +129,11 @@ def test_a_better_model_on_the_new_month_is_pushed_as_a_branch_with_a_pull_reque
     assert "```mermaid" in body and "### Drift" in body
     assert "### Continuous training: 2013-03, gate says promote" in summary
     assert "Pushed `ct/2013-03` (15 files). opened pull request #? for ct/2013-03; dispatched ci.yml" in summary
+    a_second_run_for_the_same_month_makes_no_second_branch_or_pull_request(ct_repo, tmp_path)
 
 
-def test_a_second_run_for_the_same_month_makes_no_second_branch_or_pull_request(ct_repo, tmp_path):
-    ct(ct_repo, tmp_path)
+def a_second_run_for_the_same_month_makes_no_second_branch_or_pull_request(ct_repo, tmp_path):
+    """The next scheduled run, after the one above pushed ct/2013-03 (one CT round serves both checks)."""
     branch = heads(ct_repo)["ct/2013-03"]
     fresh = tmp_path / "fresh"  # the next scheduled run starts from a fresh checkout of main
     sh("git", "clone", "-q", str(tmp_path / "ct" / "origin.git"), str(fresh), cwd=tmp_path)
@@ -158,6 +159,7 @@ def test_a_worse_model_makes_no_branch_and_says_why(ct_repo, tmp_path):
     assert "### Continuous training: 2013-03, gate says reject" in summary
     assert "No branch and no pull request: the challenger is not promoted." in summary
     assert "### Gate: reject" in summary  # the gate's own summary, with its reasons, follows
+    assert "❌ **roc\\_auc**" in summary
 
 
 def test_nothing_new_does_nothing(ct_repo, tmp_path):

@@ -1,0 +1,72 @@
+"""A fork adopts its own data with `pipeline init`, and its `make test` passes as written: one dataset per task type.
+
+The fork is a clone of the template (the example project), adopted on real data shipped in PyPI packages, run
+and committed as the README's guide says, then tested with the fork's own `make test` in its own environment
+(`make setup` builds the clone's .venv from uv.lock). No file is edited by hand. The nested run is the fork's
+own tests (`-m project`: its data, its model, its pipeline), the ones that read the root configuration `init`
+wrote. The template's tests never read it: they build their example project from `examples/flights/`
+whatever the root says (the regression fork shows it below), so running them again inside this suite would
+only repeat this suite.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.adoptions import ADOPTIONS, packaged
+from tests.conftest import EXAMPLE, command_env
+from tests.repos import clone, example_project, for_speed, pipeline, sh
+
+pytestmark = pytest.mark.e2e
+
+
+def fork_env(scratch: Path) -> dict[str, str]:
+    """A user's shell for the fork: its own uv environment, not this test run's; its own pytest temporary folder."""
+    ours = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != ours)
+    env = {k: v for k, v in command_env().items() if k != "VIRTUAL_ENV"}
+    return env | {"PATH": path, "PYTEST_ADDOPTS": f"-m project -p no:cacheprovider --basetemp={scratch}"}
+
+
+def adopt(origin: Path, dest: Path, task: str) -> Path:
+    """Clone the template, adopt the dataset of `task`, run the pipeline and commit, as the guide does."""
+    package, name, options = ADOPTIONS[task]
+    repo = clone(origin, dest)
+    data = Path(shutil.copyfile(packaged(package, name), dest.parent / name))
+    pipeline("init", "--data", str(data), *options, cwd=repo)
+    pipeline("run", "--no-site", cwd=repo)
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-qm", f"Adopt the template ({task})", cwd=repo)
+    return repo
+
+
+@pytest.mark.parametrize("task", ADOPTIONS)
+def test_a_fork_that_adopted_its_data_passes_its_own_make_test(origin, tmp_path, task):
+    repo = adopt(origin, tmp_path / "fork", task)
+    assert yaml.safe_load((repo / "params.yaml").read_text())["task"]["type"] == task
+    result = subprocess.run(
+        ["make", "test"], cwd=repo, env=fork_env(tmp_path / "pytest"), text=True, capture_output=True, check=False
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    summary = result.stdout.strip().splitlines()[-1]
+    assert re.search(r"\d+ passed", summary) and "failed" not in summary, summary
+    assert sh("git", "status", "--porcelain", cwd=repo).stdout == ""  # the tests changed nothing a fork commits
+    if task == "regression":  # the template's own tests, run in this fork, would build the example from examples/
+        example_is_built_from_examples(repo, tmp_path / "example")
+
+
+def example_is_built_from_examples(fork: Path, dest: Path) -> None:
+    built = example_project(dest, root=fork)
+    assert (built / "params.yaml").read_text() == for_speed((EXAMPLE / "params.yaml").read_text())
+    assert (built / "contract.yaml").read_bytes() == (EXAMPLE / "contract.yaml").read_bytes()
+    assert not (built / "sources").exists() and not (built / "dvc.lock").exists()
+    sh("git", "init", "-q", cwd=built)  # ingest's `dvc add` records data/ in a git repository
+    assert "released 2013-01" in pipeline("ingest", "--through", "2013-01", cwd=built).stdout
