@@ -21,10 +21,10 @@ browser: ## Install Debian's chromium for the browser tests when it is missing (
 run: setup ## The main job: data, `dvc repro`, report site (site/build/index.html)
 	$(UV) run pipeline run
 
-# Tests run in parallel (pytest-xdist, one worker per core); the expensive example project is built once per
-# run and shared by every worker (tests/repos.py). Markers: `e2e` (real clones, act, the guide; also the site in
-# a browser) and the rest, fast. See README, "Tests".
-PYTEST = $(UV) run pytest -n auto --dist loadscope
+# Tests run in parallel (pytest-xdist, one worker per core; a worker that runs out of tests takes some of the
+# other's); the expensive projects are built once per run and shared by every worker (tests/repos.py `shared`).
+# Markers: `e2e` (real clones, act, the guide; also the site in a browser) and the rest, fast. See README, "Tests".
+PYTEST = $(UV) run pytest -n auto --dist worksteal
 
 test: setup browser shellcheck ## All tests: the project's, the template's unit, site, browser and end-to-end tests
 	$(PYTEST)

@@ -193,6 +193,12 @@ class Train(_Section):
         description="binary: the newest share of the reference rows the threshold is chosen on (never the "
         "evaluation period).",
     )
+    threads: int = Field(
+        default=1,
+        ge=1,
+        description="The threads a fit may use. The fitted model's bytes depend on this number (OpenMP splits "
+        "the work by it), so it is a setting, never the machine's core count.",
+    )
 
 
 class Bootstrap(_Section):

@@ -155,11 +155,12 @@ def clone(origin: Path, dest: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def ran_clone(origin, tmp_path_factory) -> Path:
-    """A clone after `pipeline run`: model, metrics and plots in place. Copy it before changing it."""
+    """A clone after `pipeline run` (the README's main command): model, metrics, plots and site. Copy it before
+    changing it."""
 
     def build(folder: Path) -> Path:
         repo = clone(origin, folder / "repo")
-        pipeline("run", "--no-site", cwd=repo)
+        pipeline("run", cwd=repo)
         return repo
 
     return shared(tmp_path_factory, "ran", build)

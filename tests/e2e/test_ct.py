@@ -150,7 +150,10 @@ def a_second_run_for_the_same_month_makes_no_second_branch_or_pull_request(ct_re
 
 def test_a_worse_model_makes_no_branch_and_says_why(ct_repo, tmp_path):
     params = ct_repo / "params.yaml"
-    params.write_text(params.read_text().replace("max_iter: 200", "max_iter: 1"))  # a crippled model on main
+    crippled = (
+        params.read_text().replace("max_iter: 200", "max_iter: 1").replace("max_leaf_nodes: 31", "max_leaf_nodes: 2")
+    )
+    params.write_text(crippled)  # main's params now train one split: the champion main pins ranks far better
     sh("git", "commit", "-qam", "a bad hyper-parameter", cwd=ct_repo)
     sh("git", "push", "-q", "origin", "main", cwd=ct_repo)
     result, summary, sent = ct(ct_repo, tmp_path)

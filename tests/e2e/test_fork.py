@@ -32,7 +32,9 @@ def fork_env(scratch: Path) -> dict[str, str]:
     """A user's shell for the fork: its own uv environment, not this test run's; its own pytest temporary folder."""
     ours = str(Path(sys.executable).parent)
     path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != ours)
-    env = {k: v for k, v in command_env().items() if k != "VIRTUAL_ENV"}
+    # Not this run's virtual environment, nor the outer `make test`'s variables: with MAKELEVEL set, the fork's
+    # make would act as a sub-make of ours (and print "Leaving directory" after pytest's summary).
+    env = {k: v for k, v in command_env().items() if k not in {"VIRTUAL_ENV", "MAKELEVEL", "MAKEFLAGS", "MFLAGS"}}
     return env | {"PATH": path, "PYTEST_ADDOPTS": f"-m project -p no:cacheprovider --basetemp={scratch}"}
 
 
@@ -56,8 +58,8 @@ def test_a_fork_that_adopted_its_data_passes_its_own_make_test(origin, tmp_path,
         ["make", "test"], cwd=repo, env=fork_env(tmp_path / "pytest"), text=True, capture_output=True, check=False
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    summary = result.stdout.strip().splitlines()[-1]
-    assert re.search(r"\d+ passed", summary) and "failed" not in summary, summary
+    summary = [line for line in result.stdout.splitlines() if re.search(r"=+ .*\d+ passed.* =+$", line)]
+    assert len(summary) == 1 and "failed" not in summary[0], result.stdout[-2000:]
     assert sh("git", "status", "--porcelain", cwd=repo).stdout == ""  # the tests changed nothing a fork commits
     if task == "regression":  # the template's own tests, run in this fork, would build the example from examples/
         example_is_built_from_examples(repo, tmp_path / "example")

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.conftest import EXAMPLE
-from tests.repos import clone, pipeline, sh
+from tests.repos import clone, pipeline, sh, shared
 
 OVERFIT = {"max_iter": 300, "learning_rate": 0.5}
 WORSE = {"max_iter": 1, "max_leaf_nodes": 2}
@@ -46,17 +46,24 @@ def gate(repo: Path, *args: str) -> tuple[int, dict, str]:
     return status, json.loads((out / "decision.json").read_text()), (out / "summary.md").read_text()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def arena(origin, tmp_path_factory) -> tuple[Path, Path]:
-    """A private origin whose `main` pins the overfitted champion, and the clone that built it (champion cached)."""
-    root = tmp_path_factory.mktemp("gate")
-    bare = Path(shutil.copytree(origin, root / "origin.git"))
-    dev = clone(bare, root / "dev")
-    set_hyperparameters(dev, OVERFIT)
-    pipeline("run", "--no-site", cwd=dev)
-    commit_all(dev, "overfitted champion")
-    sh("git", "push", "-q", "origin", "main", cwd=dev)
-    return bare, dev
+    """A private origin whose `main` pins the overfitted champion, and the clone that built it (champion cached).
+
+    Built once per session, whichever xdist worker asks first; read-only (tests change copies of it).
+    """
+
+    def build(root: Path) -> Path:
+        bare = Path(shutil.copytree(origin, root / "origin.git"))
+        dev = clone(bare, root / "dev")
+        set_hyperparameters(dev, OVERFIT)
+        pipeline("run", "--no-site", cwd=dev)
+        commit_all(dev, "overfitted champion")
+        sh("git", "push", "-q", "origin", "main", cwd=dev)
+        return root
+
+    root = shared(tmp_path_factory, "gate-arena", build)
+    return root / "origin.git", root / "dev"
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ import yaml
 from pipeline.artifacts import read_json
 from pipeline.batches import period_of
 from tests.conftest import EXAMPLE, ROOT, command_env
+from tests.repos import shared
 
 
 def packaged(package: str, name: str) -> Path:
@@ -86,9 +87,13 @@ def reproduce(project: Path) -> None:
     run(sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", "site/mkdocs.yml", cwd=project)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def seattle(tmp_path_factory) -> Path:
-    """The multiclass project, reproduced."""
+    """The multiclass project, reproduced (once per session, whichever xdist worker asks first; read-only)."""
+    return shared(tmp_path_factory, "seattle", build_seattle)
+
+
+def build_seattle(folder: Path) -> Path:
     frame = pd.read_csv(packaged("vega_datasets", "seattle-weather.csv"))
     frame["date"] = pd.to_datetime(frame["date"], format="%Y/%m/%d").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     params = project_params(
@@ -100,14 +105,18 @@ def seattle(tmp_path_factory) -> Path:
         "date",
         ["month"],
     )
-    project = build_project(tmp_path_factory.mktemp("seattle"), frame, "days", "quarter", params)
+    project = build_project(folder, frame, "days", "quarter", params)
     reproduce(project)
     return project
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cgm(tmp_path_factory) -> Path:
-    """The regression project, reproduced."""
+    """The regression project, reproduced (once per session, whichever xdist worker asks first; read-only)."""
+    return shared(tmp_path_factory, "cgm", build_cgm)
+
+
+def build_cgm(folder: Path) -> Path:
     frame = pd.read_csv(packaged("bokeh_sampledata", "CGM.csv.gz"), na_values=["nil"])  # nil: no reading
     frame["datetime"] = pd.to_datetime(frame["datetime"]).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     params = project_params(
@@ -119,7 +128,7 @@ def cgm(tmp_path_factory) -> Path:
         "datetime",
         ["hour", "weekday"],
     )
-    project = build_project(tmp_path_factory.mktemp("cgm"), frame, "readings", "month", params)
+    project = build_project(folder, frame, "readings", "month", params)
     reproduce(project)
     return project
 

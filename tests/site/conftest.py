@@ -21,6 +21,7 @@ from pipeline.config import load_params
 from pipeline.registry import register
 from pipeline.report.render import main as render
 from tests.conftest import command_env
+from tests.repos import shared
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 FILES = [
@@ -143,7 +144,10 @@ def history_repo(tmp_path_factory, ran_clone) -> Path:
     The drift figures are DVC outputs, absent from a fresh clone of the template: they come from the trained
     clone (`ran_clone`), so the drift page has real images to load.
     """
-    repo = tmp_path_factory.mktemp("history") / "repo"
+    return shared(tmp_path_factory, "history", lambda folder: history(folder / "repo", ran_clone))
+
+
+def history(repo: Path, ran_clone: Path) -> Path:
     copy_template(repo, ran_clone)
     git(repo, "init", "-q", "-b", "main")
     for key, value in [("user.name", "Test"), ("user.email", "test@example.invalid")]:

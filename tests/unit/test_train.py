@@ -68,3 +68,17 @@ def test_refuses_no_rows_and_one_class(rows, params):
         train_model(rows.head(0), params)
     with pytest.raises(PipelineError, match=r"one class only \(0\)"):
         train_model(rows[rows["label"] == 0], params)
+
+
+def test_the_fitted_model_does_not_depend_on_the_machines_thread_count(rows, params, tmp_path):
+    """A runner with more cores reproduces the bytes dvc.lock recorded: the fit uses `train.threads`."""
+    from threadpoolctl import threadpool_limits
+
+    from pipeline.artifacts import file_md5, save_model
+
+    digests = set()
+    for machine in (1, 3):  # what OpenMP would use if the fit did not set its own count
+        with threadpool_limits(limits=machine):
+            save_model(train_model(rows, params), tmp_path / f"{machine}.skops")
+        digests.add(file_md5(tmp_path / f"{machine}.skops"))
+    assert len(digests) == 1
