@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.adoptions import ADOPTIONS, packaged  # noqa: E402 (the repository root is not on sys.path)
 
+# The `${{ }}` values a pull request gives; any other (a secret this machine does not have) is empty, as on a
+# repository without it.
 EXPRESSIONS = {"github.base_ref": "main", "github.event.pull_request.number": "1"}
 
 
@@ -44,7 +46,7 @@ def steps() -> list[tuple[str, str, dict]]:
     for step in workflow["jobs"]["ci"]["steps"]:
         if "run" in step:
             env = {
-                k: re.sub(r"\$\{\{\s*([\w.]+)\s*\}\}", lambda m: EXPRESSIONS[m[1]], str(v))
+                k: re.sub(r"\$\{\{\s*([\w.]+)\s*\}\}", lambda m: EXPRESSIONS.get(m[1], ""), str(v))
                 for k, v in (step.get("env") or {}).items()
             }
             found.append((step["name"], step["run"], env))
