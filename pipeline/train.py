@@ -154,15 +154,13 @@ def train_model(rows: pd.DataFrame, params: Params):
     # Measured: the same rows and seed fitted with 1, 2, 3 and 4 OpenMP threads give four different models, so
     # the thread count comes from params.yaml and a 4-core runner reproduces what a 2-core laptop recorded.
     with threadpool_limits(limits=params.train.threads):
-        return _fit(x, y, rows, params)
-
-
-def _fit(x: pd.DataFrame, y: pd.Series, rows: pd.DataFrame, params: Params):
-    if params.task.type != "binary":
-        return build_model(params).fit(x, y)
-    threshold = choose_threshold(rows, params)
-    log.info("train: decision threshold %.4f (%s on the validation slice)", threshold, params.train.threshold_objective)
-    return FixedThresholdClassifier(build_model(params), threshold=threshold).fit(x, y)
+        if params.task.type != "binary":
+            return build_model(params).fit(x, y)
+        threshold = choose_threshold(rows, params)
+        log.info(
+            "train: decision threshold %.4f (%s on the validation slice)", threshold, params.train.threshold_objective
+        )
+        return FixedThresholdClassifier(build_model(params), threshold=threshold).fit(x, y)
 
 
 def main(
