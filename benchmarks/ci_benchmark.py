@@ -56,7 +56,10 @@ def steps() -> list[tuple[str, str, dict]]:
 def environment() -> dict[str, str]:
     """A runner's shell: no virtual environment of ours, uv found on PATH, the machine's (warm) uv cache."""
     ours = str(Path(sys.executable).parent)
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTEST_ADDOPTS"}}
+    # GitHub's runners cache compiled modules as Python does by default: no PYTHONDONTWRITEBYTECODE (this machine
+    # sets it, which would recompile pandas and scikit-learn in every step's every process).
+    dropped = {"VIRTUAL_ENV", "PYTEST_ADDOPTS", "PYTHONDONTWRITEBYTECODE"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != ours)
     return env | {"DVC_NO_ANALYTICS": "1", "NO_MKDOCS_2_WARNING": "1"}
 
