@@ -81,6 +81,18 @@ def synthetic_rows(params: Params, n: int, seed: int):
     return frame
 
 
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    """The shared projects' build times and the workers' waits for them (tests/repos.py `shared`), if any."""
+    from tests.repos import SHARED_LOG
+
+    if hasattr(config, "workerinput"):
+        return
+    log = config._tmp_path_factory.getbasetemp() / SHARED_LOG  # the workers' common folder under xdist
+    if log.exists():
+        terminalreporter.write_sep("-", "shared projects (built once per session)")
+        terminalreporter.write_line(log.read_text(encoding="utf-8").rstrip())
+
+
 # Fixtures that build or copy a real example project: a test that uses one is an end-to-end test, whatever its
 # folder, so `-m "not e2e"` (a pull request's fast path) never waits for a clone to train.
 E2E_FIXTURES = {"origin", "ran_clone", "ran_copy", "run_origin", "history_repo", "history_site"}

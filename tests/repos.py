@@ -17,6 +17,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -128,16 +129,33 @@ def make_origin(tmp: Path, through: str | None, root: Path = ROOT) -> Path:
 
 
 def shared(tmp_path_factory, name: str, build: Callable[[Path], Path]) -> Path:
-    """`build(folder)`'s result, built once per test session whatever the number of xdist workers."""
+    """`build(folder)`'s result, built once per test session whatever the number of xdist workers.
+
+    Each build, and each wait of a worker for another's build (a core left idle), is logged in SHARED_LOG, which
+    the session's summary prints (tests/conftest.py): what to look at when the suite gets slower.
+    """
     base = tmp_path_factory.getbasetemp()
     base = base.parent if base.name.startswith("popen-gw") else base  # xdist: the workers' common folder
     folder, done = base / f"shared-{name}", base / f"shared-{name}.done"
+    asked = time.monotonic()
     with FileLock(base / f"shared-{name}.lock"):
+        waited = time.monotonic() - asked
         if not done.exists():
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
             done.write_text(str(build(folder)))
+            _log(base, f"{name}: built in {time.monotonic() - asked - waited:.0f} s")
+        elif waited >= 1:
+            _log(base, f"{name}: a worker waited {waited:.0f} s for another to build it")
     return Path(done.read_text())
+
+
+SHARED_LOG = "shared.log"
+
+
+def _log(base: Path, line: str) -> None:
+    with (base / SHARED_LOG).open("a", encoding="utf-8") as log:
+        log.write(line + "\n")
 
 
 @pytest.fixture(scope="session")
