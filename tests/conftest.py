@@ -105,6 +105,26 @@ def pytest_collection_modifyitems(items) -> None:
             item.add_marker(pytest.mark.project)
         elif Path(item.fspath).is_relative_to(ROOT / "tests" / "e2e") or E2E_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.e2e)
+    balance(items)
+
+
+def balance(items: list) -> None:
+    """Order the tests so that each half starts with its own share of the end-to-end tests.
+
+    pytest-xdist's worksteal hands each of two workers a contiguous half of this list, and a worker with nothing
+    left takes the end of the other's queue. In file order every end-to-end test sat in the first half: one worker
+    ran them while the other finished the unit tests, then took the long tests one at a time, and the run ended
+    with one worker busy. Here the tests built on the example's shared run (`ran_clone`, and what is copied from
+    it) lead the first half and the others (adoptions, the gate, ingest) the second, so each worker builds the
+    shared projects its tests need; the fast tests fill both halves' ends, which is what an idle worker takes.
+    """
+    e2e = [item for item in items if item.get_closest_marker("e2e")]
+    on_run = [item for item in e2e if "ran_clone" in item.fixturenames]  # the fixture closure: direct or not
+    others = [item for item in e2e if "ran_clone" not in item.fixturenames]
+    fast = [item for item in items if not item.get_closest_marker("e2e")]
+    first = len(items) // 2 - len(on_run)
+    if others and first >= 0:
+        items[:] = on_run + fast[:first] + others + fast[first:]
 
 
 # The real-repository fixtures (`origin`, `ran_clone`, `ran_copy`, `run_origin`), registered here once so the
