@@ -83,8 +83,6 @@ def synthetic_rows(params: Params, n: int, seed: int):
 
 def pytest_terminal_summary(terminalreporter, config) -> None:
     """The shared projects' build times and the workers' waits for them (tests/repos.py `shared`), if any."""
-    from tests.repos import SHARED_LOG
-
     if hasattr(config, "workerinput"):
         return
     log = config._tmp_path_factory.getbasetemp() / SHARED_LOG  # the workers' common folder under xdist
@@ -129,4 +127,4 @@ def balance(items: list) -> None:
 
 # The real-repository fixtures (`origin`, `ran_clone`, `ran_copy`, `run_origin`), registered here once so the
 # end-to-end, site and model tests share one example project per test session (built once across xdist workers).
-from tests.repos import origin, ran_clone, ran_copy, run_origin  # noqa: E402, F401
+from tests.repos import SHARED_LOG, origin, ran_clone, ran_copy, run_origin  # noqa: E402, F401

@@ -28,10 +28,12 @@ BLOCK = re.compile(r"```bash\n(.*?)```", re.DOTALL)
 
 @dataclass(frozen=True)
 class Adoption:
-    """A team's repository after adopting its data: `origin` (bare), the `repo` that adopted it, and what the
-    commands printed (`said`, by step); `fresh`, when the next period was released in a fresh clone and gated."""
+    """A team's repository after adopting its data: `origin` (bare), its DVC remote (`storage`), the `repo` that
+    adopted it, and what the commands printed (`said`, by step); `fresh`, when the next period was released in a
+    fresh clone and gated."""
 
     origin: Path
+    storage: Path
     repo: Path
     said: dict[str, str]
     fresh: Path | None = None
@@ -80,7 +82,9 @@ def seattle(origin, tmp_path_factory) -> Adoption:
     """The multiclass adoption (see `build_seattle`)."""
     folder = shared(tmp_path_factory, "seattle-adoption", lambda f: build_seattle(f, origin))
     said = _said(folder)
-    return Adoption(folder / "origin.git", folder / "repo", said, folder / "fresh", int(said["gate"]))
+    return Adoption(
+        folder / "origin.git", folder / "bucket", folder / "repo", said, folder / "fresh", int(said["gate"])
+    )
 
 
 def guide_script() -> str:
@@ -135,4 +139,4 @@ def guide_run(origin, tmp_path_factory) -> Adoption:
     said = _said(folder)
     if said["status"] != "0":
         pytest.fail(f"the guide's commands failed:\n{said['guide'][-3000:]}\n{said['trace'][-6000:]}")
-    return Adoption(folder / "github" / "origin.git", folder / "work" / "glucose", said)
+    return Adoption(folder / "github" / "origin.git", folder / "bucket", folder / "work" / "glucose", said)

@@ -3,9 +3,9 @@
 The fork is a clone of the template (the example project), adopted on real data shipped in PyPI packages, run
 and committed as the README's guide says, then tested with the fork's own `make test` in its own environment
 (`make setup` builds the clone's .venv from uv.lock). The regression fork is the guide's own replay, left on
-the promotion branch continuous training pushed: the state that pull request's CI tests. No file is edited by hand. The nested run is the fork's
-own tests (`-m project`: its data, its model, its pipeline), the ones that read the root configuration `init`
-wrote. The template's tests never read it: they build their example project from `examples/flights/`
+the promotion branch continuous training pushed: the state that pull request's CI tests. No file is edited by
+hand. The nested run is the fork's own tests (`-m project`: its data, its model, its pipeline), the ones that
+read the root configuration `init` wrote. The template's tests never read it: they build their example project from `examples/flights/`
 whatever the root says (the binary fork shows it below), so running them again inside this suite would
 only repeat this suite.
 """
@@ -52,7 +52,7 @@ def adopt(origin: Path, dest: Path, task: str) -> Path:
 
 
 @pytest.fixture(params=list(ADOPTIONS))
-def fork(request, origin, tmp_path) -> Path:
+def fork(request, origin, tmp_path) -> tuple[str, Path]:
     """A fork after adoption, committed: the binary one adopted here; the multiclass and regression ones copied
     from the adoptions other tests check too (tests/e2e/conftest.py: Seattle weather, the guide's replay)."""
     task = request.param
@@ -62,22 +62,21 @@ def fork(request, origin, tmp_path) -> Path:
         adopted = request.getfixturevalue({"multiclass": "seattle", "regression": "guide_run"}[task])
         repo = Path(shutil.copytree(adopted.repo, tmp_path / "fork", symlinks=True))
     assert yaml.safe_load((repo / "params.yaml").read_text())["task"]["type"] == task
-    return repo
+    return task, repo
 
 
 def test_a_fork_that_adopted_its_data_passes_its_own_make_test(fork, tmp_path):
-    status = sh("git", "status", "--porcelain", cwd=fork).stdout
+    task, repo = fork
+    status = sh("git", "status", "--porcelain", cwd=repo).stdout
     result = subprocess.run(
-        ["make", "test"], cwd=fork, env=fork_env(tmp_path / "pytest"), text=True, capture_output=True, check=False
+        ["make", "test"], cwd=repo, env=fork_env(tmp_path / "pytest"), text=True, capture_output=True, check=False
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     summary = [line for line in result.stdout.splitlines() if re.search(r"=+ .*\d+ passed.* =+$", line)]
     assert len(summary) == 1 and "failed" not in summary[0], result.stdout[-2000:]
-    assert sh("git", "status", "--porcelain", cwd=fork).stdout == status  # the tests changed nothing a fork keeps
-    if (
-        yaml.safe_load((fork / "params.yaml").read_text())["task"]["type"] == "binary"
-    ):  # the template's own tests, run in this fork, would build the example from examples/
-        example_is_built_from_examples(fork, tmp_path / "example")
+    assert sh("git", "status", "--porcelain", cwd=repo).stdout == status  # the tests changed nothing a fork keeps
+    if task == "binary":  # the template's own tests, run in this fork, would build the example from examples/
+        example_is_built_from_examples(repo, tmp_path / "example")
 
 
 def example_is_built_from_examples(fork: Path, dest: Path) -> None:

@@ -4,8 +4,8 @@ The champion is deliberately overfitted (learning rate 0.5 for 300 rounds), so t
 hyper-parameters are a better challenger and a crippled model a worse one; all are trained on January and
 judged on February. The better challenger's run, in a fresh clone, also shows reproducibility: its outputs are
 byte for byte those of the shared run (`ran_clone`), made from the same data, code and params in another clone.
-The better challenger is better overall but a little worse for one carrier: a tighter
-slice guard-rail must catch that. A worse challenger's rejection is shown end to end by continuous training
+The better challenger is better overall but a little worse for one carrier: a tighter slice guard-rail must
+catch that. A worse challenger's rejection is shown end to end by continuous training
 (tests/e2e/test_ct.py) and each rule by the unit tests on synthetic models (tests/unit/test_gate.py).
 """
 
@@ -75,7 +75,7 @@ def dev_copy(arena, tmp_path) -> Path:
 
 
 # What a run produces from the data, code and params: the same bytes in every clone, on every machine.
-REPRODUCED = ["outputs/prepared", "outputs/model", "outputs/metrics", "outputs/plots", "outputs/reports"]
+REPRODUCED = ["outputs/prepared", "outputs/model", "outputs/metrics", "outputs/plots", "outputs/reports", "dvc.lock"]
 
 
 def test_a_better_challenger_is_promoted_even_when_the_champion_must_be_rebuilt(arena, ran_clone, tmp_path):

@@ -15,7 +15,7 @@ from tests.repos import sh
 
 
 def test_the_guide_runs_from_use_this_template_to_the_first_promotion_pull_request(guide_run):
-    said, repo, storage = guide_run.said["guide"], guide_run.repo, guide_run.origin.parents[1] / "bucket"
+    said, repo, storage = guide_run.said["guide"], guide_run.repo, guide_run.storage
     assert "features: numeric isig; categorical (none); calendar weekday, hour" in said  # init's plan
     assert "released as table 'cgm' (of 8 available)" in said
 
