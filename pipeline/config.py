@@ -114,6 +114,11 @@ class Target(_Section):
     )
 
 
+# Each task type's primary metric: what the gate decides on by default and what is tracked per period. Here, not
+# in pipeline/metrics.py (which computes them), so that pages naming it need not import scikit-learn.
+PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "f1_macro", "regression": "mae"}
+
+
 class Task(_Section):
     """What is predicted: the task type decides the label, the metrics, the plots and the gate's rule.
 
@@ -124,6 +129,11 @@ class Task(_Section):
 
     type: Literal["binary", "multiclass", "regression"]
     target: Target
+
+    @property
+    def primary_metric(self) -> str:
+        """The task type's primary metric (PRIMARY_METRIC)."""
+        return PRIMARY_METRIC[self.type]
 
     @model_validator(mode="after")
     def _threshold_only_for_binary(self) -> Task:

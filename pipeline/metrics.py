@@ -28,7 +28,7 @@ from scipy import stats
 from sklearn import metrics as skm
 from sklearn.dummy import DummyClassifier, DummyRegressor
 
-from pipeline.config import Bootstrap, Slices
+from pipeline.config import PRIMARY_METRIC, Bootstrap, Slices
 
 # A model's own decision setting (see the module's docstring): binary its threshold, multiclass its class
 # names, regression None.
@@ -152,7 +152,7 @@ TASKS = {
         baseline=lambda: DummyClassifier(strategy="prior"),
         score=lambda model, x: model.predict_proba(x)[:, 1],
         setting=lambda model: threshold_of(model),
-        primary="roc_auc",
+        primary=PRIMARY_METRIC["binary"],
         higher_is_better=frozenset({"roc_auc", "average_precision", "f1", "recall", "precision"}),
         interval_metrics=("roc_auc", "average_precision", "brier", "ece", "f1"),
     ),
@@ -161,7 +161,7 @@ TASKS = {
         baseline=lambda: DummyClassifier(strategy="prior"),
         score=lambda model, x: model.predict_proba(x),
         setting=lambda model: tuple(str(c) for c in model.classes_),
-        primary="f1_macro",
+        primary=PRIMARY_METRIC["multiclass"],
         higher_is_better=frozenset(
             {"accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro", "roc_auc_ovr"}
         ),
@@ -172,7 +172,7 @@ TASKS = {
         baseline=lambda: DummyRegressor(strategy="mean"),
         score=lambda model, x: model.predict(x),
         setting=lambda _model: None,
-        primary="mae",
+        primary=PRIMARY_METRIC["regression"],
         higher_is_better=frozenset({"r2"}),
         interval_metrics=("mae", "rmse", "r2"),
     ),
@@ -185,15 +185,19 @@ TASKS = {
 PERIOD_METRIC = {
     "binary": (
         "numeric",
-        "roc_auc",
+        PRIMARY_METRIC["binary"],
         lambda labels, score: float(skm.roc_auc_score(labels, score)) if labels.nunique() == 2 else None,
     ),
     "multiclass": (
         "categorical",
-        "f1_macro",
+        PRIMARY_METRIC["multiclass"],
         lambda labels, predicted: float(skm.f1_score(labels, predicted, average="macro", zero_division=0)),
     ),
-    "regression": ("numeric", "mae", lambda labels, predicted: float(skm.mean_absolute_error(labels, predicted))),
+    "regression": (
+        "numeric",
+        PRIMARY_METRIC["regression"],
+        lambda labels, predicted: float(skm.mean_absolute_error(labels, predicted)),
+    ),
 }
 
 

@@ -115,14 +115,17 @@ def balance(items: list) -> None:
     with one worker busy. Here the tests built on the example's shared run (`ran_clone`, and what is copied from
     it) lead the first half and the others (adoptions, the gate, ingest) the second, so each worker builds the
     shared projects its tests need; the fast tests fill both halves' ends, which is what an idle worker takes.
+    The project's own tests open the first half: they share one run of the root project, which the first worker
+    then builds at the start, not at the end, where the other worker, out of tests, would take some and wait.
     """
     e2e = [item for item in items if item.get_closest_marker("e2e")]
     on_run = [item for item in e2e if "ran_clone" in item.fixturenames]  # the fixture closure: direct or not
     others = [item for item in e2e if "ran_clone" not in item.fixturenames]
-    fast = [item for item in items if not item.get_closest_marker("e2e")]
-    first = len(items) // 2 - len(on_run)
+    project = [item for item in items if item.get_closest_marker("project")]
+    fast = [item for item in items if not item.get_closest_marker("e2e") and item not in project]
+    first = len(items) // 2 - len(on_run) - len(project)
     if others and first >= 0:
-        items[:] = on_run + fast[:first] + others + fast[first:]
+        items[:] = project + on_run + fast[:first] + others + fast[first:]
 
 
 # The real-repository fixtures (`origin`, `ran_clone`, `ran_copy`, `run_origin`), registered here once so the

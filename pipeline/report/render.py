@@ -33,8 +33,6 @@ from markupsafe import Markup
 from pipeline import figures, metrics_format
 from pipeline.artifacts import read_json
 from pipeline.config import ParamsFile, load_params
-from pipeline.contract import load_contract
-from pipeline.metrics import PERIOD_METRIC
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
@@ -173,6 +171,8 @@ def main(
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Render the report site's pages from the pipeline's outputs."""
+    from pipeline.contract import load_contract  # here: mkdocs' hook imports this module and needs no pandas
+
     params = load_params(params_file)
     if out.exists():
         shutil.rmtree(out)
@@ -185,7 +185,7 @@ def main(
         "task": params.task.type,
         "target": params.task.target.column,
         "threshold": params.task.target.threshold,
-        "period_metric": PERIOD_METRIC[params.task.type][1],
+        "period_metric": params.task.primary_metric,
         "estimator": params.train.estimator,
         "hyperparameters": params.train.hyperparameters,
         "categorical": params.features.categorical,

@@ -36,7 +36,13 @@ def fork_env(scratch: Path) -> dict[str, str]:
     # Not this run's virtual environment, nor the outer `make test`'s variables: with MAKELEVEL set, the fork's
     # make would act as a sub-make of ours (and print "Leaving directory" after pytest's summary).
     env = {k: v for k, v in command_env().items() if k not in {"VIRTUAL_ENV", "MAKELEVEL", "MAKEFLAGS", "MFLAGS"}}
-    return env | {"PATH": path, "PYTEST_ADDOPTS": f"-m project -p no:cacheprovider --basetemp={scratch}"}
+    # One xdist worker (`-n auto` as written, on a machine whose cores this suite's own workers already use):
+    # a second one would only import and collect the fork's tests once more.
+    return env | {
+        "PATH": path,
+        "PYTEST_ADDOPTS": f"-m project -p no:cacheprovider --basetemp={scratch}",
+        "PYTEST_XDIST_AUTO_NUM_WORKERS": "1",
+    }
 
 
 def adopt(origin: Path, dest: Path, task: str) -> Path:
