@@ -318,16 +318,20 @@ def slice_metrics(
     A group too small to judge is marked `judged: false`, never hidden, and left out of the gap.
     """
     metric = kind.primary
-    measures = {
-        "rows": lambda y_, _s: len(y_),
-        "judged": lambda y_, _s: _judged(kind, np.asarray(y_), slices.min_rows),
-        metric: lambda y_, s_: kind.compute(np.asarray(y_), np.asarray(s_), setting, [metric])[metric],
-    }
+    measure = {metric: lambda y_, s_: kind.compute(np.asarray(y_), np.asarray(s_), setting, [metric])[metric]}
     groups = slice_columns(rows, slices)
     # One frame per column: each column's groups on their own (one column, then the next), not their crossing.
+    # Rows and judged-or-not are counts, taken with pandas; MetricFrame copies each group's rows once per
+    # measure, so giving it only the metric makes the stage's and the gate's slices three times faster.
     out = {}
     for column in groups.columns:
-        table = MetricFrame(metrics=measures, y_true=y, y_pred=score, sensitive_features=groups[column]).by_group
+        labels = pd.Series(y, index=groups.index).groupby(groups[column], observed=True)
+        table = pd.DataFrame(
+            {
+                "rows": labels.size(),
+                "judged": labels.apply(lambda y_: _judged(kind, y_.to_numpy(), slices.min_rows)),
+            }
+        ).join(MetricFrame(metrics=measure, y_true=y, y_pred=score, sensitive_features=groups[column]).by_group)
         if isinstance(groups[column].dtype, pd.CategoricalDtype):  # bands: low to high, not alphabetical
             table = table.reindex([c for c in groups[column].cat.categories if c in table.index])
         out[column] = _column_summary(kind, metric, table)

@@ -106,6 +106,10 @@ def pytest_collection_modifyitems(items) -> None:
     balance(items)
 
 
+# Shared projects that tests of both halves use (see `balance`): the gate's arena (tests/e2e/test_gate.py).
+BOTH_HALVES = {"arena"}
+
+
 def balance(items: list) -> None:
     """Order the tests so that each half starts with its own share of the end-to-end tests.
 
@@ -117,10 +121,13 @@ def balance(items: list) -> None:
     shared projects its tests need; the fast tests fill both halves' ends, which is what an idle worker takes.
     The project's own tests open the first half: they share one run of the root project, which the first worker
     then builds at the start, not at the end, where the other worker, out of tests, would take some and wait.
+    Likewise the second half opens with its tests of a shared project that a first-half test needs too
+    (BOTH_HALVES), so it is built early instead of both workers asking for it at once, one of them waiting.
     """
     e2e = [item for item in items if item.get_closest_marker("e2e")]
     on_run = [item for item in e2e if "ran_clone" in item.fixturenames]  # the fixture closure: direct or not
     others = [item for item in e2e if "ran_clone" not in item.fixturenames]
+    others.sort(key=lambda item: not BOTH_HALVES & set(item.fixturenames))  # stable: file order otherwise
     project = [item for item in items if item.get_closest_marker("project")]
     fast = [item for item in items if not item.get_closest_marker("e2e") and item not in project]
     first = len(items) // 2 - len(on_run) - len(project)
