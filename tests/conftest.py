@@ -129,7 +129,7 @@ def balance(items: list) -> None:
     others = [item for item in e2e if "ran_clone" not in item.fixturenames]
     others.sort(key=lambda item: not BOTH_HALVES & set(item.fixturenames))  # stable: file order otherwise
     project = [item for item in items if item.get_closest_marker("project")]
-    fast = [item for item in items if not item.get_closest_marker("e2e") and item not in project]
+    fast = [item for item in items if not item.get_closest_marker("e2e") and not item.get_closest_marker("project")]
     first = len(items) // 2 - len(on_run) - len(project)
     if others and first >= 0:
         items[:] = project + on_run + fast[:first] + others + fast[first:]

@@ -4,10 +4,10 @@ The fork is a clone of the template (the example project), adopted on real data 
 and committed as the README's guide says, then tested with the fork's own `make test` in its own environment
 (`make setup` builds the clone's .venv from uv.lock). The regression fork is the guide's own replay, left on
 the promotion branch continuous training pushed: the state that pull request's CI tests. No file is edited by
-hand. The nested run is the fork's own tests (`tests/project`, all marked `project`: its data, its model, its pipeline), the ones that
-read the root configuration `init` wrote. The template's tests never read it: they build their example project from `examples/flights/`
-whatever the root says (the binary fork shows it below), so running them again inside this suite would
-only repeat this suite.
+hand. The nested run is the fork's own tests (`tests/project`, all marked `project`: its data, its model, its
+pipeline), the ones that read the root configuration `init` wrote. The template's tests never read it: they
+build their example project from `examples/flights/` whatever the root says (the binary fork shows it below),
+so running them again inside this suite would only repeat this suite.
 """
 
 from __future__ import annotations
