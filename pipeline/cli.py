@@ -109,6 +109,7 @@ def run_command(
 
     params = load_params(params_file)  # a bad key fails here, before DVC touches anything
     train.check_hyperparameters(params.train, params.task.type, params_file)
+    ingest.recover(params)  # a release that was interrupted is rolled back before anything reads data/
     if not params.paths.data.exists():
         typer.echo(ingest.restore(params))
     # Checked before `dvc repro` as well as in its first stage: repro records a changed data/ in data.dvc

@@ -82,6 +82,10 @@ class Table(_Rule):
         description="column -> 'table.column' it should be found "
         "in; a gap is a warning (e.g. a key missing from its reference table).",
     )
+    extra: Literal["warn", "fail"] = Field(
+        default="warn",
+        description="A column the contract does not describe: a warning, or a failure (a strict schema).",
+    )
 
 
 class Target(_Rule):

@@ -117,6 +117,7 @@ def continuous_training(
     repo: str, *, base: str, params: Params, params_file: Path, body_out: Path, dispatch_ci: str
 ) -> list[str]:
     """One CT round; returns the job summary's lines (see the module docstring for the steps)."""
+    ingest.recover(params)  # a round killed while releasing leaves a journal: its changes are undone first
     if git("status", "--porcelain", "--untracked-files=normal").strip():
         raise PipelineError(
             "the working tree has uncommitted changes; CT commits only what it produces, so it runs in a clean checkout"

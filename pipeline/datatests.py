@@ -132,9 +132,7 @@ def run(frames: dict[str, dict], params: Params, contract: Contract, data: Path)
     if batches:
         found += label_sanity(batches, params, contract, data / params.prepare.batches)
         found += new_classes(batches, params, data / params.prepare.batches)
-        found += leakage(
-            pd.concat(batches.values(), ignore_index=True), params, contract, (data / params.prepare.batches).as_posix()
-        )
+        found += leakage(batches, params, contract, data / params.prepare.batches)
     return found
 
 
@@ -249,55 +247,92 @@ def new_classes(batches: dict[str, pd.DataFrame], params: Params, folder: Path) 
     ]
 
 
-def leakage(rows: pd.DataFrame, params: Params, contract: Contract, where: str) -> list[dict]:
-    """Columns that alone rank the label almost perfectly, or move in lockstep with the target."""
-    if contract.target.column not in rows:
-        return []  # the schema reports the absent target column
-    target = pd.to_numeric(rows[contract.target.column], errors="coerce")
-    if target.notna().sum() < 100:
-        return []
-    labelled = pd.Series(np.flatnonzero(target.notna()))  # positions: sampling them copies no unsampled row
-    sample = rows.take(labelled.sample(n=min(LEAKAGE_SAMPLE, len(labelled)), random_state=0).to_numpy())
-    y_raw = target.loc[sample.index]
-    y = (y_raw > params.task.target.threshold).astype(int) if params.task.type == "binary" else None
+def leakage(batches: dict[str, pd.DataFrame], params: Params, contract: Contract, folder: Path) -> list[dict]:
+    """Columns that alone rank the label almost perfectly, or move in lockstep with the target: failures.
+
+    Any column counts, a feature or not: a column that copies the target today is one edit of `params.yaml`
+    away from being learned from, and its presence says the export changed. A column known only after the
+    event belongs under `leakage` in the contract, which excludes it from this test and from every model.
+    Screened once on a sample of all the periods; a column that scores too high is then scored file by file,
+    so each finding names the file it is in and the rows it was measured on.
+    """
     skip = {*contract.leakage, contract.target.column, *params.features.identifiers}
+    rows = pd.concat(batches.values(), ignore_index=True)
+    overall = {c: _leakage(rows, c, params, contract) for c in rows.columns if c not in skip}
     found = []
-    for column in (c for c in sample.columns if c not in skip):
-        score = _leakage_score(sample[column], y, y_raw)
-        if score is not None and score >= contract.leakage_auc:
-            severity = "failure" if column in params.features.inputs else "warning"
-            found.append(
-                finding(
-                    file=where,
-                    column=column,
-                    rule=f"leakage score < {contract.leakage_auc:g}",
-                    severity=severity,
-                    rows=len(sample),
-                    what=f"checked; it predicts the target almost perfectly alone (score {score:.3f}): "
-                    "list it under `leakage` in the contract if it is known only after the event",
-                )
-            )
+    for column in (c for c, scored in overall.items() if _too_high(scored, contract)):
+        per_file = {(folder / f"{p}.csv").as_posix(): _leakage(f, column, params, contract) for p, f in batches.items()}
+        # Too few rows in each file to score alone (or high only together): the folder, with the rows scored.
+        leaky = {file: s for file, s in per_file.items() if _too_high(s, contract)} or {
+            folder.as_posix(): overall[column]
+        }
+        found += [_leakage_finding(file, column, scored, contract) for file, scored in leaky.items()]
     return found
+
+
+def _leakage_finding(file: str, column: str, scored: tuple[float, int], contract: Contract) -> dict:
+    return finding(
+        file=file,
+        column=column,
+        rule=f"leakage score < {contract.leakage_auc:g}",
+        severity="failure",
+        rows=scored[1],
+        what=f"scored; the column predicts the target almost perfectly alone (score {scored[0]:.3f}): "
+        "list it under `leakage` in the contract if it is known only after the event, else drop it",
+    )
+
+
+def _too_high(scored: tuple[float, int] | None, contract: Contract) -> bool:
+    return scored is not None and scored[0] >= contract.leakage_auc
+
+
+def _leakage(rows: pd.DataFrame, column: str, params: Params, contract: Contract) -> tuple[float, int] | None:
+    """The leakage score of `column` on at most LEAKAGE_SAMPLE labelled rows, and the rows it was measured on.
+
+    None when it cannot be scored: no target column, fewer than 100 labelled rows with a value, one value.
+    """
+    if contract.target.column not in rows or column not in rows:
+        return None  # the schema reports an absent target column
+    target = pd.to_numeric(rows[contract.target.column], errors="coerce")
+    usable = np.flatnonzero(target.notna() & rows[column].notna())
+    if len(usable) < 100:
+        return None
+    # positions: sampling them copies no unsampled row
+    chosen = pd.Series(usable).sample(n=min(LEAKAGE_SAMPLE, len(usable)), random_state=0).to_numpy()
+    values, y_raw = rows[column].take(chosen), target.take(chosen)
+    y = (y_raw > params.task.target.threshold).astype(int) if params.task.type == "binary" else None
+    score = _leakage_score(values, y, y_raw)
+    return None if score is None else (score, len(chosen))
 
 
 def _leakage_score(values: pd.Series, y: pd.Series | None, y_raw: pd.Series) -> float | None:
     """max(AUC, 1 - AUC) of the column as a score for a binary label, or |Spearman rho| with the raw target.
 
     For a binary label the AUC alone suffices: a monotone transform of the target ranks the label perfectly.
+    A text column is scored by the label rate of its value measured on the other half of the rows: measured
+    on the same rows, a value seen once (an id, a timestamp) would reproduce its own label and look perfect.
     """
+    if values.nunique() < 2:
+        return None
     if pd.api.types.is_numeric_dtype(values):
-        known = values.notna()
-        if known.sum() < 100 or values[known].nunique() < 2:
-            return None
-        if y is None or y[known].nunique() < 2:
-            return abs(values[known].rank().corr(y_raw[known].rank()))
-        auc = _auc(y[known], values[known])
+        if y is None or y.nunique() < 2:
+            return abs(values.rank().corr(y_raw.rank()))
+        auc = _auc(y, values)
         return max(auc, 1 - auc)
     if y is None or y.nunique() < 2:
         return None
-    encoded = y.groupby(values.fillna("<missing>").astype(str)).transform("mean")
-    auc = _auc(y, encoded)
+    auc = _auc(y, _cross_fitted_rates(values.astype(str), y))
     return max(auc, 1 - auc)
+
+
+def _cross_fitted_rates(values: pd.Series, y: pd.Series) -> pd.Series:
+    """Each row's value encoded by the label rate of that value in the other half of the (shuffled) rows."""
+    half = np.arange(len(values)) % 2 == 0
+    encoded = pd.Series(float(y.mean()), index=values.index)
+    for this in (half, ~half):
+        rates = y[~this].groupby(values[~this].to_numpy()).mean()
+        encoded[this] = values[this].map(rates).fillna(float(y.mean())).to_numpy()
+    return encoded
 
 
 def _auc(y: pd.Series, score: pd.Series) -> float:

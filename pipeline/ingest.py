@@ -15,6 +15,9 @@ Ingest changes the pipeline's inputs, so it sits outside `dvc.yaml`. It has thre
 - `--through PERIOD`: release every period up to that one (to start a fork or a test on a smaller window).
 Releasing first brings DVC-tracked sources up to date (`dvc update` for imports), so new data in remote
 storage becomes the next period; restoring only pulls what is absent, so it rebuilds what was recorded.
+
+A release is a transaction: the new periods are checked with the whole contract before anything is recorded,
+and a refused period, an error or a kill leaves every file as it was (`release`, `pipeline.journal`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ import yaml
 
 from pipeline.config import Params, Source
 from pipeline.errors import PipelineError
-from pipeline.repo import bring_tracked, dvc, dvc_file_of, has_dvc_remote, matches_dvc_file
+from pipeline.journal import Journal
+from pipeline.repo import bring_tracked, dvc, dvc_file_of, has_dvc_remote, is_import, matches_dvc_file
 from pipeline.sources import CutTable, FolderTable, WholeTable, open_table
 
 RELEASE_HEADER = "# Written by `pipeline ingest`: the periods of the source released into data/ (see data.dvc).\n"
@@ -161,6 +165,7 @@ def restore(params: Params) -> str:
         PipelineError: The rebuilt data does not match `data.dvc` (a different source version, or data
             that was never released by this source), or the pull failed.
     """
+    recover(params)
     data, source = params.paths.data, source_name(params)
     dvc_file = data.with_name(data.name + ".dvc")
     if not dvc_file.exists():
@@ -190,21 +195,96 @@ def pending(params: Params, through: str | None = None) -> tuple[dict[str, Table
     return tables, next_periods(available, read_release(params.paths.release), through)
 
 
-def release(params: Params, through: str | None) -> str:
-    """Release the next period (or every period up to `through`) and record it in `data.dvc` and git.
+def release(params: Params, through: str | None, *, check: bool = True) -> str:
+    """Release the next period (or every period up to `through`) and record it in `data.dvc`, as a transaction.
+
+    The new `data/` is written aside and checked with the whole contract (`validate`, with the data tests
+    that look across periods) before it replaces the old one; only then are `data.dvc` and
+    `data.release.yaml` written. A refused period, an error or a kill at any point leaves `data/`, `data.dvc`,
+    `data.release.yaml` and the sources' `.dvc` files as they were (see `pipeline.journal`).
+
+    Args:
+        params: The project's parameters.
+        through: Release every period up to this one; None: the next one.
+        check: Check the new data against the contract first; `init` releases the data its contract is
+            then inferred from, so it has none to check against yet.
 
     Returns:
         What was done, in words; says so and changes nothing when the source has nothing left to release.
+
+    Raises:
+        PipelineError: The new data breaks the contract (one line per problem, as `validate` says it), or a
+            source cannot be read.
     """
     data, release_file = params.paths.data, params.paths.release
-    tables, periods = pending(params, through)
-    if periods is None:
-        count = len(tables[params.prepare.batches].periods)
-        return f"nothing to release: all {count} periods of the {source_name(params)} source are released already"
-    released = read_release(release_file)
-    write_tables(tables, periods, data)
-    dvc("add", str(data))
-    write_release(release_file, source_name(params), periods)
+    recover(params)
+    journal = Journal.begin([data.with_name(data.name + ".dvc"), release_file, *tracked(params)], data)
+    try:
+        tables, periods = pending(params, through)
+        if periods is None:
+            _rollback(journal)
+            count = len(tables[params.prepare.batches].periods)
+            return f"nothing to release: all {count} periods of the {source_name(params)} source are released already"
+        released = read_release(release_file)
+        for name, table in tables.items():
+            table.write(journal.staging, name, periods)
+        if check:
+            refuse_invalid(journal.staging, params, periods[-1])
+        journal.swap()
+        dvc("add", str(data))
+        write_release(release_file, source_name(params), periods)
+    except BaseException:
+        _rollback(journal)
+        raise
+    journal.commit()
     new = [p for p in periods if p not in released]
     shown = ", ".join(new) if new else "no new period"
     return f"released {shown}; {data}/ now holds {periods[0]}..{periods[-1]} (recorded in {data}.dvc)"
+
+
+def refuse_invalid(staged: Path, params: Params, newest: str) -> None:
+    """Check the staged data with the whole contract, as the `validate` stage will; stop the release if it fails.
+
+    The findings name the files as they will be named in `data/`, so the messages are `validate`'s own.
+
+    Raises:
+        PipelineError: A failure, one line per problem.
+    """
+    from pipeline import validate  # here: pandera and the data tests cost a second to import, restore needs none
+    from pipeline.contract import load_contract
+
+    if not params.paths.contract.exists():
+        log.warning("ingest: no %s yet, so the new data is released unchecked", params.paths.contract)
+        return
+    report, _ = validate.validate(staged, params, load_contract(params.paths.contract))
+    shown = params.paths.data.as_posix()
+    for check in report["checks"]:
+        check["message"] = check["message"].replace(staged.as_posix(), shown)
+        if check["severity"] == "warning":
+            log.warning("warning: %s", check["message"])
+    if not report["passed"]:
+        problems = [c["message"] for c in report["checks"] if c["severity"] == "failure"]
+        raise PipelineError(
+            f"release through {newest} refused, nothing recorded ({shown}/, {shown}.dvc and "
+            f"{params.paths.release} are as they were):\n" + "\n".join(problems)
+        )
+
+
+def recover(params: Params) -> None:
+    """Roll back a release that was interrupted (killed, or the machine stopped), before anything reads data/."""
+    journal = Journal.find()
+    if journal is not None:
+        _rollback(journal)
+        log.warning(
+            "ingest: a release was interrupted; %s/, %s.dvc and %s are back as they were before it",
+            params.paths.data,
+            params.paths.data,
+            params.paths.release,
+        )
+
+
+def _rollback(journal: Journal) -> None:
+    """Roll back, and bring an imported source back to the version its restored `.dvc` file records."""
+    for restored in journal.rollback():
+        if restored.suffix == ".dvc" and restored.exists() and is_import(restored):
+            dvc("checkout", "--quiet", str(restored))

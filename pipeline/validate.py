@@ -94,16 +94,7 @@ def _describe(cases: pd.DataFrame, file: str, period: str | None, severity: str)
     duplicated = checks.str.endswith("_uniqueness")  # reported once per column of the key: say it once
     key = [c for c in dict.fromkeys(cases.loc[duplicated, "column"].astype(str)) if c != STACK_FILE]
     if key:  # none: the key's columns are all absent (reported above), pandera checked the file number alone
-        found.append(
-            finding(
-                file=file,
-                column=None,
-                rule=f"unique {key}",
-                severity=severity,
-                rows=int(cases.loc[duplicated, "index"].nunique()),
-                what=f"duplicated on the unique key {key}",
-            )
-        )
+        found.append(_duplicates(cases[duplicated & (cases["column"] != STACK_FILE)], key, file, severity))
     for (column, check), group in cases[~absent & ~duplicated].groupby(["column", "check"], dropna=False, sort=True):
         column = None if pd.isna(column) else str(column)
         kind, arg = _split_check(str(check))
@@ -125,6 +116,25 @@ def _describe(cases: pd.DataFrame, file: str, period: str | None, severity: str)
             )
         )
     return found
+
+
+def _duplicates(cases: pd.DataFrame, key: list[str], file: str, severity: str) -> dict:
+    """One finding for a broken unique key, counting the rows that repeat an earlier row's key.
+
+    pandera lists every row of a repeated key, the first one too (keep=False): 200 duplicated rows are 400
+    cases. The rows to drop are those beyond the first of each key value.
+    """
+    values = cases.sort_values(["index", "column"]).groupby("index")["failure_case"].agg(lambda v: tuple(map(str, v)))
+    repeats = len(values) - values.nunique()
+    return finding(
+        file=file,
+        column=None,
+        rule=f"unique {key}",
+        severity=severity,
+        rows=repeats,
+        examples=[dict(zip(sorted(key), k, strict=True)) for k in values[values.duplicated()].unique()],
+        what=f"repeat the unique key {key} of an earlier row ({values.nunique()} key values repeated)",
+    )
 
 
 def _split_check(check: str) -> tuple[str, str]:
@@ -181,7 +191,56 @@ def check_frames(
         for number, (period, frame) in enumerate(zip(periods, stack.split(stacked), strict=True)):
             frames[period] = frame
             found[period] = failures[number] + warnings[number] + _row_bounds(table, stack.files[number], len(frame))
+            found[period] += unknown_columns(table, frame, stack.files[number], found[period])
     return frames, found
+
+
+def unknown_columns(table: Table, frame: pd.DataFrame, file: str, found: list[dict]) -> list[dict]:
+    """Columns the contract does not describe, under the table's `extra` policy; absent columns renamed.
+
+    A column absent from the file whose rules an unknown column's values pass is most likely that column
+    under a new name (an export renamed it): both findings say so, and the absent one (in `found`) is
+    rewritten to name the candidate.
+    """
+    extra = [str(c) for c in frame.columns if c not in table.columns]
+    absent = {c for c in table.columns if c not in frame.columns}
+    renamed = {new: old for new in extra for old in sorted(absent) if _fits(table, old, frame[new], file)}
+    for number, check in enumerate(found):
+        if check["rule"] == "column_in_dataframe" and check["column"] in renamed.values():
+            new = next(n for n, old in renamed.items() if old == check["column"])
+            found[number] = finding(
+                file=file,
+                column=check["column"],
+                rule="column_in_dataframe",
+                severity=check["severity"],
+                what=f"column absent; the new column {new!r} passes its rules: probably renamed",
+            )
+    severity = "failure" if table.extra == "fail" else "warning"
+    hints = {
+        new: f"; it passes the rules of the absent column {old!r}: probably renamed" for new, old in renamed.items()
+    }
+    return [
+        finding(
+            file=file,
+            column=name,
+            rule=f"extra {table.extra}",
+            severity=severity,
+            what="column not in the contract" + hints.get(name, ""),
+        )
+        for name in extra
+    ]
+
+
+def _fits(table: Table, name: str, values: pd.Series, file: str) -> bool:
+    """Whether `values` pass the rules of the contract's column `name` (its type, range, values, missing)."""
+    alone = Table(per_period=False, columns={name: table.columns[name]})
+    stack = Stack((file,), (None,), (len(values),))
+    hard, _ = table_schemas(alone, stack)
+    try:
+        hard.validate(pd.DataFrame({name: values.reset_index(drop=True)}).assign(**{STACK_FILE: 0}), lazy=False)
+    except (pa.errors.SchemaError, pa.errors.SchemaErrors):
+        return False
+    return True
 
 
 def _alike(frames: dict[str | None, pd.DataFrame]) -> list[list[str | None]]:
@@ -276,17 +335,21 @@ def main(
     quality: Annotated[Path, typer.Option(help="JSON file for the data-quality summary.")],
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
-    """Check every raw file against the contract; stop the pipeline on a failure."""
+    """Check every raw file against the contract; stop the pipeline on a failure.
+
+    A refused batch writes nothing: both outputs are in git, and describing data that was turned away would
+    change them (the error lists every failure, and the warnings are logged).
+    """
     params, rules = load_params(params_file), load_contract(contract)
     result, frames = validate(data, params, rules)
-    write_json(result, report)
-    batches = frames.get(params.prepare.batches, {})
-    if batches:
-        write_json(datatests.quality_summary(batches, contract=rules), quality)
     for warning in (f for f in result["checks"] if f["severity"] == "warning"):
         log.warning("warning: %s", warning["message"])
     if not result["passed"]:
         raise failure(result)
+    write_json(result, report)
+    batches = frames.get(params.prepare.batches, {})
+    if batches:
+        write_json(datatests.quality_summary(batches, contract=rules), quality)
     log.info("validate: %d files, %d rows passed (%d warnings)", result["files"], result["rows"], result["warnings"])
 
 

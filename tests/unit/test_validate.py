@@ -68,7 +68,8 @@ CASES = {
     "renamed-column": (
         lambda d: edit(d / "flights/2013-02.csv", lambda f: f.rename(columns={"distance": "dist"})),
         "failure",
-        f"{FEB}: column 'distance': column absent (rule: column_in_dataframe)",
+        f"{FEB}: column 'distance': column absent; the new column 'dist' passes its rules: probably renamed "
+        "(rule: column_in_dataframe)",
     ),
     "target-missing": (
         lambda d: edit(d / "flights/2013-02.csv", lambda f: f.drop(columns=["arr_delay"])),
@@ -103,7 +104,8 @@ CASES = {
     "duplicate-rows": (
         lambda d: _append_duplicates(d / "flights/2013-02.csv", 5),
         "failure",
-        f"{FEB}: 10 rows duplicated on the unique key ['carrier', 'flight', 'time_hour', 'origin']",
+        f"{FEB}: 5 rows repeat the unique key ['carrier', 'flight', 'time_hour', 'origin'] of an earlier row (5 key "
+        "values repeated)",
     ),
     "outside-period": (
         lambda d: edit(d / "flights/2013-02.csv", set_rows("time_hour", "2013-03-15T12:00:00Z", 2)),
@@ -162,10 +164,22 @@ CASES = {
         "failure",
         rf"{FEB}: column 'arr_delay': \d+ rows labelled, positive rate 1.000 outside the bounds",
     ),
-    "leakage-column": (
+    "leakage-column": (  # any column, a feature or not; named with its file and the rows it was scored on
         lambda d: edit(d / "flights/2013-02.csv", lambda f: f.insert(0, "delay_x2", f["arr_delay"] * 2)),
+        "failure",
+        rf"{FEB}: column 'delay_x2': \d{{4,5}} rows scored; the column predicts the target almost",
+    ),
+    "leakage-label-as-text": (
+        lambda d: edit(
+            d / "flights/2013-02.csv", lambda f: f.insert(0, "late", np.where(f["arr_delay"] > 15, "late", "on time"))
+        ),
+        "failure",
+        rf"{FEB}: column 'late': \d{{4,5}} rows scored; the column predicts the target almost perfectly alone",
+    ),
+    "unknown-column": (
+        lambda d: edit(d / "flights/2013-02.csv", lambda f: f.insert(0, "<img src=x onerror=alert(1)>", 1)),
         "warning",
-        r"data/flights: column 'delay_x2': \d+ rows checked; it predicts the target almost",
+        f"{FEB}: column '<img src=x onerror=alert(1)>': column not in the contract (rule: extra warn)",
     ),
     "html-in-value": (
         lambda d: edit(d / "flights/2013-02.csv", set_rows("carrier", "<img src=x onerror=alert(1)>", 1)),
@@ -180,7 +194,8 @@ CASES = {
     "duplicate-reference-key": (
         lambda d: _append_duplicates(d / "planes.csv", 1),
         "failure",
-        "data/planes.csv: 2 rows duplicated on the unique key ['tailnum'] (rule: unique ['tailnum'])",
+        "data/planes.csv: 1 rows repeat the unique key ['tailnum'] of an earlier row (1 key values repeated) "
+        "(rule: unique ['tailnum'])",
     ),
 }
 
@@ -251,7 +266,12 @@ def test_a_key_column_absent_is_reported_once(data, params, contract):
     edit(data / "planes.csv", lambda f: f.rename(columns={"tailnum": "tail"}))
     report, _ = validate(Path("data"), params, contract)
     planes = [c["message"] for c in report["checks"] if c["file"] == "data/planes.csv"]
-    assert planes == ["data/planes.csv: column 'tailnum': column absent (rule: column_in_dataframe)"]
+    assert planes == [
+        "data/planes.csv: column 'tailnum': column absent; the new column 'tail' passes its rules: probably renamed "
+        "(rule: column_in_dataframe)",
+        "data/planes.csv: column 'tail': column not in the contract; it passes the rules of the absent column "
+        "'tailnum': probably renamed (rule: extra warn)",
+    ]
 
 
 # Cases a schema inferred from data can catch (inference cannot know the unique keys, and ranges carry a margin).
@@ -314,3 +334,37 @@ def test_the_inferred_missing_value_rule_holds_for_the_file_with_the_most_missin
     quiet, stormy = pd.DataFrame({"x": [1.0] * 98 + [None] * 2}), pd.DataFrame({"x": [1.0] * 80 + [None] * 20})
     rule = infer_table([quiet, stormy], True, None, 50).columns["x"].missing
     assert rule.max >= 0.2 and rule.usual >= 0.2
+
+
+def test_a_strict_table_refuses_unknown_columns(data, params, contract):
+    strict = contract.model_copy(
+        update={
+            "tables": {**contract.tables, "flights": contract.tables["flights"].model_copy(update={"extra": "fail"})}
+        }
+    )
+    edit(data / "flights/2013-02.csv", lambda f: f.insert(0, "gate", "B12"))
+    report, _ = validate(Path("data"), params, strict)
+    (check,) = [c for c in report["checks"] if c["column"] == "gate"]
+    assert (check["severity"], check["rule"]) == ("failure", "extra fail")
+    assert not report["passed"]
+
+
+def test_a_refused_batch_writes_no_report(data, tmp_path):
+    """The stage's outputs are in git: `pipeline validate` on a refused batch leaves them as they were."""
+    from pipeline.errors import PipelineError
+    from pipeline.validate import main
+    from tests.conftest import EXAMPLE
+
+    edit(data / "flights/2013-02.csv", set_rows("dep_delay", "late", 3))
+    outputs = {tmp_path / "validate.json": "{}\n", tmp_path / "data_quality.json": "{}\n"}
+    for path, text in outputs.items():
+        path.write_text(text)
+    with pytest.raises(PipelineError, match="invalid input"):
+        main(
+            data=data,
+            contract=EXAMPLE / "contract.yaml",
+            report=tmp_path / "validate.json",
+            quality=tmp_path / "data_quality.json",
+            params_file=EXAMPLE / "params.yaml",
+        )
+    assert {path: path.read_text() for path in outputs} == outputs
