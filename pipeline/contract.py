@@ -311,7 +311,8 @@ def dump_contract(contract: Contract) -> str:
     header = (
         "# The data contract: what every raw file must look like (checked by the `validate` stage).\n"
         "# Proposed by `pipeline infer-contract`; review it: tighten ranges, set `unique` keys and\n"
-        "# `unseen` policies, list the leakage columns. See docs in pipeline/contract.py.\n"
+        "# `unseen` policies, list the leakage columns, `extra: fail` to refuse unknown columns.\n"
+        "# See docs in pipeline/contract.py.\n"
     )
     return header + yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=110)
 
