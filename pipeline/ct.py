@@ -27,6 +27,7 @@ from pipeline import github, ingest, pr_comment
 from pipeline.artifacts import read_json
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
+from pipeline.markdown import code, escape
 from pipeline.repo import dvc, git, has_dvc_remote
 
 GATE_EXIT = {0: "promote", 3: "reject", 4: "no-champion"}
@@ -134,9 +135,9 @@ def continuous_training(
             api, repo=repo, base=base, branch=branch, params=params, body_out=body_out, dispatch_ci=dispatch_ci
         )
         return [
-            f"### Continuous training: {period} was proposed already",
+            f"### Continuous training: {escape(period)} was proposed already",
             "",
-            f"Branch `{branch}` exists on origin: no new branch. {done}.",
+            f"Branch {code(branch)} exists on origin: no new branch. {done}.",
         ]
 
     typer.echo(ingest.release(params, None))
@@ -146,7 +147,7 @@ def continuous_training(
     if status not in GATE_EXIT:
         raise PipelineError(f"`pipeline gate` failed with exit status {status} (see above): nothing committed")
     drift = alert_drift(api, repo, params.paths.metrics / "drift.json", params.paths.reports / "drift_alert.md")
-    lines = [f"### Continuous training: {period}, gate says {GATE_EXIT[status]}", ""]
+    lines = [f"### Continuous training: {escape(period)}, gate says {GATE_EXIT[status]}", ""]
     lines += [f"Drift: {drift}." if drift else "Drift: the new period did not drift.", ""]
     summary_md = params.paths.gate / "summary.md"
     gate_text = summary_md.read_text(encoding="utf-8") if summary_md.exists() else ""
@@ -157,7 +158,7 @@ def continuous_training(
         dvc("push", "--quiet", capture=False)
     github.push(branch)
     done = propose(api, repo=repo, base=base, branch=branch, params=params, body_out=body_out, dispatch_ci=dispatch_ci)
-    return lines + [f"Pushed `{branch}` ({len(files)} files). {done}.", "", gate_text]
+    return lines + [f"Pushed {code(branch)} ({len(files)} files). {done}.", "", gate_text]
 
 
 def main(

@@ -33,6 +33,7 @@ from pipeline.artifacts import load_model, write_json
 from pipeline.config import Drift, Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
 from pipeline.features import LABEL, PERIOD
+from pipeline.markdown import code, escape
 from pipeline.metrics import PERIOD_METRIC
 
 log = logging.getLogger(__name__)
@@ -104,11 +105,11 @@ def alert_body(report: dict, current: str, reference: list[str], report_url: str
     """The Markdown body of the drift-alert issue: the verdict, the drifted columns and their effect sizes."""
     verdict = "Data drift" if report["drifted"] else "No dataset drift"
     lines = [
-        f"## {verdict} in {current}",
+        f"## {verdict} in {escape(current)}",
         "",
-        f"Compared with the reference window ({reference[0]}..{reference[-1]}), "
-        f"{report['n_columns_drifted']} of {report['n_columns_decided']} columns of {current} drifted "
-        f"({report['share_drifted']:.0%}). Verdict: {_cell(report['reason'])}.",
+        f"Compared with the reference window ({escape(reference[0])}..{escape(reference[-1])}), "
+        f"{report['n_columns_drifted']} of {report['n_columns_decided']} columns of {escape(current)} drifted "
+        f"({report['share_drifted']:.0%}). Verdict: {escape(report['reason'])}.",
         "",
         "| column | test | effect size | adjusted p-value | why |",
         "| --- | --- | --- | --- | --- |",
@@ -116,8 +117,8 @@ def alert_body(report: dict, current: str, reference: list[str], report_url: str
     for name in report["drifted_columns"]:
         c = report["columns"][name]
         lines.append(
-            f"| `{name}` | {c['test'] or c['status']} | {_number(c['effect_size'], '.3f')} | "
-            f"{_number(c['adjusted_p_value'], '.2g')} | {_cell(c['reason'])} |"
+            f"| {code(name)} | {escape(c['test'] or c['status'])} | {_number(c['effect_size'], '.3f')} | "
+            f"{_number(c['adjusted_p_value'], '.2g')} | {escape(c['reason'])} |"
         )
     prediction = report["prediction"]
     effect = "normalized Wasserstein" if prediction.get("test") != "chi2" else "Jensen-Shannon distance"
@@ -136,11 +137,6 @@ def alert_body(report: dict, current: str, reference: list[str], report_url: str
 def _number(value: float | None, spec: str) -> str:
     """A number for the alert, or a dash where the column had no test (e.g. a constant that changed value)."""
     return "-" if value is None else format(value, spec)
-
-
-def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell (no pipe, no HTML)."""
-    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def plot_column(reference: pd.Series, current: pd.Series, *, kind: str, title: str, path: Path) -> None:

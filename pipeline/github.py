@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,10 @@ REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 NUMBER = re.compile(r"^[1-9][0-9]{0,9}$")
 BRANCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/@-]{0,199}$")  # branches and tags such as model@v1.2.0
 SHA = re.compile(r"^[0-9a-f]{40}$")
+# Whose comments and issues are ours: the default token posts as github-actions[bot]; with a GitHub App the
+# workflow sets PIPELINE_BOT_LOGIN to the App's bot ("<app-slug>[bot]"). Anyone can paste a marker, nobody
+# else can post as the bot, so a comment or issue is ours only with both.
+DEFAULT_BOT = "github-actions[bot]"
 API_HEADERS = ["-H", "Accept: application/vnd.github+json", "-H", "X-GitHub-Api-Version: 2022-11-28"]
 
 
@@ -163,6 +168,16 @@ def with_marker(body: str, marker: str) -> str:
     return limit(body if marker in body else f"{marker}\n{body}")
 
 
+def bot_login() -> str:
+    """The login our comments and issues are posted by (see DEFAULT_BOT)."""
+    return os.environ.get("PIPELINE_BOT_LOGIN", "").strip() or DEFAULT_BOT
+
+
+def ours(item: dict, marker: str) -> bool:
+    """A comment or issue the bot wrote with `marker`; a stranger's copy of the marker is not ours."""
+    return marker in (item.get("body") or "") and (item.get("user") or {}).get("login") == bot_login()
+
+
 def _path(*parts: str | int, **query) -> str:
     path = "/".join(quote(str(p), safe="") for p in parts)
     return f"{path}?{urlencode(query)}" if query else path
@@ -172,14 +187,14 @@ def _path(*parts: str | int, **query) -> str:
 
 
 def upsert_comment(api: Api, *, repo: str, number: int, body: str, marker: str = COMMENT_MARKER) -> str:
-    """Keep one comment per pull request: update the comment carrying `marker`, else create it.
+    """Keep one comment per pull request: update the bot's comment carrying `marker`, else create it.
 
     Returns:
         "updated <id>" or "created".
     """
     comments = api.send(Request("GET", _path("repos", *repo.split("/"), "issues", number, "comments", per_page=100)))
     body = with_marker(body, marker)
-    mine = [c for c in comments or [] if marker in (c.get("body") or "")]
+    mine = [c for c in comments or [] if ours(c, marker)]
     if mine:
         api.send(
             Request("PATCH", _path("repos", *repo.split("/"), "issues", "comments", mine[0]["id"]), {"body": body})
@@ -234,7 +249,7 @@ def open_pull_request(api: Api, *, repo: str, head: str, base: str, title: str, 
 
 
 def upsert_issue(api: Api, *, repo: str, title: str, body: str, marker: str) -> str:
-    """Keep one open issue carrying `marker`: update its title and body, else open it.
+    """Keep one open issue carrying `marker`, opened by the bot: update its title and body, else open it.
 
     Returns:
         What was done, with the issue's number.
@@ -242,7 +257,7 @@ def upsert_issue(api: Api, *, repo: str, title: str, body: str, marker: str) -> 
     issues = api.send(Request("GET", _path("repos", *repo.split("/"), "issues", state="open", per_page=100)))
     body = with_marker(body, marker)
     for issue in issues or []:
-        if "pull_request" not in issue and marker in (issue.get("body") or ""):
+        if "pull_request" not in issue and ours(issue, marker):
             api.send(
                 Request(
                     "PATCH", _path("repos", *repo.split("/"), "issues", issue["number"]), {"title": title, "body": body}
@@ -277,12 +292,23 @@ def push(ref: str, cwd: Path | None = None) -> None:
 
 
 def read_untrusted(path: Path, limit_bytes: int) -> str:
-    """Read at most `limit_bytes` of a file from an artifact, as text (bad bytes replaced, never executed)."""
+    """Read at most `limit_bytes` of a regular file from an artifact, as text (bad bytes replaced, never run).
+
+    An artifact is made by a pull request's code: a symbolic link in it could point at a file of this runner
+    (the token's git config, a key), a FIFO would block. So the file is opened without following links
+    (O_NOFOLLOW, in a folder that is not a link either) and must be a regular file.
+    """
+    if path.parent.resolve() != path.parent.absolute():
+        raise PipelineError(f"{path}: refused, its folder is (or is under) a symbolic link")
     try:
-        with path.open("rb") as handle:
-            return handle.read(limit_bytes).decode("utf-8", errors="replace")
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
-        raise PipelineError(f"{path}: cannot be read ({exc.strerror})") from exc
+        reason = "a symbolic link" if path.is_symlink() else exc.strerror
+        raise PipelineError(f"{path}: refused, cannot be read ({reason})") from exc
+    with os.fdopen(handle, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            raise PipelineError(f"{path}: refused, not a regular file")
+        return stream.read(limit_bytes).decode("utf-8", errors="replace")
 
 
 def comment_main(

@@ -36,20 +36,15 @@ MAX_ROWS = 40  # rows per metrics file other than evaluate.json: a long diff is 
 PALETTE = '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#9e9e9e, #d62728"}}}}%%'
 
 
-def cell(value) -> str:
-    """Any text from the pull request, safe in a table cell: escaped, on one line, @mentions disarmed."""
-    return escape(str(value).replace("\r", " ").replace("\n", " ")).replace("@", "&#64;")
-
-
 def number(value) -> str:
     """A metric or parameter value for a table: numbers to 4 significant digits, anything else escaped."""
     if isinstance(value, bool) or value is None:
-        return cell(value) if value is not None else "–"
+        return escape(value) if value is not None else "–"
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
         return f"{value:.4g}"
-    return cell(value)
+    return escape(value)
 
 
 def change(old, new) -> str:
@@ -71,7 +66,7 @@ def params_section(diff: dict) -> list[str]:
     if not rows:
         return ["No parameter changed."]
     lines = ["| file | parameter | base | this PR |", "| --- | --- | --- | --- |"]
-    lines += [f"| {cell(f)} | {cell(k)} | {number(v.get('old'))} | {number(v.get('new'))} |" for f, k, v in rows]
+    lines += [f"| {escape(f)} | {escape(k)} | {number(v.get('old'))} | {number(v.get('new'))} |" for f, k, v in rows]
     return lines
 
 
@@ -126,13 +121,13 @@ def metrics_section(diff: dict, everything: str, skip: set[str]) -> list[str]:
             continue
         lines += [
             "",
-            f"**{cell(file)}**",
+            f"**{escape(file)}**",
             "",
             "| metric | base | this PR | change | 95% CI, base | 95% CI, this PR |",
             "| --- | --- | --- | --- | --- | --- |",
         ]
         lines += [
-            f"| {cell(k)} | {number(r['old'])} | {number(r['new'])} | {change(r['old'], r['new'])} | "
+            f"| {escape(k)} | {number(r['old'])} | {number(r['new'])} | {change(r['old'], r['new'])} | "
             f"{interval(r, 'old')} | {interval(r, 'new')} |"
             for k, r in shown[:MAX_ROWS]
         ]
@@ -150,7 +145,7 @@ def gate_section(decision: dict | None, stale: bool) -> list[str]:
         why = "no decision file" if decision is None else "the decision file is the base revision's own"
         return [f"The gate did not run in this job ({why}); run `pipeline gate` to compare with the champion."]
     lines = [
-        f"**Decision: {cell(decision.get('decision'))}** (period {cell(decision.get('period'))}, "
+        f"**Decision: {escape(decision.get('decision'))}** (period {escape(decision.get('period'))}, "
         f"champion {code(str((decision.get('champion') or {}).get('rev'))[:12])})",
         "",
     ]
@@ -159,12 +154,12 @@ def gate_section(decision: dict | None, stale: bool) -> list[str]:
         lines += [
             "| metric | champion | challenger | change | 95% CI of the change |",
             "| --- | --- | --- | --- | --- |",
-            f"| {cell(primary.get('metric'))} | {number(primary.get('champion'))} | "
+            f"| {escape(primary.get('metric'))} | {number(primary.get('champion'))} | "
             f"{number(primary.get('challenger'))} | {number(primary.get('delta'))} | "
             f"[{number(primary.get('low'))}, {number(primary.get('high'))}] |",
             "",
         ]
-    return lines + [f"- {cell(reason)}" for reason in decision.get("reasons", [])]
+    return lines + [f"- {escape(reason)}" for reason in decision.get("reasons", [])]
 
 
 def drift_section(head: dict | None, base: dict | None) -> list[str]:
@@ -172,13 +167,13 @@ def drift_section(head: dict | None, base: dict | None) -> list[str]:
     if head is None:
         return ["No drift report (the drift stage did not run)."]
     verdict = "**the data drifted**" if head.get("drifted") else "no dataset drift"
-    lines = [f"Period {cell(head.get('current'))}: {verdict} ({cell(head.get('reason'))})."]
+    lines = [f"Period {escape(head.get('current'))}: {verdict} ({escape(head.get('reason'))})."]
     drifted = head.get("drifted_columns") or []
     if drifted:
         lines += ["", f"Columns that drifted: {', '.join(str(code(c)) for c in drifted)}."]
     if base is not None and (base.get("drifted"), base.get("current")) != (head.get("drifted"), head.get("current")):
         was = "drifted" if base.get("drifted") else "no drift"
-        lines += ["", f"Base: period {cell(base.get('current'))}, {was}."]
+        lines += ["", f"Base: period {escape(base.get('current'))}, {was}."]
     return lines
 
 
@@ -229,12 +224,12 @@ def chart(title: str, *, x: str, y: str, grid: np.ndarray, base: np.ndarray | No
         f"    line [{', '.join(f'{v:.4f}' for v in head)}]",
         "```",
         "",
-        f"| {cell(x)} | " + " | ".join(f"{v:.2g}" for v in grid) + " |",
+        f"| {escape(x)} | " + " | ".join(f"{v:.2g}" for v in grid) + " |",
         "| --- |" + " --- |" * len(grid),
     ]
     if base is not None:
         lines.append("| base | " + " | ".join(f"{v:.3f}" for v in base) + " |")
-    lines.append(f"| this PR ({cell(y)}) | " + " | ".join(f"{v:.3f}" for v in head) + " |")
+    lines.append(f"| this PR ({escape(y)}) | " + " | ".join(f"{v:.3f}" for v in head) + " |")
     if base is not None:
         lines.append("| change | " + " | ".join(f"{v:+.3f}" for v in head - base) + " |")
     return lines
@@ -254,10 +249,10 @@ def plots_section(definitions, base_ref: str) -> list[str]:
         new = np.interp(grid, *head)
         old = np.interp(grid, *base) if base else None
         if old is not None and np.allclose(old, new, atol=5e-4):
-            lines += ["", f"**{cell(title)}**: unchanged."]
+            lines += ["", f"**{escape(title)}**: unchanged."]
             continue
         note = "grey is the base, red is this PR" if base else "new in this PR"
-        lines += ["", f"**{cell(title)}** ({note}):", ""]
+        lines += ["", f"**{escape(title)}** ({note}):", ""]
         lines += chart(title, x=x, y=y, grid=grid, base=old, head=new)
     return lines or ["No plot files."]
 

@@ -16,10 +16,8 @@ column called `<img src=x onerror=alert(1)>` is shown as text and never runs.
 
 from __future__ import annotations
 
-import html
 import importlib.metadata
 import logging
-import re
 import shutil
 from pathlib import Path
 from typing import Annotated
@@ -30,7 +28,7 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from pipeline import figures, metrics_format
+from pipeline import figures, markdown, metrics_format
 from pipeline.artifacts import read_json
 from pipeline.config import ParamsFile, load_params
 
@@ -38,17 +36,16 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 PAGES = ["index.md", "model-card.md", "drift.md", "data-quality.md"]
 LIBRARIES = ["scikit-learn", "pandas", "numpy", "skops", "dvc"]
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
 
 
 def md(value) -> Markup:
-    """Text from data, safe in Markdown and HTML: entities for HTML, backslashes for Markdown syntax."""
-    return Markup(MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(str(value))))
+    """Text from data, safe in Markdown and HTML (`pipeline.markdown.escape`), marked safe for jinja."""
+    return Markup(markdown.escape(value))
 
 
 def code(value) -> Markup:
-    """A name shown as code: an HTML code element (Markdown code spans would show backslash escapes)."""
-    return Markup(f"<code>{html.escape(str(value))}</code>")
+    """A name shown as code (`pipeline.markdown.code`), marked safe for jinja."""
+    return Markup(markdown.code(value))
 
 
 def fmt(value, spec: str) -> str:

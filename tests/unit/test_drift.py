@@ -43,7 +43,7 @@ def test_alert_body_names_the_drifted_columns_and_links_the_report(report):
     # x moved by one sd, c did not: half the columns drifted, which meets the default share of 0.5.
     assert report["drifted_columns"] == ["x"] and report["share_drifted"] == 0.5 and report["drifted"] is True
     assert lines[0] == "## Data drift in 2013-03"
-    assert "| `x` | ks |" in body and "| `c` |" not in body
+    assert "| <code>x</code> | ks |" in body and "<code>c</code>" not in body
     assert "[the drift report](https://example.org/drift/)" in body
     assert lines[-1] == "<!-- drift-alert -->"  # the marker the workflow finds the open issue by
 
@@ -107,4 +107,4 @@ def test_a_constant_that_changed_value_is_reported_without_numbers(params):
     )["columns"][PREDICTION]
     body = alert_body(report | {"prediction": prediction}, "2013-02", ["2013-01"], "u")
     assert report["drifted_columns"] == ["m"]
-    assert "| `m` | constant | " in body
+    assert "| <code>m</code> | constant | " in body

@@ -1,6 +1,7 @@
 """The GitHub layer: the exact requests each operation sends, recorded instead of sent (no network here)."""
 
 import json
+import os
 
 import pytest
 
@@ -37,8 +38,8 @@ def test_a_comment_is_created_once_with_its_marker(api):
 
 def test_the_comment_carrying_the_marker_is_updated_in_place(api):
     api.responses["GET repos/octo/template/issues/7/comments?per_page=100"] = [
-        {"id": 11, "body": "LGTM"},
-        {"id": 12, "body": "<!-- pipeline:pr-comment -->\nold"},
+        {"id": 11, "body": "LGTM", "user": {"login": "alice"}},
+        {"id": 12, "body": "<!-- pipeline:pr-comment -->\nold", "user": {"login": "github-actions[bot]"}},
     ]
     assert github.upsert_comment(api, repo=REPO, number=7, body="new") == "updated comment 12"
     assert sent(api)[1] == {
@@ -77,8 +78,13 @@ def test_a_pull_request_is_opened_only_when_none_exists_for_the_branch(api):
 
 def test_the_drift_issue_is_found_by_its_marker_and_pull_requests_are_ignored(api):
     api.responses["GET repos/octo/template/issues?state=open&per_page=100"] = [
-        {"number": 3, "body": "<!-- drift-alert --> a pull request quoting it", "pull_request": {}},
-        {"number": 4, "body": "## Drift\n<!-- drift-alert -->"},
+        {
+            "number": 3,
+            "body": "<!-- drift-alert --> a PR",
+            "pull_request": {},
+            "user": {"login": "github-actions[bot]"},
+        },
+        {"number": 4, "body": "## Drift\n<!-- drift-alert -->", "user": {"login": "github-actions[bot]"}},
     ]
     assert (
         github.upsert_issue(
@@ -174,3 +180,50 @@ def test_the_environment_selects_the_recorder(monkeypatch, tmp_path):
     assert isinstance(github.client(), Recorder)
     monkeypatch.delenv("PIPELINE_GITHUB_RECORD")
     assert isinstance(github.client(), github.Gh)
+
+
+def test_a_strangers_comment_carrying_the_marker_is_never_edited(api):
+    """Anyone can paste the hidden marker; only the bot's own comment is updated (found by marker and author)."""
+    api.responses["GET repos/octo/template/issues/7/comments?per_page=100"] = [
+        {"id": 11, "body": "<!-- pipeline:pr-comment -->\nhijack", "user": {"login": "mallory"}},
+    ]
+    assert github.upsert_comment(api, repo=REPO, number=7, body="new") == "created a comment"
+    assert [r["method"] for r in sent(api)] == ["GET", "POST"]
+
+
+def test_a_strangers_issue_carrying_the_drift_marker_is_never_edited(api):
+    api.responses["GET repos/octo/template/issues?state=open&per_page=100"] = [
+        {"number": 4, "body": "<!-- drift-alert -->\nmine now", "user": {"login": "mallory"}},
+    ]
+    assert github.upsert_issue(api, repo=REPO, title="Drift", body="text", marker=github.DRIFT_MARKER).startswith(
+        "opened issue"
+    )
+    assert [r["method"] for r in sent(api)] == ["GET", "POST"]
+
+
+def test_an_apps_bot_login_is_the_author_looked_for(api, monkeypatch):
+    monkeypatch.setenv("PIPELINE_BOT_LOGIN", "my-ct-app[bot]")
+    api.responses["GET repos/octo/template/issues?state=open&per_page=100"] = [
+        {"number": 4, "body": "<!-- drift-alert -->", "user": {"login": "github-actions[bot]"}},
+        {"number": 5, "body": "<!-- drift-alert -->", "user": {"login": "my-ct-app[bot]"}},
+    ]
+    assert (
+        github.upsert_issue(api, repo=REPO, title="Drift", body="t", marker=github.DRIFT_MARKER) == "updated issue #5"
+    )
+
+
+def test_symlinks_and_special_files_in_an_artifact_are_refused(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("token")
+    (tmp_path / "artifact").mkdir()
+    (tmp_path / "artifact" / "body.md").symlink_to(secret)
+    with pytest.raises(PipelineError, match="refused, cannot be read \\(a symbolic link\\)"):
+        github.read_untrusted(tmp_path / "artifact" / "body.md", 100)
+    (tmp_path / "linked").symlink_to(tmp_path / "artifact", target_is_directory=True)
+    (tmp_path / "artifact" / "plain.md").write_text("ok")
+    with pytest.raises(PipelineError, match="its folder is"):
+        github.read_untrusted(tmp_path / "linked" / "plain.md", 100)
+    os.mkfifo(tmp_path / "artifact" / "fifo")
+    with pytest.raises(PipelineError, match="not a regular file"):
+        github.read_untrusted(tmp_path / "artifact" / "fifo", 100)
+    assert github.read_untrusted(tmp_path / "artifact" / "plain.md", 100) == "ok"
