@@ -22,8 +22,14 @@ from pipeline.github import Request
 from pipeline.repo import has_dvc_remote
 
 APP_CLIENT_ID = "CT_APP_CLIENT_ID"  # repository variable: the GitHub App's client id (ct.yml)
-APP_PRIVATE_KEY = "CT_APP_PRIVATE_KEY"  # repository secret: the App's private key (ct.yml)
-REMOTE_CONFIG = "DVC_REMOTE_CONFIG"  # repository secret: the DVC remote's credentials, as .dvc/config.local
+APP_PRIVATE_KEY = "CT_APP_PRIVATE_KEY"  # secret of the environment `ct`: the App's private key
+REMOTE_CONFIG = "DVC_REMOTE_CONFIG"  # secret of `ci` (a read-only key) and of `ct` (read-write), .dvc/config.local
+# The environments the workflows' jobs run in, and what each holds. Secrets live there, not in the repository,
+# so each job gets only its own: a pull request's CI the read-only key, CT (default branch only) the write key.
+ENVIRONMENTS = {
+    "ci": "ci.yml and the Pages build: DVC_REMOTE_CONFIG, a key that can only read the DVC remote",
+    "ct": "continuous training: DVC_REMOTE_CONFIG that can write, CT_APP_PRIVATE_KEY; the default branch only",
+}
 
 
 @dataclass(frozen=True)
@@ -70,31 +76,50 @@ def check(api, repo: str) -> list[Finding]:
 
 
 def optional(api, path: str) -> list[Finding]:
-    """The App token (CI on promotion PRs without a dispatch) and the DVC remote (data of your own)."""
+    """The environments and their secrets, the App token, and the DVC remote (data of your own)."""
+    listed = (api.send(Request("GET", f"{path}/environments")) or {}).get("environments") or []
+    environments = {e.get("name"): e for e in listed}
+    secrets = {
+        name: {
+            s.get("name")
+            for s in (api.send(Request("GET", f"{path}/environments/{name}/secrets")) or {}).get("secrets") or []
+        }
+        for name in ENVIRONMENTS
+        if name in environments
+    }
+    found = [_environment(name, environments.get(name), secrets.get(name, set())) for name in ENVIRONMENTS]
     client_id = api.send(Request("GET", f"{path}/actions/variables/{APP_CLIENT_ID}"))
-    key = api.send(Request("GET", f"{path}/actions/secrets/{APP_PRIVATE_KEY}"))
-    app = (
-        Finding("ok", f"GitHub App token configured ({APP_CLIENT_ID}, {APP_PRIVATE_KEY})")
-        if client_id and key
+    found.append(
+        Finding("ok", f"GitHub App token configured ({APP_CLIENT_ID}, {APP_PRIVATE_KEY} in environment ct)")
+        if client_id and APP_PRIVATE_KEY in secrets.get("ct", set())
         else Finding(
             "optional",
-            f"no GitHub App ({APP_CLIENT_ID} variable and {APP_PRIVATE_KEY} secret): CT "
+            f"no GitHub App ({APP_CLIENT_ID} variable and {APP_PRIVATE_KEY} secret of environment ct): CT "
             "opens PRs with the default token and starts CI on them by a dispatch",
         )
     )
-    remote = has_dvc_remote()  # in the committed .dvc/config, so every clone (and workflow) sees it
-    dvc = (
+    found.append(
         Finding("ok", "DVC remote configured (.dvc/config)")
-        if remote
+        if has_dvc_remote()  # in the committed .dvc/config, so every clone (and workflow) sees it
         else Finding("optional", "no DVC remote in .dvc/config: data/ is rebuilt from the embedded source")
     )
-    secret = api.send(Request("GET", f"{path}/actions/secrets/{REMOTE_CONFIG}"))
-    credentials = (
-        Finding("ok", f"DVC remote credentials stored ({REMOTE_CONFIG} secret)")
-        if secret
-        else Finding("optional", f"no {REMOTE_CONFIG} secret: fine for a public remote or none")
-    )
-    return [app, dvc, credentials]
+    return found
+
+
+def _environment(name: str, environment: dict | None, secrets: set[str]) -> Finding:
+    """One environment: absent (fine without a remote or an App), unrestricted `ct` (missing), or its secrets."""
+    where = f"Settings > Environments > {name}"
+    if environment is None:
+        return Finding("optional", f"no environment {name} ({ENVIRONMENTS[name]}): fine for a public remote or none")
+    if name == "ct" and not environment.get("deployment_branch_policy"):
+        return Finding(
+            "missing",
+            f"environment ct is open to every branch: {where} > Deployment branches > the default branch only "
+            "(its write key must never reach another branch's code)",
+        )
+    held = ", ".join(sorted(secrets)) or "no secret"
+    state = "ok" if REMOTE_CONFIG in secrets else "optional"
+    return Finding(state, f"environment {name} ({ENVIRONMENTS[name]}) holds {held}")
 
 
 def write_remote_credentials(text: str, out: Path) -> str:

@@ -42,7 +42,7 @@ COMMANDS = {
     "remote-credentials": "check_setup:credentials_main",
     "init": "init:main",
 }
-GITHUB_COMMANDS = {"comment": "github:comment_main", "push": "github:push_main"}
+GITHUB_COMMANDS = {"comment": "github:comment_main", "push": "github:push_main", "dispatch": "github:dispatch_main"}
 
 
 def lazy(commands: dict[str, str]) -> type[TyperGroup]:

@@ -123,7 +123,7 @@ def continuous_training(
         raise PipelineError(
             "the working tree has uncommitted changes; CT commits only what it produces, so it runs in a clean checkout"
         )
-    git("fetch", "--quiet", "--prune", "origin")
+    github.remote_git("fetch", "--quiet", "--prune", "origin")
     period = next_period(params)
     if period is None:
         return ["### Continuous training: nothing new", "", "Every period of the source is released already."]

@@ -12,8 +12,23 @@ Pure functions on pandas objects, no files: the stage that reads the tables and 
 * Many columns are tested at once, so p-values are adjusted with Benjamini-Hochberg (false discovery rate
   `alpha` across the tested columns) before the comparison with `alpha`.
 * Numeric columns: two-sample Kolmogorov-Smirnov (exact statistic; p-value from scipy's distributions), the
-  normalized Wasserstein-1 distance (primary effect size) and PSI. Categorical columns: chi-square on the
-  2 x k table of counts (primary effect size: Jensen-Shannon distance, base 2), and PSI.
+  normalized Wasserstein-1 distance (primary effect size) and PSI. Categorical columns: Pearson's chi-square
+  on the 2 x k table of counts (primary effect size: Jensen-Shannon distance, base 2), and PSI.
+* Where the textbook p-values are wrong, they are simulated. scipy's KS distributions assume no ties: on
+  integer data they are conservative (1.2% false alarms at alpha 5% for Poisson(3)), so integer columns
+  lose power. The chi-square distribution fails when categories are expected fewer than 5 times (a sprinkle
+  of rare labels makes p too small), and pooling those categories instead hides a batch whose labels are
+  all new. In both cases the p-value is that of the permutation test (shuffle the rows between the sides),
+  estimated from MC_DRAWS tables drawn under "no drift" with the observed totals per value or category, as
+  R's `chisq.test(simulate.p.value = TRUE)` does. Both statistics depend only on the counts per value, so a
+  draw costs k hypergeometric numbers, not n rows.
+* Missing values: a category of their own for categorical columns. For a numeric column with missing values
+  their share is tested as well (chi-square on missing / present, Jensen-Shannon distance as its effect, the
+  categorical threshold), so 0% -> 51% missing drifts here as it does there. The column keeps one p-value
+  for Benjamini-Hochberg, the two tests' smaller one with Bonferroni's correction; the column drifts when a
+  part whose own test is significant changed by more than its threshold (`_decide_columns`).
+* Magnitudes: a numeric column beyond 1e100 (or below 1e-100) is scaled by a power of two, which is exact,
+  so sums of squares neither overflow nor underflow (`_rescale`).
 * Speed: each numeric side is sorted once. A stable argsort of the two sorted runs is a linear merge
   (timsort finds the runs), measured faster than `searchsorted` of one side into the other; the running count
   of current rows along the merge gives both ECDFs at every merged value, hence KS and W1 in a few
@@ -43,7 +58,9 @@ Default thresholds (the stage reads its own from `params.yaml`; the tests and be
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -62,9 +79,24 @@ BINS = 10
 # PSI is infinite for a bin empty on one side; empty shares are raised to this (Evidently's value), which
 # caps one bin's contribution at about |share| * 9.
 PSI_EPSILON = 1e-4
-# Cochran's rule: categories expected fewer than 5 times on a side are pooled before the chi-square test,
-# so a sprinkle of rare labels cannot make its p-value too small. JS and PSI still see every category.
+# Cochran's rule: with a category expected fewer than 5 times on a side, the chi-square distribution is no
+# longer trusted and the p-value is simulated (see MC_DRAWS).
 RARE_EXPECTED = 5.0
+# Monte Carlo p-values. 2,000 draws is R's default for `chisq.test`: the p-value's standard error near alpha
+# is 0.5 point, and a draw of k counts costs about 0.2 us per count.
+MC_DRAWS = 2000
+# The draws are seeded, so the same tables give the same report, byte for byte.
+MC_SEED = 20130101
+# Statistics within this relative distance of the observed one count as ties (as extreme): equal tables
+# summed in another order must not turn a tie into "less extreme".
+MC_TIE = 1e-9
+# Above this many distinct values (or categories) the simulation would cost more than 0.2 s a column and is
+# not needed: KS's sup over k points of a tied sample nears the continuous one, whose p-value scipy gives
+# (false alarms at alpha 5%: 1.9% at 50 distinct values, 3.6% at 190, 4.0% at 360, 4.4% at 680), and with
+# hundreds of categories no few rare cells dominate the chi-square (at most 3.5% at 600-2,000 sparse labels).
+MC_MAX_VALUES = 500
+# Sums of squares of values beyond these magnitudes over- or underflow (1e154^2 = inf, 1e-160^2 = 0).
+SAFE_MAGNITUDES = (1e-100, 1e100)
 # Below this many pairs (about 3,000 rows a side) scipy's exact KS distribution costs milliseconds and
 # matters (the asymptotic one is anti-conservative for small samples); above it we use the asymptotic one.
 EXACT_MAX_PAIRS = 10_000_000
@@ -74,7 +106,7 @@ TAIL_EXACT_N = 1000
 MISSING_NOTE = 0.01
 
 STATUSES = {
-    "tested": "tested: KS or chi-square ran; `drifted` follows the rule",
+    "tested": "tested: KS or chi-square ran (`p_method` says how its p-value was computed); `drifted` follows the rule",
     "constant": "one single value on both sides: drifted if and only if the value changed, no test needed",
     "not_enough_data": "fewer than `min_rows` non-missing values on a side: not tested, no decision",
     "missing_in_reference": "the column is absent from the reference table: no decision",
@@ -99,11 +131,16 @@ def column_drift(
 
     Returns:
         Plain JSON values, None where not applicable: `kind`, `status` (a key of STATUSES), `note` (words,
-        for statuses other than "tested"), `test` ("ks" | "chi2"), `statistic`, `p_value`, `effect_size`
-        (the kind's primary one), `wasserstein`, `wasserstein_normalized`, `normalizer` ("reference_sd" |
-        "pooled_sd"), `jensen_shannon`, `psi`, `rows_reference`, `rows_current`, `n_reference`, `n_current`
-        (non-missing values), `missing_rate_reference`, `missing_rate_current`, `unseen_rate` (share of
-        current rows whose category the reference never had), `n_categories`.
+        for statuses other than "tested"), `test` ("ks" | "chi2"), `p_method` (how the test's p-value was
+        computed: "exact" | "asymptotic" | "monte_carlo"), `statistic`, `p_value` (the column's, the one
+        Benjamini-Hochberg adjusts), `values_p_value` (the test's), `effect_size` (the kind's primary one),
+        `wasserstein` (None beyond the largest float), `wasserstein_normalized`, `normalizer`
+        ("reference_sd" | "pooled_sd"), `jensen_shannon`, `psi`, `missing_p_value` and
+        `missing_effect_size` (numeric columns with missing values: chi-square p-value and Jensen-Shannon
+        distance of the missing / present shares; then `p_value` = min(1, 2 min(values_p_value,
+        missing_p_value))), `rows_reference`, `rows_current`, `n_reference`, `n_current` (non-missing
+        values), `missing_rate_reference`, `missing_rate_current`, `unseen_rate` (share of current rows whose
+        category the reference never had), `n_categories`.
     """
     if kind not in PRIMARY_EFFECT:
         raise ValueError(f"kind must be 'numeric' or 'categorical', got {kind!r}")
@@ -200,14 +237,18 @@ def explain_rule(
     critical_words = f", or when any of the critical columns ({', '.join(critical)}) drifts" if critical else ""
     return (
         "Each column is compared between the reference data and the current batch with a statistical test "
-        "(Kolmogorov-Smirnov for numbers, chi-square for categories). Because many columns are tested at "
-        f"once, the p-values are adjusted (Benjamini-Hochberg) so that at most {alpha:.0%} of the columns "
-        "flagged are expected to be false alarms. A significant test is not enough: with many rows, tiny "
-        "harmless differences are significant too. So a column drifts only if its adjusted p-value is below "
-        f"{alpha:g} and the size of the change is above a threshold that does not depend on the number of "
-        f"rows: a Wasserstein distance of more than {thresholds['numeric']:g} standard deviations of the "
-        "reference for numbers (how far values moved, on average), a Jensen-Shannon distance of more than "
-        f"{thresholds['categorical']:g} for categories (0 = same shares, 1 = no category in common). A "
+        "(Kolmogorov-Smirnov for numbers, chi-square for categories; for numbers with few distinct values "
+        "and for rare categories, where the textbook p-values are wrong, the p-value is found by simulating "
+        "batches without drift). Missing values count as a category; for numbers, the share of missing "
+        "values is tested too, and the column keeps the smaller of the two p-values, doubled (Bonferroni). "
+        f"Because many columns are tested at once, the p-values are adjusted (Benjamini-Hochberg) so that "
+        f"at most {alpha:.0%} of the columns flagged are expected to be false alarms. A significant test is "
+        "not enough: with many rows, tiny harmless differences are significant too. So a column drifts only "
+        f"if its adjusted p-value is below {alpha:g} and the size of a change whose own test is significant "
+        "is above a threshold that does not depend on the number of rows: a Wasserstein distance of more "
+        f"than {thresholds['numeric']:g} standard deviations of the reference for numbers (how far values "
+        f"moved, on average), a Jensen-Shannon distance of more than {thresholds['categorical']:g} for "
+        "categories and for the share of missing numbers (0 = same shares, 1 = no category in common). A "
         "column with one single value on both sides drifts if that value changed. Columns with too few "
         "values, or absent from one table, get no decision and are listed. The dataset drifts when at "
         f"least {share:.0%} of the decided columns drift{critical_words}."
@@ -229,36 +270,37 @@ def _numeric(reference: pd.Series, current: pd.Series, *, result: dict, min_rows
     if short:
         return {**result, "status": "not_enough_data", "note": short}
     constant = ref[0] == ref[-1] and cur[0] == cur[-1]
+    note = _constant_note(ref[0], cur[0]) if constant else None  # before `_rescale`: the values as they are
     if constant and ref[0] == cur[0]:
         return {
             **result,
             "status": "constant",
-            "note": _constant_note(ref[0], cur[0]),
+            "note": note,
             "statistic": 0.0,
             "effect_size": 0.0,
             "wasserstein": 0.0,
             "wasserstein_normalized": 0.0,
             "psi": 0.0,
         }
-    statistic, w1 = ks_wasserstein(ref, cur)
+    exponent = _rescale(ref, cur)
+    runs = _tied_runs(ref, cur)
+    statistic, w1 = _ks_wasserstein(ref, cur, runs)
     normalizer, spread = _spread(ref, cur)
     effects = {
         "statistic": statistic,
         "effect_size": w1 / spread,
-        "wasserstein": w1,
+        "wasserstein": _times_power_of_two(w1, exponent),
         "wasserstein_normalized": w1 / spread,
         "normalizer": normalizer,
         "psi": psi(*_quantile_bin_counts(ref, cur, bins)),
     }
     if constant:  # a single value that changed: drift without a test (KS = 1, effect sizes finite)
-        return {**result, **effects, "status": "constant", "note": _constant_note(ref[0], cur[0])}
-    return {
-        **result,
-        **effects,
-        "status": "tested",
-        "test": "ks",
-        "p_value": ks_p_value(statistic, len(ref), len(cur), ref=ref, cur=cur),
-    }
+        return {**result, **effects, "status": "constant", "note": note}
+    p_value, p_method = _ks_p_value(statistic, ref, cur, runs)
+    tested = {**result, **effects, "status": "tested", "test": "ks", "p_method": p_method}
+    return tested | _with_missing_share(
+        p_value, n_ref=len(ref), ref_missing=ref_missing, n_cur=len(cur), cur_missing=cur_missing
+    )
 
 
 def _sorted_finite(series: pd.Series) -> tuple[np.ndarray, int]:
@@ -273,6 +315,32 @@ def _sorted_finite(series: pd.Series) -> tuple[np.ndarray, int]:
     start = np.searchsorted(values, -np.inf, side="right")
     stop = np.searchsorted(values, np.inf, side="left")
     return values[start:stop], len(values) - (stop - start)
+
+
+def _rescale(ref: np.ndarray, cur: np.ndarray) -> int:
+    """Scale both sorted sides in place by 2^-e when their magnitude is unsafe; return e (0 when not scaled).
+
+    Beyond SAFE_MAGNITUDES the sd's sum of squares overflows (W1 / inf read 0 at 1e154, Python's float
+    raised OverflowError at 1e160) or underflows. A power of two changes only the exponent of each value, so
+    the order (KS, PSI bins) and every ratio (W1 / sd) stay exactly as they were; only W1 is scaled back.
+    (Values more than 1e300 times smaller than the largest would underflow to 0, which no statistic feels.)
+    The largest magnitude is at an end of a sorted side, so ordinary columns pay four comparisons.
+    """
+    largest = max(abs(ref[0]), abs(ref[-1]), abs(cur[0]), abs(cur[-1]))
+    if SAFE_MAGNITUDES[0] <= largest <= SAFE_MAGNITUDES[1]:
+        return 0
+    exponent = int(np.frexp(largest)[1])  # largest x 2^-exponent is in [0.5, 1)
+    for side in (ref, cur):
+        np.ldexp(side, -exponent, out=side)
+    return exponent
+
+
+def _times_power_of_two(value: float, exponent: int) -> float | None:
+    """The value times 2^exponent, or None beyond the largest float: the report is JSON, which has no inf."""
+    try:
+        return math.ldexp(value, exponent)
+    except OverflowError:
+        return None
 
 
 def ks_wasserstein(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
@@ -290,11 +358,23 @@ def ks_wasserstein(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
         (sup |F_ref - F_cur|, integral |F_ref - F_cur| dx), equal to scipy's `ks_2samp(...).statistic` and
         `wasserstein_distance` up to rounding.
     """
-    n_ref, n_cur = len(ref), len(cur)
+    return _ks_wasserstein(ref, cur, _tied_runs(ref, cur))
+
+
+def _tied_runs(ref: np.ndarray, cur: np.ndarray) -> tuple | None:
+    """Both sides' runs of equal values (`_runs`) when either side is mostly tied, else None."""
     if _mostly_tied(ref) or _mostly_tied(cur):
+        return _runs(ref), _runs(cur)
+    return None
+
+
+def _ks_wasserstein(ref: np.ndarray, cur: np.ndarray, runs: tuple | None) -> tuple[float, float]:
+    """`ks_wasserstein`, given `_tied_runs(ref, cur)` (computed once, the KS p-value uses them too)."""
+    n_ref, n_cur = len(ref), len(cur)
+    if runs is not None:
         # Few distinct values (counts, rounded or zero-inflated data): merge the runs of equal values,
         # weighted by their lengths, rather than every value.
-        (ref_values, ref_weights), (cur_values, cur_weights) = _runs(ref), _runs(cur)
+        (ref_values, ref_weights), (cur_values, cur_weights) = runs
         merged, order, spare = _merge(ref_values, cur_values)
         steps = np.concatenate((ref_weights * (n_cur / n_ref), -cur_weights.astype(np.float64)))
         scaled = np.cumsum(steps[order])
@@ -379,6 +459,44 @@ def ks_p_value(
     return float(np.clip(stats.kstwo.sf(statistic, n), 0.0, 1.0))
 
 
+def _ks_p_value(statistic: float, ref: np.ndarray, cur: np.ndarray, runs: tuple | None) -> tuple[float, str]:
+    """The KS p-value and how it was had: scipy's distributions, or the permutation test's for tied data.
+
+    scipy's distributions assume no ties; with ties the permutation distribution of KS is stochastically
+    smaller (ties hide steps of the ECDFs), so their p-value is an upper bound of the right one. It is kept
+    when it is below the Monte Carlo's floor 1 / (MC_DRAWS + 1): simulating could only raise it to the floor,
+    and with Benjamini-Hochberg over m columns a lone column at the floor misses alpha from m = 100.
+    """
+    n_ref, n_cur = len(ref), len(cur)
+    p_value = ks_p_value(statistic, n_ref, n_cur, ref=ref, cur=cur)
+    method = "exact" if n_ref * n_cur <= EXACT_MAX_PAIRS else "asymptotic"
+    if runs is None or p_value < 1 / (MC_DRAWS + 1):
+        return p_value, method
+    (ref_values, ref_weights), (cur_values, cur_weights) = runs
+    if max(len(ref_values), len(cur_values)) > MC_MAX_VALUES:  # a cheap lower bound of the distinct values
+        return p_value, method
+    values = np.union1d(ref_values, cur_values)
+    if len(values) > MC_MAX_VALUES:
+        return p_value, method
+    ref_counts = np.zeros(len(values), dtype=np.int64)
+    ref_counts[np.searchsorted(values, ref_values)] = ref_weights
+    totals = ref_counts.copy()
+    totals[np.searchsorted(values, cur_values)] += cur_weights
+    return monte_carlo_p_value(_ks_of_counts(totals, n_ref), ref_counts, totals), "monte_carlo"
+
+
+def _ks_of_counts(totals: np.ndarray, n_ref: int):
+    """KS as a function of the reference's counts per distinct value (rows of a matrix), given the totals."""
+    n_cur = int(totals.sum()) - n_ref
+    cumulative_totals = np.cumsum(totals)
+
+    def statistic(ref_counts: np.ndarray) -> np.ndarray:
+        seen_ref = np.cumsum(ref_counts, axis=-1)
+        return np.abs(seen_ref / n_ref - (cumulative_totals - seen_ref) / n_cur).max(axis=-1)
+
+    return statistic
+
+
 def _spread(ref: np.ndarray, cur: np.ndarray) -> tuple[str, float]:
     """The Wasserstein normalizer: the reference sd, or the pooled sd when the reference is constant.
 
@@ -446,8 +564,17 @@ def _categorical(reference: pd.Series, current: pd.Series, result: dict, min_row
     if len(ref_slots) == 1 and len(cur_slots) == 1:  # one category per side: JS is 0 (same) or 1 (changed)
         note = _constant_note(labels[ref_slots[0]], labels[cur_slots[0]])
         return {**result, **effects, "status": "constant", "note": note}
-    statistic, p_value = chi_square(ref_counts, cur_counts)
-    return {**result, **effects, "status": "tested", "test": "chi2", "statistic": statistic, "p_value": p_value}
+    statistic, p_value, p_method = chi_square(ref_counts, cur_counts)
+    return {
+        **result,
+        **effects,
+        "status": "tested",
+        "test": "chi2",
+        "p_method": p_method,
+        "statistic": statistic,
+        "p_value": p_value,
+        "values_p_value": p_value,
+    }
 
 
 def category_counts(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -485,32 +612,113 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(uniques)
 
 
-def chi_square(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float]:
-    """Pearson's chi-square test of homogeneity on the 2 x k table, rare categories pooled (no Yates).
+def chi_square(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float, str]:
+    """Pearson's chi-square test of homogeneity on the 2 x k table (no Yates correction).
 
-    Equal to `scipy.stats.chi2_contingency(table, correction=False)` when no category is rare.
+    Its p-value is asymptotic, equal to `scipy.stats.chi2_contingency(table, correction=False)`'s, when every
+    category is expected RARE_EXPECTED times or more on each side. Otherwise it is the permutation test's
+    (`monte_carlo_p_value`), except beyond MC_MAX_VALUES categories (asymptotic again, see there) and below
+    the Monte Carlo's floor (see `_pooled_p_value`).
+
+    Returns:
+        (statistic, p-value, "asymptotic" | "monte_carlo").
     """
     table = np.vstack((ref_counts, cur_counts)).astype(np.float64)
     table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2:  # one category: the sides cannot differ
+        return 0.0, 1.0, "asymptotic"
+    totals, n_ref = table.sum(axis=0), int(table[0].sum())
+    statistic = _pearson_of_counts(totals, n_ref)
+    observed = float(statistic(table[0]))
+    rare = min(n_ref, totals.sum() - n_ref) * totals / totals.sum() < RARE_EXPECTED
+    if not rare.any() or table.shape[1] > MC_MAX_VALUES:
+        return observed, float(stats.chi2.sf(observed, table.shape[1] - 1)), "asymptotic"
+    pooled = _pooled_p_value(table, rare)
+    if pooled < 1 / (MC_DRAWS + 1):
+        return observed, pooled, "asymptotic"
+    return observed, monte_carlo_p_value(statistic, table[0], totals.astype(np.int64)), "monte_carlo"
+
+
+def _pearson_of_counts(totals: np.ndarray, n_ref: int):
+    """Pearson's X^2 as a function of the reference's counts per category (rows of a matrix), given the totals.
+
+    The current's deviation from its expected count is minus the reference's, so X^2 = N^2 / (n_ref n_cur)
+    sum_j (r_j - n_ref t_j / N)^2 / t_j: one pass over the reference's counts.
+    """
+    n = float(totals.sum())
+    expected, scale = n_ref * totals / n, n * n / (n_ref * (n - n_ref))
+
+    def statistic(ref_counts: np.ndarray) -> np.ndarray:
+        return scale * ((ref_counts - expected) ** 2 / totals).sum(axis=-1)
+
+    return statistic
+
+
+def _pooled_p_value(table: np.ndarray, rare: np.ndarray) -> float:
+    """The asymptotic p-value of the table with its rare categories pooled (Cochran), a bound for the tail.
+
+    A Monte Carlo p-value cannot go below 1 / (MC_DRAWS + 1); with Benjamini-Hochberg over m columns a lone
+    column at that floor misses alpha from m = 100. Pooling keeps the chi-square distribution trustworthy,
+    so when the pooled table is already beyond the floor its p-value is used. It is not used otherwise: it
+    cannot see rare labels, and a batch whose labels are all new pools into one cell, p = 1.
+    """
     rows = table.sum(axis=1)
-    least_expected = rows.min() * table.sum(axis=0) / rows.sum()
-    rare = least_expected < RARE_EXPECTED
-    if rare.any():
-        pooled = table[:, rare].sum(axis=1, keepdims=True)
-        table = table[:, ~rare]
-        if rows.min() * pooled.sum() / rows.sum() < RARE_EXPECTED and table.shape[1] > 0:
-            smallest = np.argmin(table.sum(axis=0))  # the pool is still rare: fold it into the smallest label
-            table[:, smallest] += pooled[:, 0]
-        else:
-            table = np.hstack((table, pooled))
+    pooled = table[:, rare].sum(axis=1, keepdims=True)
+    table = table[:, ~rare]
+    if rows.min() * pooled.sum() / rows.sum() < RARE_EXPECTED and table.shape[1] > 0:
+        table[:, np.argmin(table.sum(axis=0))] += pooled[:, 0]  # the pool is still rare: into the smallest label
+    else:
+        table = np.hstack((table, pooled))
     if table.shape[1] < 2:
-        return 0.0, 1.0
+        return 1.0
     expected = np.outer(rows, table.sum(axis=0)) / rows.sum()
-    statistic = float(((table - expected) ** 2 / expected).sum())
-    return statistic, float(stats.chi2.sf(statistic, table.shape[1] - 1))
+    return float(stats.chi2.sf(((table - expected) ** 2 / expected).sum(), table.shape[1] - 1))
 
 
 # --- shared --------------------------------------------------------------------------------------------
+
+
+def monte_carlo_p_value(
+    statistic: Callable[[np.ndarray], np.ndarray], ref_counts: np.ndarray, totals: np.ndarray
+) -> float:
+    """The permutation test's p-value of a 2 x k table, estimated from MC_DRAWS tables drawn under the null.
+
+    With no drift, given the rows per side and per value (or category), every way of dealing the rows to the
+    sides is equally likely: the reference's counts are multivariate hypergeometric, the current's are the
+    totals minus them. p = (1 + #{draws at least as extreme}) / (MC_DRAWS + 1) counts the observed table
+    among the draws, so P(p <= a) <= a under the null for any number of draws.
+
+    Args:
+        statistic: The reference's counts (a B x k matrix, one row per table) -> the B statistics; larger is
+            more extreme.
+        ref_counts: The reference's count per value, in the order of `totals`.
+        totals: Rows per value, both sides.
+    """
+    observed = statistic(ref_counts[np.newaxis])[0]
+    rng = np.random.default_rng(MC_SEED)
+    draws = rng.multivariate_hypergeometric(totals, int(ref_counts.sum()), size=MC_DRAWS)
+    extreme = np.count_nonzero(statistic(draws) >= observed * (1 - MC_TIE))
+    return float((1 + extreme) / (MC_DRAWS + 1))
+
+
+def _with_missing_share(values_p: float, *, n_ref: int, ref_missing: int, n_cur: int, cur_missing: int) -> dict:
+    """The column's p-value, with the test of its missing share when a side has missing values.
+
+    Missing / present is a 2 x 2 table: the chi-square test, and the Jensen-Shannon distance of the shares
+    as the effect size, as for a categorical column whose missing values are a category. The column's
+    p-value, the one Benjamini-Hochberg adjusts, is the smaller of the two tests' with Bonferroni's
+    correction, so the false discovery rate over columns holds with two tests per column.
+    """
+    if not (ref_missing or cur_missing):
+        return {"p_value": values_p, "values_p_value": values_p}
+    ref_counts, cur_counts = np.array([ref_missing, n_ref]), np.array([cur_missing, n_cur])
+    _, missing_p, _ = chi_square(ref_counts, cur_counts)
+    return {
+        "p_value": min(1.0, 2 * min(values_p, missing_p)),
+        "values_p_value": values_p,
+        "missing_p_value": missing_p,
+        "missing_effect_size": float(jensenshannon(ref_counts, cur_counts, base=2)),
+    }
 
 
 def psi(ref_counts: np.ndarray, cur_counts: np.ndarray, epsilon: float = PSI_EPSILON) -> float:
@@ -532,14 +740,18 @@ def _empty_result(kind: Kind, reference: pd.Series | None, current: pd.Series | 
         "status",
         "note",
         "test",
+        "p_method",
         "statistic",
         "p_value",
+        "values_p_value",
         "effect_size",
         "wasserstein",
         "wasserstein_normalized",
         "normalizer",
         "jensen_shannon",
         "psi",
+        "missing_p_value",
+        "missing_effect_size",
         "n_reference",
         "n_current",
         "missing_rate_reference",
@@ -591,18 +803,28 @@ def _constant_note(ref_value, cur_value) -> str:
 
 
 def _decide_columns(columns: dict[str, dict], alpha: float, thresholds: dict[str, float]) -> None:
-    """Add `adjusted_p_value`, `drifted` and `reason` to every column (Benjamini-Hochberg over the tested)."""
+    """Add `adjusted_p_value`, `drifted` and `reason` to every column (Benjamini-Hochberg over the tested).
+
+    BH rejects the columns whose raw p-value is at most a cutoff: the largest raw p-value among those whose
+    adjusted one is below alpha. A part of a column (its values, its missing share) is significant when its
+    own Bonferroni-corrected p-value is at most that cutoff too: then it is one of the rejected hypotheses.
+    """
     tested = [name for name, col in columns.items() if col["status"] == "tested"]
+    cutoff = None
     if tested:
-        adjusted = stats.false_discovery_control([columns[name]["p_value"] for name in tested], method="bh")
+        raw = [columns[name]["p_value"] for name in tested]
+        adjusted = stats.false_discovery_control(raw, method="bh")
         for name, value in zip(tested, adjusted, strict=True):
             columns[name]["adjusted_p_value"] = float(value)
+        cutoff = max((p for p, a in zip(raw, adjusted, strict=True) if a < alpha), default=None)
     for col in columns.values():
         col.setdefault("adjusted_p_value", None)
-        col["drifted"], col["reason"] = _column_verdict(col, alpha, thresholds[col["kind"]])
+        col["drifted"], col["reason"] = _column_verdict(col, alpha, thresholds, cutoff)
 
 
-def _column_verdict(col: dict, alpha: float, threshold: float) -> tuple[bool | None, str]:
+def _column_verdict(
+    col: dict, alpha: float, thresholds: dict[str, float], cutoff: float | None
+) -> tuple[bool | None, str]:
     """The column's decision and the reason in words."""
     missing = _missing_note(col)
     if col["status"] == "constant":
@@ -611,15 +833,50 @@ def _column_verdict(col: dict, alpha: float, threshold: float) -> tuple[bool | N
     if col["status"] != "tested":
         return None, f"not tested ({col['status'].replace('_', ' ')}): {col['note']}{missing}"
     test = "KS" if col["test"] == "ks" else "chi-square"
+    if col["missing_p_value"] is not None:
+        test += " and missing-share chi-square (Bonferroni)"
     significant = col["adjusted_p_value"] < alpha
-    large = col["effect_size"] > threshold
     p_words = f"{test} adjusted p = {col['adjusted_p_value']:.3g} {'<' if significant else '>='} {alpha:g}"
-    effect_words = f"{EFFECT_WORDS[col['kind']]} {col['effect_size']:.3g} {'>' if large else '<='} {threshold:g}"
-    if significant and large:
-        return True, f"drifted: {p_words} and {effect_words}{missing}"
+    parts = _parts(col, thresholds, cutoff if significant else None)
+    drifted = [words for part_drifted, words in parts.values() if part_drifted]
+    if drifted:
+        note = "" if "missing" in parts and parts["missing"][0] else missing  # that part's words show the rates
+        return True, f"drifted: {p_words} and {' and '.join(drifted)}{note}"
+    values = parts["values"][1]
+    if significant and len(parts) == 1:
+        return False, f"no drift: significant ({p_words}) but small ({values}){missing}"
     if significant:
-        return False, f"no drift: significant ({p_words}) but small ({effect_words}){missing}"
-    return False, f"no drift: not significant ({p_words}); {effect_words}{missing}"
+        each = "; ".join(words for _, words in parts.values())
+        return False, f"no drift: significant ({p_words}) but no part is both significant and large ({each})"
+    return False, f"no drift: not significant ({p_words}); {values}{missing}"
+
+
+def _parts(col: dict, thresholds: dict[str, float], cutoff: float | None) -> dict[str, tuple[bool, str]]:
+    """Per part of the column ("values", and "missing" when its share was tested): drifted, and words.
+
+    A part drifts when its own test is significant (its Bonferroni-corrected p-value at most the BH cutoff,
+    None when nothing is significant) and its effect size is above its kind's threshold.
+    """
+    tests = 1 if col["missing_p_value"] is None else 2
+
+    def judge(p_value: float, effect: float, threshold: float, name: str) -> tuple[bool, str]:
+        large = effect > threshold
+        significant = cutoff is not None and min(1.0, tests * p_value) <= cutoff
+        alone = "" if significant or cutoff is None else " (not significant alone)"
+        return significant and large, f"{name} {effect:.3g} {'>' if large else '<='} {threshold:g}{alone}"
+
+    kind = col["kind"]
+    parts = {"values": judge(col["values_p_value"], col["effect_size"], thresholds[kind], EFFECT_WORDS[kind])}
+    if tests == 2:
+        drifted, words = judge(
+            col["missing_p_value"], col["missing_effect_size"], thresholds["categorical"], "Jensen-Shannon distance"
+        )
+        before, after = f"{col['missing_rate_reference']:.1%}", f"{col['missing_rate_current']:.1%}"
+        shares = (
+            f"the missing share moved from {before} to {after}" if drifted else f"missing share {before} -> {after}"
+        )
+        parts["missing"] = (drifted, f"{shares}, {words}")
+    return parts
 
 
 def _missing_note(col: dict) -> str:

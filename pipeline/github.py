@@ -19,6 +19,7 @@ GitHub's size limit, and nothing from a body is ever executed.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -34,6 +35,7 @@ import typer
 from pipeline.errors import PipelineError
 
 MAX_BODY = 65_000  # GitHub refuses comment, issue and pull request bodies over 65,536 characters
+REPORT_BYTES = 4_000_000  # a pull request report's data is a few kilobytes; a larger artifact is cut, then refused
 COMMENT_MARKER = "<!-- pipeline:pr-comment -->"
 DRIFT_MARKER = "<!-- drift-alert -->"  # written by the drift stage at the end of outputs/reports/drift_alert.md
 REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
@@ -44,6 +46,7 @@ SHA = re.compile(r"^[0-9a-f]{40}$")
 # workflow sets PIPELINE_BOT_LOGIN to the App's bot ("<app-slug>[bot]"). Anyone can paste a marker, nobody
 # else can post as the bot, so a comment or issue is ours only with both.
 DEFAULT_BOT = "github-actions[bot]"
+GITHUB_URL = "https://github.com/"
 API_HEADERS = ["-H", "Accept: application/vnd.github+json", "-H", "X-GitHub-Api-Version: 2022-11-28"]
 
 
@@ -282,13 +285,40 @@ def dispatch_workflow(api, repo: str, workflow: str, ref: str) -> str:
     return f"dispatched {workflow} on {ref}"
 
 
-def push(ref: str, cwd: Path | None = None) -> None:
-    """`git push origin <ref>` (a branch or a tag); git's own credentials reach origin, GitHub or a local path."""
-    result = subprocess.run(
-        ["git", "push", "--quiet", "origin", ref], cwd=cwd, text=True, capture_output=True, check=False
-    )
+def remote_git(*args: str, cwd: Path | None = None) -> str:
+    """`git <args>` that reaches origin (fetch, push), authenticated with GH_TOKEN for a GitHub origin.
+
+    The workflows check out without keeping a token in `.git/config` (`persist-credentials: false`), so that
+    `make setup` and the pipeline never find one on disk. The token reaches only this git process, as an
+    HTTP header given through git's environment (GIT_CONFIG_*), neither on its command line nor on disk. Any
+    other origin (a local bare repository in the tests, SSH) uses git's own credentials.
+    """
+    env = {**os.environ, **auth_environment(cwd)}
+    result = subprocess.run(["git", *args], cwd=cwd, env=env, text=True, capture_output=True, check=False)
     if result.returncode != 0:
-        raise PipelineError(f"`git push origin {ref}` failed: {result.stderr.strip()}")
+        raise PipelineError(f"`git {' '.join(args)}` failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def auth_environment(cwd: Path | None = None) -> dict[str, str]:
+    """The environment that gives git the token for https://github.com/ (empty without GH_TOKEN or elsewhere)."""
+    token = os.environ.get("GH_TOKEN", "").strip()
+    url = subprocess.run(
+        ["git", "remote", "get-url", "origin"], cwd=cwd, text=True, capture_output=True, check=False
+    ).stdout.strip()
+    if not token or not url.startswith(GITHUB_URL):
+        return {}
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"http.{GITHUB_URL}.extraheader",
+        "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
+    }
+
+
+def push(ref: str, cwd: Path | None = None) -> None:
+    """`git push origin <ref>` (a branch or a tag), authenticated as `remote_git` says."""
+    remote_git("push", "--quiet", "origin", ref, cwd=cwd)
 
 
 def read_untrusted(path: Path, limit_bytes: int) -> str:
@@ -315,18 +345,31 @@ def comment_main(
     *,
     repo: Annotated[str, typer.Option(envvar="GITHUB_REPOSITORY", help="OWNER/NAME on GitHub.")],
     pr_file: Annotated[Path, typer.Option(help="File holding the pull request number (from the artifact).")],
-    body_file: Annotated[Path, typer.Option(help="The comment body (Markdown, from the artifact).")],
+    report_file: Annotated[Path, typer.Option(help="The report's data (JSON, from the artifact).")],
     head_sha: Annotated[str, typer.Option(help="The head commit of the run that made the artifact (the event).")],
     event_pr: Annotated[str, typer.Option(help="The event's own pull request number, when it has one.")] = "",
+    head_repository: Annotated[str, typer.Option(help="OWNER/NAME the pull request comes from.")] = "",
 ) -> None:
-    """Post or update the sticky pull request comment from an untrusted artifact, after checking it."""
+    """Post or update the sticky pull request comment, rendered here from an untrusted artifact's data.
+
+    The artifact holds data, not Markdown: it is checked against the report's schema and rendered by this
+    checkout's code (the default branch's), so a fork's code chooses numbers and names, never the markup the
+    bot posts. A fork's report says in the comment that its figures come from the fork's code.
+    """
+    from pipeline import pr_comment  # here: the other commands of this module need none of its imports
+
     repo = check_repo(repo)
     number = check_number(read_untrusted(pr_file, 32))
     if event_pr.strip() and check_number(event_pr, "event pull request number") != number:
         raise PipelineError(f"the artifact names pull request #{number}, the event #{event_pr.strip()}")
+    source = check_repo(head_repository) if head_repository.strip() else repo
+    try:
+        data = json.loads(read_untrusted(report_file, REPORT_BYTES))
+    except json.JSONDecodeError as exc:
+        raise PipelineError(f"{report_file}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    body = pr_comment.render(pr_comment.checked(data), source=source if source != repo else None)
     api = client()
     check_pull_request(api, repo, number, head_sha)
-    body = read_untrusted(body_file, MAX_BODY * 4)  # UTF-8: at most 4 bytes a character
     typer.echo(upsert_comment(api, repo=repo, number=number, body=body))
 
 
@@ -334,3 +377,13 @@ def push_main(ref: Annotated[str, typer.Argument(help="The branch or tag to push
     """Push one branch or tag to origin (the registry-on-merge job pushes the new version tag)."""
     push(check_branch(ref.strip()))
     typer.echo(f"pushed {ref.strip()}")
+
+
+def dispatch_main(
+    workflow: Annotated[str, typer.Argument(help="A workflow file of .github/workflows (e.g. pages.yml).")],
+    *,
+    repo: Annotated[str, typer.Option(envvar="GITHUB_REPOSITORY", help="OWNER/NAME on GitHub.")],
+    ref: Annotated[str, typer.Option(help="The branch to run it on.")] = "main",
+) -> None:
+    """Start a workflow (the registry job starts Pages once the version tag exists, so the site shows it)."""
+    typer.echo(dispatch_workflow(client(), check_repo(repo), workflow, ref))

@@ -3,13 +3,14 @@
 Reads:  `dvc params diff` and `dvc metrics diff` against the base revision, the gate's decision
         (`<gate>/decision.json`), the drift verdict (`<metrics>/drift.json`) and the curve files of
         `dvc.yaml`'s `plots:` in the working tree and at the base revision (`git show`).
-Writes: the comment body (Markdown) to `--out`; the workflows post it through the GitHub layer.
+Writes: the comment body (Markdown) to `--out`, and beside it `report.json`, the data it shows (`Report`):
+        comment.yml checks that data and renders it with the default branch's code before posting it.
 Params: `paths.metrics`, `paths.plots`, `paths.gate` (and `dvc.yaml`'s `plots:` for each curve's x and y).
 
 The plots' change is drawn with Mermaid `xychart-beta` charts, which GitHub renders in comments, plus a
 compact table of the same points: no image host, and the numbers stay readable where Mermaid is not drawn.
 Every string that a pull request can change (parameter values, metric and column names, reasons) is escaped
-for Markdown and HTML, because a fork's pull request writes this body.
+for Markdown and HTML, because a fork's pull request chooses them.
 """
 
 from __future__ import annotations
@@ -18,19 +19,22 @@ import json
 import re
 import subprocess
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 import typer
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
-from pipeline.artifacts import read_json
+from pipeline.artifacts import read_json, write_json
 from pipeline.config import Params, ParamsFile, load_params
+from pipeline.errors import PipelineError
 from pipeline.github import COMMENT_MARKER, check_number, limit
 from pipeline.markdown import code, escape
 from pipeline.repo import dvc
 
 CHART_POINTS = 11
+REPORT_FILE = "report.json"  # beside the body: the data comment.yml renders with the default branch's code
 INTERVAL = re.compile(r"\.(value|low|high)$")
 MAX_ROWS = 40  # rows per metrics file other than evaluate.json: a long diff is cut, and says so
 PALETTE = '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#9e9e9e, #d62728"}}}}%%'
@@ -235,9 +239,9 @@ def chart(title: str, *, x: str, y: str, grid: np.ndarray, base: np.ndarray | No
     return lines
 
 
-def plots_section(definitions, base_ref: str) -> list[str]:
-    """Each curve at the base and in this PR, on a common grid of x values (linear interpolation)."""
-    lines = []
+def plot_data(definitions, base_ref: str) -> list[dict]:
+    """Each curve at the base and in this PR, on a common grid of x values (linear interpolation), as data."""
+    plots = []
     for title, x, path, y in definitions:
         head = curve(read_json(path), x, y) if path.exists() else None
         if head is None:
@@ -246,14 +250,32 @@ def plots_section(definitions, base_ref: str) -> list[str]:
         low = min(head[0].min(), base[0].min()) if base else head[0].min()
         high = max(head[0].max(), base[0].max()) if base else head[0].max()
         grid = np.linspace(low, high, CHART_POINTS)
-        new = np.interp(grid, *head)
-        old = np.interp(grid, *base) if base else None
-        if old is not None and np.allclose(old, new, atol=5e-4):
-            lines += ["", f"**{escape(title)}**: unchanged."]
+        old = np.interp(grid, *base).tolist() if base else None
+        plots.append(
+            {
+                "title": title,
+                "x": x,
+                "y": y,
+                "grid": grid.tolist(),
+                "base": old,
+                "head": np.interp(grid, *head).tolist(),
+            }
+        )
+    return plots
+
+
+def plots_section(plots: list[dict]) -> list[str]:
+    """A chart and a table per curve that changed; a line for each that did not."""
+    lines = []
+    for plot in plots:
+        grid, head = np.array(plot["grid"], float), np.array(plot["head"], float)
+        base = np.array(plot["base"], float) if plot["base"] is not None else None
+        if base is not None and np.allclose(base, head, atol=5e-4):
+            lines += ["", f"**{escape(plot['title'])}**: unchanged."]
             continue
-        note = "grey is the base, red is this PR" if base else "new in this PR"
-        lines += ["", f"**{escape(title)}** ({note}):", ""]
-        lines += chart(title, x=x, y=y, grid=grid, base=old, head=new)
+        note = "grey is the base, red is this PR" if base is not None else "new in this PR"
+        lines += ["", f"**{escape(plot['title'])}** ({note}):", ""]
+        lines += chart(plot["title"], x=plot["x"], y=plot["y"], grid=grid, base=base, head=head)
     return lines or ["No plot files."]
 
 
@@ -266,44 +288,170 @@ def git_json(ref: str, path: Path) -> dict | None:
 # --- the comment ------------------------------------------------------------------------------------------
 
 
-def build(
-    base: str, params: Params, title: str = "Model report for this pull request", marker: str = COMMENT_MARKER
-) -> str:
-    """The whole comment body, compared with revision `base`; `marker` (hidden) heads it when not empty."""
-    metrics = params.paths.metrics
-    params_diff = json.loads(dvc("params", "diff", base, "--json") or "{}")
-    metrics_diff = json.loads(dvc("metrics", "diff", base, "--all", "--json") or "{}")
+class _Data(BaseModel):
+    """Part of the report's data: the fields the comment shows, typed; anything else is dropped unread."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+Value = float | int | str | bool | None
+
+
+class Change(_Data):
+    """One parameter or metric at the base (`old`) and in this pull request (`new`)."""
+
+    old: JsonValue = None
+    new: JsonValue = None
+
+
+class Primary(_Data):
+    """The gate's primary metric: champion, challenger, their difference and its interval."""
+
+    metric: str | None = None
+    champion: Value = None
+    challenger: Value = None
+    delta: Value = None
+    low: Value = None
+    high: Value = None
+
+
+class Champion(_Data):
+    """The revision the champion came from."""
+
+    rev: str | None = None
+
+
+class GateDecision(_Data):
+    """The gate's decision file, as far as the comment shows it."""
+
+    decision: str | None = None
+    period: str | None = None
+    champion: Champion | None = None
+    primary: Primary | None = None
+    reasons: list[str] = []
+
+
+class DriftVerdict(_Data):
+    """The drift report's verdict, as far as the comment shows it."""
+
+    drifted: bool | None = None
+    current: str | None = None
+    reason: str | None = None
+    drifted_columns: list[str] = []
+
+
+class Plot(_Data):
+    """One curve on the common grid of x values: base (None: new in this PR) and this PR."""
+
+    title: str
+    x: str
+    y: str
+    grid: list[float] = Field(max_length=CHART_POINTS)
+    base: list[float] | None = Field(max_length=CHART_POINTS)
+    head: list[float] = Field(max_length=CHART_POINTS)
+
+
+class Report(BaseModel):
+    """Everything the comment shows, as data: what CI uploads, and what comment.yml renders with its own code.
+
+    A fork's pull request runs its own code in CI, so the artifact is checked against this schema (unknown
+    keys, wrong types and oversized plots are refused) and rendered by the default branch's `render`: the
+    fork chooses numbers and names, never the text, links or markup the bot posts.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal[1] = 1
+    base: str
+    params: dict[str, dict[str, Change]]
+    metrics: dict[str, dict[str, Change]]
+    decision: GateDecision | None
+    stale: bool
+    drift: DriftVerdict | None
+    drift_base: DriftVerdict | None
+    plots: list[Plot]
+
+
+def gather(base: str, params: Params) -> dict:
+    """The report's data, compared with revision `base` (see `Report`)."""
     decision_path = params.paths.gate / "decision.json"  # written by `pipeline gate` (not a DVC stage)
     decision = read_json(decision_path) if decision_path.exists() else None
-    stale = decision is not None and decision == git_json(base, decision_path)
-    drift_path = metrics / "drift.json"
-    drift = read_json(drift_path) if drift_path.exists() else None
+    drift_path = params.paths.metrics / "drift.json"
+    return {
+        "format": 1,
+        "base": base,
+        "params": json.loads(dvc("params", "diff", base, "--json") or "{}"),
+        "metrics": json.loads(dvc("metrics", "diff", base, "--all", "--json") or "{}"),
+        "decision": decision,
+        "stale": decision is not None and decision == git_json(base, decision_path),
+        "drift": read_json(drift_path) if drift_path.exists() else None,
+        "drift_base": git_json(base, drift_path),
+        "plots": plot_data(plot_definitions(Path("dvc.yaml"), params), base),
+    }
+
+
+def checked(data: dict) -> dict:
+    """The report's data as its schema keeps it (the renderer's input).
+
+    Raises:
+        PipelineError: The data does not match the schema, with where and why (at most five problems).
+    """
+    try:
+        return Report.model_validate(data).model_dump(mode="json")
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))[:80]}: {e['msg']}" for e in exc.errors()[:5])
+        raise PipelineError(f"the report's data does not match its schema: {problems}") from None
+
+
+def render(
+    report: dict,
+    title: str = "Model report for this pull request",
+    marker: str = COMMENT_MARKER,
+    source: str | None = None,
+) -> str:
+    """The whole comment body from the report's data; `marker` (hidden) heads it when not empty.
+
+    `source`: the fork whose code computed the data, said in the comment (its numbers are that code's).
+    """
+    note = (
+        [f"Computed by the pull request's own code, from the fork {code(source)}: the figures are that code's.", ""]
+        if source
+        else []
+    )
     sections = [
         *([marker] if marker else []),
         f"## {title}",
         "",
-        f"Compared with {code(base)}.",
+        f"Compared with {code(report['base'])}.",
         "",
+        *note,
         "### Gate",
         "",
-        *gate_section(decision, stale),
+        *gate_section(report["decision"], report["stale"]),
         "",
         "### Metrics",
-        *metrics_section(metrics_diff, "evaluate.json", {"drift.json"}),
+        *metrics_section(report["metrics"], "evaluate.json", {"drift.json"}),
         "",
         "### Parameters",
         "",
-        *params_section(params_diff),
+        *params_section(report["params"]),
         "",
         "### Drift",
         "",
-        *drift_section(drift, git_json(base, drift_path)),
+        *drift_section(report["drift"], report["drift_base"]),
         "",
         "### Plots",
-        *plots_section(plot_definitions(Path("dvc.yaml"), params), base),
+        *plots_section(report["plots"]),
         "",
     ]
     return "\n".join(sections)
+
+
+def build(
+    base: str, params: Params, title: str = "Model report for this pull request", marker: str = COMMENT_MARKER
+) -> str:
+    """The whole comment body, compared with revision `base` (the promotion pull request's body too)."""
+    return render(checked(gather(base, params)), title, marker)
 
 
 def main(
@@ -320,9 +468,11 @@ def main(
 ) -> None:
     """Write the pull request comment: params, metrics (with intervals), gate, drift and plots vs `--base`."""
     number = check_number(pr_number) if pr_number else None
-    body = limit(build(base, load_params(params_file)))
+    report = checked(gather(base, load_params(params_file)))
+    body = limit(render(report))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(body, encoding="utf-8")
+    write_json(report, out.parent / REPORT_FILE)
     if number is not None:
         (out.parent / "pr-number").write_text(f"{number}\n", encoding="utf-8")
-    typer.echo(f"wrote {out} ({len(body):,} characters)")
+    typer.echo(f"wrote {out} ({len(body):,} characters) and {out.parent / REPORT_FILE}, the data it shows")

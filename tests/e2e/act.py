@@ -21,9 +21,11 @@ USES = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})")
 
 
 def stand_ins(workflow: Path) -> list[str]:
-    """`--local-repository` arguments replacing every remote action of `workflow` by its stand-in."""
+    """`--local-repository` arguments replacing every remote action of `workflow` (and of the reusable workflows
+    beside it, which it may call) by its stand-in."""
     args = []
-    for action, sha in sorted(set(USES.findall(workflow.read_text()))):
+    texts = [path.read_text() for path in sorted(workflow.parent.glob("*.yml"))]  # and the workflows it calls
+    for action, sha in sorted({use for text in texts for use in USES.findall(text)}):
         folder = STAND_INS / action.split("/")[1]
         args += ["--local-repository", f"{action}@{sha}={folder if folder.is_dir() else STAND_INS / 'noop'}"]
     return args
@@ -34,6 +36,7 @@ def act(repo: Path, workflow: str, event: str, payload: dict, scratch: Path, **e
 
     `env` is passed to every step (`--env`); act's own cache goes to `scratch` so runs leave nothing behind.
     """
+    without_deployment_key(repo)
     (scratch / "event.json").write_text(json.dumps(payload))
     uv_cache = subprocess.run(["uv", "cache", "dir"], text=True, capture_output=True, check=True).stdout.strip()
     path = repo / ".github" / "workflows" / workflow
@@ -59,6 +62,24 @@ def act(repo: Path, workflow: str, event: str, payload: dict, scratch: Path, **e
     return subprocess.run(
         command, cwd=repo, env=run_env, stdin=subprocess.DEVNULL, text=True, capture_output=True, check=False
     )
+
+
+def without_deployment_key(repo: Path) -> None:
+    """Remove `environment.deployment`, which act 0.2.89 (the newest) does not know, from the workflows of `repo`.
+
+    GitHub reads `deployment: false` as "this job uses the environment's secrets but is no deployment"; act's
+    schema refuses the key. The change is committed, so the jobs see a clean working tree, as on GitHub.
+    """
+    changed = False
+    for workflow in sorted((repo / ".github" / "workflows").glob("*.yml")):
+        text = workflow.read_text(encoding="utf-8")
+        kept = re.sub(r"^ +deployment: false.*\n", "", text, flags=re.MULTILINE)
+        if kept != text:
+            workflow.write_text(kept, encoding="utf-8")
+            changed = True
+    if changed:
+        env = command_env()
+        subprocess.run(["git", "commit", "-qam", "act: no environment.deployment"], cwd=repo, env=env, check=True)
 
 
 def step_outcomes(output: str) -> list[str]:

@@ -5,9 +5,12 @@ origin), so the pipeline steps take seconds. GitHub requests are recorded (PIPEL
 """
 
 import json
+import subprocess
+import sys
 
 import pytest
 
+from tests.conftest import command_env
 from tests.e2e.act import act, step_outcomes
 from tests.repos import copy_run_origin, sh
 
@@ -44,9 +47,9 @@ def test_ci_on_a_pull_request_lints_tests_runs_the_pipeline_and_uploads_the_comm
         "Success - Main Test (the project's data, model and pipeline tests; the template's fast tests)",
         "Success - Main Rebuild the data and re-run the pipeline",
         "Success - Main Gate against the base branch",
-        "Success - Main Write the comment body",
+        "Success - Main Write the report's data and the comment body",
         'Success - Main mkdir -p "$ACT_ARTIFACTS/$NAME" && cp -r "$UPLOAD"/. "$ACT_ARTIFACTS/$NAME"/',
-        "Success - Main Upload the comment body and the PR number (comment.yml posts them)",
+        "Success - Main Upload the report's data and the PR number (comment.yml renders and posts them)",
     ]
     artifact = tmp_path / "artifacts" / "pr-comment"
     assert (artifact / "pr-number").read_text() == "7\n"
@@ -56,6 +59,23 @@ def test_ci_on_a_pull_request_lints_tests_runs_the_pipeline_and_uploads_the_comm
     )
     assert "**Decision: reject**" in body  # the same model as main's champion is not better than itself
     assert "No parameter changed." in body
+    # comment.yml's step, on this artifact: the comment is rendered from the data, by this checkout's code
+    record = tmp_path / "requests.jsonl"
+    (tmp_path / "responses.json").write_text(
+        json.dumps({"GET repos/octo/template/pulls/7": {"state": "open", "head": {"sha": head}}})
+    )
+    recording = {"PIPELINE_GITHUB_RECORD": str(record), "PIPELINE_GITHUB_RESPONSES": str(tmp_path / "responses.json")}
+    files = ["--pr-file", str(artifact / "pr-number"), "--report-file", str(artifact / "report.json")]
+    posted = subprocess.run(
+        [sys.executable, "-m", "pipeline", "github", "comment", "--repo", "octo/template", *files, "--head-sha", head],
+        cwd=repo,
+        env=command_env() | recording,
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    assert posted.stdout.strip() == "created a comment"
+    assert json.loads(record.read_text().splitlines()[-1])["body"]["body"] == body
 
 
 def test_ct_finds_its_branch_proposed_already_and_opens_the_missing_pull_request(run_origin, tmp_path):

@@ -128,7 +128,9 @@ def test_a_better_model_is_pushed_as_a_branch_with_a_pull_request_and_never_twic
     ) in body
     assert "```mermaid" in body and "### Drift" in body
     assert "### Continuous training: 2013-03, gate says promote" in summary
-    assert "Pushed <code>ct/2013-03</code> (15 files). opened pull request #? for ct/2013-03; dispatched ci.yml" in summary
+    assert (
+        "Pushed <code>ct/2013-03</code> (15 files). opened pull request #? for ct/2013-03; dispatched ci.yml" in summary
+    )
     a_second_run_for_the_same_month_makes_no_second_branch_or_pull_request(ct_repo, tmp_path)
 
 

@@ -103,6 +103,77 @@ def test_sd_guard_keeps_precision_for_large_means():
     assert math.isclose(drift._sd(values), np.std(values), rel_tol=1e-9)
 
 
+@pytest.mark.parametrize("scale", [1.0, 1e154, 1e160, 1e-160], ids=lambda s: f"x{s:g}")
+def test_magnitude_does_not_change_the_result(scale):
+    """Sums of squares overflowed at 1e154 (effect size 0) and raised OverflowError at 1e160; 1e-160 underflowed."""
+    rng = np.random.default_rng(RNG_SEED)
+    a, b = rng.normal(size=2000), rng.normal(0.3, size=2000)
+    plain = drift.column_drift(pd.Series(a), pd.Series(b), kind="numeric")
+    scaled = drift.column_drift(pd.Series(a * scale), pd.Series(b * scale), kind="numeric")
+    for key in ("statistic", "p_value", "effect_size", "psi"):
+        assert scaled[key] == pytest.approx(plain[key], rel=1e-9), key
+    assert scaled["wasserstein"] == pytest.approx(plain["wasserstein"] * scale, rel=1e-9)
+    report = drift.drift_report(pd.DataFrame({"x": a * scale}), pd.DataFrame({"x": b * scale}), {"x": "numeric"})
+    assert report["columns"]["x"]["drifted"] is True
+
+
+def test_huge_constant_reference_and_overflowing_wasserstein():
+    result = drift.column_drift(pd.Series([0.0] * 40), pd.Series([0.0, 1e160] * 20), kind="numeric")
+    assert (result["status"], result["normalizer"], result["statistic"]) == ("tested", "pooled_sd", 0.5)
+    assert result["wasserstein"] == pytest.approx(0.5e160, rel=1e-12)
+    assert math.isclose(result["effect_size"], 0.5 / np.std([0.0] * 40 + [0.0, 1.0] * 20), rel_tol=1e-12)
+    # W1 = 1.9e308 exceeds the largest float: reported as None (JSON has no inf), the effect size still exact.
+    result = drift.column_drift(pd.Series([-1e308, -9e307] * 20), pd.Series([1e308, 9e307] * 20), kind="numeric")
+    assert result["wasserstein"] is None and result["effect_size"] == pytest.approx(38.0, rel=1e-12)
+    assert json.loads(json.dumps(result, allow_nan=False)) == result
+
+
+def test_tied_integer_ks_false_positive_rate_is_alpha():
+    """Poisson(3), 2,000 rows a side, no shift, 500 times: scipy's KS p-values assume no ties and were below alpha
+    1.2% of the time; the Monte Carlo permutation p-value is (sd of the rate 1 point, the band +-2.5 points)."""
+    rng = np.random.default_rng(RNG_SEED)
+    results = [
+        drift.column_drift(pd.Series(rng.poisson(3, 2000)), pd.Series(rng.poisson(3, 2000)), kind="numeric")
+        for _ in range(500)
+    ]
+    assert {result["p_method"] for result in results} == {"monte_carlo"}
+    rate = np.mean([result["p_value"] < drift.ALPHA for result in results])
+    assert abs(rate - drift.ALPHA) <= 0.025, rate
+
+
+def test_tied_ks_monte_carlo_matches_brute_force_permutations():
+    """The count-vector draws give the p-value of shuffling the rows between the sides (20,000 shuffles)."""
+    rng = np.random.default_rng(RNG_SEED)
+    a, b = rng.poisson(3, 80), rng.poisson(3.8, 70)
+    result = drift.column_drift(pd.Series(a), pd.Series(b), kind="numeric")
+    pooled = np.sort(np.r_[a, b])
+    run_ends = np.r_[np.flatnonzero(pooled[1:] != pooled[:-1]), len(pooled) - 1]
+    in_reference = np.argsort(rng.random((20_000, len(pooled))), axis=1) < len(a)
+    seen = np.cumsum(in_reference, axis=1)[:, run_ends]
+    shuffled = np.abs(seen / len(a) - (run_ends + 1 - seen) / len(b)).max(axis=1)
+    brute = np.mean(shuffled >= result["statistic"] - 1e-12)
+    assert result["p_method"] == "monte_carlo" and 0.01 < brute < 0.2
+    se = math.sqrt(brute * (1 - brute) * (1 / drift.MC_DRAWS + 1 / 20_000))
+    assert abs(result["p_value"] - brute) <= 4 * se, (result["p_value"], brute)
+
+
+def test_p_method_says_how_the_p_value_was_computed():
+    rng = np.random.default_rng(RNG_SEED)
+
+    def method(a, b, kind="numeric"):
+        return drift.column_drift(pd.Series(a), pd.Series(b), kind=kind)["p_method"]
+
+    assert method(rng.normal(size=100), rng.normal(size=100)) == "exact"
+    assert method(rng.normal(size=20_000), rng.normal(size=20_000)) == "asymptotic"
+    assert method(rng.poisson(3, 20_000), rng.poisson(3, 20_000)) == "monte_carlo"
+    # More distinct values than MC_MAX_VALUES: ties are mild, the asymptotic p-value is kept.
+    many = drift.MC_MAX_VALUES * 2
+    assert method(rng.integers(0, many, 50_000), rng.integers(0, many, 50_000)) == "asymptotic"
+    # Below the Monte Carlo's floor 1 / (B + 1), the asymptotic p-value (an upper bound with ties) is kept.
+    result = drift.column_drift(pd.Series(rng.poisson(3, 20_000)), pd.Series(rng.poisson(4, 20_000)), kind="numeric")
+    assert result["p_method"] == "asymptotic" and result["p_value"] < 1e-100
+
+
 def test_categorical_counts_js_and_chi_square_equal_scipy():
     rng = np.random.default_rng(RNG_SEED)
     ref = pd.Series(rng.choice(list("abcd"), 3000, p=[0.4, 0.3, 0.2, 0.1]))
@@ -114,7 +185,12 @@ def test_categorical_counts_js_and_chi_square_equal_scipy():
     assert math.isclose(result["p_value"], p_value, rel_tol=1e-9)
     assert math.isclose(result["jensen_shannon"], jensenshannon(table[0], table[1], base=2), rel_tol=1e-12)
     assert result["effect_size"] == result["jensen_shannon"]
-    assert (result["status"], result["test"], result["n_categories"]) == ("tested", "chi2", 4)
+    assert (result["status"], result["test"], result["p_method"], result["n_categories"]) == (
+        "tested",
+        "chi2",
+        "asymptotic",
+        4,
+    )
 
 
 def test_categorical_codes_of_category_dtype_equal_factorized_strings():
@@ -131,15 +207,46 @@ def test_categorical_codes_of_category_dtype_equal_factorized_strings():
         ), key
 
 
-def test_rare_categories_are_pooled_before_chi_square():
-    # Expected counts of 'c' and 'd' are 2.5 per side: pooled into one cell with 5 per side, which passes.
-    ref, cur = np.array([500, 500, 5, 0]), np.array([500, 500, 0, 5])
-    statistic, p_value = drift.chi_square(ref, cur)
-    assert statistic == 0.0 and p_value == 1.0
-    # Pooled 'c'+'d' is still rare (2 per side), so it is folded into the smallest regular category.
-    statistic, _ = drift.chi_square(np.array([600, 400, 2, 0]), np.array([600, 400, 0, 2]))
-    expected, _, _, _ = stats.chi2_contingency([[600, 402], [600, 402]], correction=False)
-    assert statistic == expected == 0.0
+@pytest.mark.parametrize("labels", [100, 1000], ids=["100-labels", "1000-labels"])
+def test_disjoint_rare_labels_drift(labels):
+    """Each side has its own labels, each seen twice: every category is rare (expected count 1 a side).
+
+    Pooling the rare categories left one cell and read "no drift, p = 1". Unpooled, no table drawn under the
+    null is as extreme (p = 1 / (B + 1)); past MC_MAX_VALUES categories the asymptotic p-value is used.
+    """
+    reference = pd.Series([f"r{i}" for i in range(labels)] * 2)
+    current = pd.Series([f"n{i}" for i in range(labels)] * 2)
+    column = drift.column_drift(reference, current, kind="categorical")
+    assert (column["status"], column["test"]) == ("tested", "chi2") and column["effect_size"] == pytest.approx(1.0)
+    assert column["p_method"] == ("monte_carlo" if labels <= drift.MC_MAX_VALUES else "asymptotic")
+    assert column["p_value"] <= 1 / (drift.MC_DRAWS + 1)
+    report = drift.drift_report(pd.DataFrame({"c": reference}), pd.DataFrame({"c": current}), {"c": "categorical"})
+    assert report["columns"]["c"]["adjusted_p_value"] < drift.ALPHA and report["columns"]["c"]["drifted"] is True
+
+
+def test_rare_categories_under_no_shift_are_calibrated():
+    """Two common labels and 30 rare ones (expected 3.3 a side), drawn alike on both sides, 300 times: the Monte
+    Carlo p-value is below alpha about alpha of the time (sd of the rate 1.3 points; the band is +-3 points)."""
+    rng = np.random.default_rng(RNG_SEED)
+    shares = np.r_[0.45, 0.45, np.full(30, 0.1 / 30)]
+    results = [drift.chi_square(rng.multinomial(1000, shares), rng.multinomial(1000, shares)) for _ in range(300)]
+    assert {method for _, _, method in results} == {"monte_carlo"}
+    rate = np.mean([p_value < drift.ALPHA for _, p_value, _ in results])
+    assert abs(rate - drift.ALPHA) <= 0.03, rate
+
+
+def test_monte_carlo_chi_square_matches_the_exact_permutation_p_value():
+    # 2 x 2, missing in 0 of 1000 reference rows and 4 of 1000 current ones: expected 2 a side, so rare. Given
+    # the margins, the reference's count a is hypergeometric and X^2 grows with |a - 2|: exact p = P(a = 0 or 4).
+    # a = 0 and a = 4 give the same X^2, a tie that must count as "at least as extreme".
+    statistic, p_value, method = drift.chi_square(np.array([0, 1000]), np.array([4, 996]))
+    exact = 2 * stats.hypergeom.pmf(0, 2000, 4, 1000)
+    assert method == "monte_carlo"
+    assert math.isclose(statistic, stats.chi2_contingency([[0, 1000], [4, 996]], correction=False)[0], rel_tol=1e-12)
+    assert abs(p_value - exact) <= 4 * math.sqrt(exact * (1 - exact) / drift.MC_DRAWS), (p_value, exact)
+    # Not pooled away: a rare label that vanished and another that appeared are evidence (exact p = 0.0039).
+    _, p_value, method = drift.chi_square(np.array([500, 500, 5, 0]), np.array([500, 500, 0, 5]))
+    assert method == "monte_carlo" and p_value < 0.01
 
 
 def test_psi_hand_computed():
@@ -352,12 +459,57 @@ def test_too_few_rows_missing_values_and_infinities():
     assert drift.column_drift(reference, current, kind="numeric", min_rows=20)["status"] == "tested"
 
 
+def test_missing_share_of_a_numeric_column_is_tested():
+    """0% -> 51% missing, the values alike: drift, as the same change drifts a categorical column."""
+    rng = np.random.default_rng(RNG_SEED)
+    reference = pd.DataFrame({"x": rng.normal(size=2000)})
+    current = pd.DataFrame({"x": np.r_[rng.normal(size=980), [np.nan] * 1020]})
+    column = drift.drift_report(reference, current, {"x": "numeric"})["columns"]["x"]
+    assert column["drifted"] is True
+    assert "the missing share moved from 0.0% to 51.0%, Jensen-Shannon distance 0.5" in column["reason"]
+    assert column["missing_p_value"] < 1e-100 and column["missing_effect_size"] > 0.5
+    # One p-value per column for Benjamini-Hochberg: the two tests' smaller one, Bonferroni-corrected.
+    assert column["p_value"] == min(1.0, 2 * min(column["values_p_value"], column["missing_p_value"]))
+
+
 def test_missing_rate_change_is_reported_in_the_reason():
     rng = np.random.default_rng(RNG_SEED)
     reference = pd.DataFrame({"x": rng.normal(size=1000)})
+    # 0% -> 20% of 1000 rows is significant (p ~ 1e-50) and large (Jensen-Shannon 0.33): drift since issue 17.
     current = pd.DataFrame({"x": np.r_[rng.normal(size=800), [np.nan] * 200]})
     reason = drift.drift_report(reference, current, {"x": "numeric"})["columns"]["x"]["reason"]
-    assert reason.endswith("; missing rate 0.0% -> 20.0%")
+    assert reason.startswith("drifted: ") and "the missing share moved from 0.0% to 20.0%" in reason
+    # 10% -> 12% is neither: no drift, and the change is still written in the reason.
+    reference = pd.DataFrame({"x": np.r_[rng.normal(size=900), [np.nan] * 100]})
+    current = pd.DataFrame({"x": np.r_[rng.normal(size=880), [np.nan] * 120]})
+    reason = drift.drift_report(reference, current, {"x": "numeric"})["columns"]["x"]["reason"]
+    assert reason.startswith("no drift: not significant") and reason.endswith("; missing rate 10.0% -> 12.0%")
+
+
+def test_a_part_drifts_only_when_its_own_test_is_significant():
+    """The column is significant through its missing share, whose change is small; its values moved a lot but
+    their own test is not significant: no drift. (Significant: Bonferroni p <= the BH cutoff, here 0.002.)"""
+    column = {
+        **drift._empty_result("numeric", pd.Series(range(100)), pd.Series(range(100))),
+        "status": "tested",
+        "test": "ks",
+        "p_method": "exact",
+        "values_p_value": 0.2,
+        "effect_size": 0.5,
+        "missing_p_value": 0.001,
+        "missing_effect_size": 0.02,
+        "missing_rate_reference": 0.1,
+        "missing_rate_current": 0.15,
+        "p_value": 0.002,
+    }
+    columns = {"x": column}
+    drift._decide_columns(columns, drift.ALPHA, drift.EFFECT_THRESHOLDS)
+    assert columns["x"]["adjusted_p_value"] == 0.002 and columns["x"]["drifted"] is False
+    assert columns["x"]["reason"].startswith("no drift: significant (KS and missing-share chi-square")
+    assert "normalized Wasserstein distance 0.5 > 0.1 (not significant alone)" in columns["x"]["reason"]
+    column["values_p_value"] = 0.0005  # now both parts are significant: the values' large change drifts
+    drift._decide_columns(columns, drift.ALPHA, drift.EFFECT_THRESHOLDS)
+    assert columns["x"]["drifted"] is True
 
 
 def test_non_numbers_in_a_numeric_column():

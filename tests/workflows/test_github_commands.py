@@ -1,6 +1,7 @@
 """`pipeline github comment` and `pipeline check-setup` as the workflows run them, with requests recorded."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -26,27 +27,79 @@ def run(tmp_path, *args, responses=None):
     return result.returncode, result.stdout + result.stderr, sent
 
 
+REPORT = {
+    "base": "origin/main",
+    "params": {"params.yaml": {"train.learning_rate": {"old": 0.1, "new": 0.05}}},
+    "metrics": {},
+    "decision": {"decision": "reject", "period": "2013-03", "reasons": ["failed: worse"]},
+    "stale": False,
+    "drift": None,
+    "drift_base": None,
+    "plots": [],
+}
+OPEN = {"GET repos/octo/template/pulls/7": {"state": "open", "head": {"sha": SHA}}}
+
+
 @pytest.fixture
 def artifact(tmp_path):
+    """What CI uploads: the pull request's number and the report's data (JSON, never Markdown)."""
     (tmp_path / "pr-number").write_text("7\n")
-    (tmp_path / "body.md").write_text("<!-- pipeline:pr-comment -->\n## Model report\n")
-    return ["github", "comment", "--pr-file", "pr-number", "--body-file", "body.md", "--head-sha", SHA]
+    (tmp_path / "report.json").write_text(json.dumps(REPORT))
+    return ["github", "comment", "--pr-file", "pr-number", "--report-file", "report.json", "--head-sha", SHA]
 
 
-def test_the_comment_is_posted_after_the_pull_request_is_checked_against_the_event(tmp_path, artifact):
-    status, out, sent = run(
-        tmp_path, *artifact, responses={"GET repos/octo/template/pulls/7": {"state": "open", "head": {"sha": SHA}}}
-    )
+def posted(sent) -> str:
+    (post,) = [r for r in sent if r["method"] in ("POST", "PATCH")]
+    return post["body"]["body"]
+
+
+def test_the_comment_is_rendered_from_the_data_and_posted_after_the_pull_request_is_checked(tmp_path, artifact):
+    status, out, sent = run(tmp_path, *artifact, responses=OPEN)
     assert (status, out.strip()) == (0, "created a comment")
-    assert sent == [
-        {"method": "GET", "path": "repos/octo/template/pulls/7", "body": None},
-        {"method": "GET", "path": "repos/octo/template/issues/7/comments?per_page=100", "body": None},
-        {
-            "method": "POST",
-            "path": "repos/octo/template/issues/7/comments",
-            "body": {"body": "<!-- pipeline:pr-comment -->\n## Model report\n"},
-        },
+    assert [(r["method"], r["path"]) for r in sent] == [
+        ("GET", "repos/octo/template/pulls/7"),
+        ("GET", "repos/octo/template/issues/7/comments?per_page=100"),
+        ("POST", "repos/octo/template/issues/7/comments"),
     ]
+    body = posted(sent)
+    assert body.startswith("<!-- pipeline:pr-comment -->\n## Model report for this pull request\n")
+    assert (
+        "**Decision: reject** (period 2013-03," in body
+        and "| params.yaml | train.learning\\_rate | 0.1 | 0.05 |" in body
+    )
+    assert "fork" not in body
+
+
+def test_a_forks_report_is_rendered_by_the_base_code_and_says_whose_code_computed_it(tmp_path, artifact):
+    """A fork controls its data, not the text: markup in its values is inert, and the comment names the fork."""
+    hostile = {**REPORT, "decision": {"decision": "promote](https://e.vil) @team ![x](https://e.vil/x.png)"}}
+    (tmp_path / "report.json").write_text(json.dumps(hostile))
+    status, _, sent = run(tmp_path, *artifact, "--head-repository", "mallory/template", responses=OPEN)
+    body = posted(sent)
+    assert status == 0
+    assert "Computed by the pull request's own code, from the fork <code>mallory/template</code>" in body
+    assert not re.search(r"(?<!\\)\]\(|!(?<!\\)\[|@team", body)  # no link, no image, no mention: escaped
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ("<!-- pipeline:pr-comment -->\n## Decision: promote\n", "not JSON"),
+        (json.dumps({**REPORT, "body": "## Decision: promote"}), "body: Extra inputs are not permitted"),
+        (
+            json.dumps(
+                {**REPORT, "plots": [{"title": "t", "x": "x", "y": "y", "grid": [0] * 500, "base": None, "head": []}]}
+            ),
+            "plots.0.grid: List should have at most 11 items",
+        ),
+    ],
+    ids=["markdown", "unknown-key", "oversized-plot"],
+)
+def test_an_artifact_that_is_not_the_reports_data_posts_nothing(tmp_path, artifact, content, error):
+    (tmp_path / "report.json").write_text(content)
+    status, out, sent = run(tmp_path, *artifact, responses=OPEN)
+    assert status == 1 and error in out, out
+    assert sent == []
 
 
 def test_a_number_that_is_not_the_runs_pull_request_posts_nothing(tmp_path, artifact):
@@ -87,20 +140,51 @@ def test_check_setup_lists_what_a_fork_must_enable_and_fails_when_required_setti
         "Allow GitHub Actions to create and approve pull requests",
         "missing  Pages is not published from Actions: Settings > Pages > Build and deployment > Source: "
         "GitHub Actions",
-        "optional no GitHub App (CT_APP_CLIENT_ID variable and CT_APP_PRIVATE_KEY secret): CT opens PRs with the "
-        "default token and starts CI on them by a dispatch",
+        "optional no environment ci (ci.yml and the Pages build: DVC_REMOTE_CONFIG, a key that can only read the "
+        "DVC remote): fine for a public remote or none",
+        "optional no environment ct (continuous training: DVC_REMOTE_CONFIG that can write, CT_APP_PRIVATE_KEY; "
+        "the default branch only): fine for a public remote or none",
+        "optional no GitHub App (CT_APP_CLIENT_ID variable and CT_APP_PRIVATE_KEY secret of environment ct): CT "
+        "opens PRs with the default token and starts CI on them by a dispatch",
         "optional no DVC remote in .dvc/config: data/ is rebuilt from the embedded source",
-        "optional no DVC_REMOTE_CONFIG secret: fine for a public remote or none",
     ]
     assert [r["path"] for r in sent] == [
         "repos/octo/template",
         "repos/octo/template/actions/permissions",
         "repos/octo/template/actions/permissions/workflow",
         "repos/octo/template/pages",
+        "repos/octo/template/environments",
         "repos/octo/template/actions/variables/CT_APP_CLIENT_ID",
-        "repos/octo/template/actions/secrets/CT_APP_PRIVATE_KEY",
-        "repos/octo/template/actions/secrets/DVC_REMOTE_CONFIG",
     ]
+
+
+def test_check_setup_refuses_a_ct_environment_open_to_every_branch(dvc_checkout):
+    """The write key lives in `ct`; an environment any branch can deploy to would hand it to that branch's code."""
+    status, out, _ = run(
+        dvc_checkout,
+        "check-setup",
+        responses=CONFIGURED
+        | {"GET repos/octo/template/environments": {"environments": [{"name": "ci"}, {"name": "ct"}]}},
+    )
+    assert status == 1
+    assert "missing  environment ct is open to every branch: Settings > Environments > ct > Deployment branches" in out
+
+
+BRANCHES = {"protected_branches": True, "custom_branch_policies": False}
+CONFIGURED = {
+    "GET repos/octo/template": {"full_name": "octo/template"},
+    "GET repos/octo/template/actions/permissions": {"enabled": True},
+    "GET repos/octo/template/actions/permissions/workflow": {"can_approve_pull_request_reviews": True},
+    "GET repos/octo/template/pages": {"build_type": "workflow"},
+    "GET repos/octo/template/environments": {
+        "environments": [{"name": "ci"}, {"name": "ct", "deployment_branch_policy": BRANCHES}]
+    },
+    "GET repos/octo/template/environments/ci/secrets": {"secrets": [{"name": "DVC_REMOTE_CONFIG"}]},
+    "GET repos/octo/template/environments/ct/secrets": {
+        "secrets": [{"name": "DVC_REMOTE_CONFIG"}, {"name": "CT_APP_PRIVATE_KEY"}]
+    },
+    "GET repos/octo/template/actions/variables/CT_APP_CLIENT_ID": {"value": "Iv1.x"},
+}
 
 
 @pytest.fixture
@@ -119,21 +203,10 @@ def test_check_setup_passes_on_a_fully_configured_fork(dvc_checkout):
         env=command_env(),
         check=True,
     )
-    status, out, _ = run(
-        tmp_path,
-        "check-setup",
-        responses={
-            "GET repos/octo/template": {"full_name": "octo/template"},
-            "GET repos/octo/template/actions/permissions": {"enabled": True},
-            "GET repos/octo/template/actions/permissions/workflow": {"can_approve_pull_request_reviews": True},
-            "GET repos/octo/template/pages": {"build_type": "workflow"},
-            "GET repos/octo/template/actions/variables/CT_APP_CLIENT_ID": {"value": "Iv1.x"},
-            "GET repos/octo/template/actions/secrets/CT_APP_PRIVATE_KEY": {"name": "CT_APP_PRIVATE_KEY"},
-            "GET repos/octo/template/actions/secrets/DVC_REMOTE_CONFIG": {"name": "DVC_REMOTE_CONFIG"},
-        },
-    )
+    status, out, _ = run(tmp_path, "check-setup", responses=CONFIGURED)
     assert status == 0
-    assert [line.split()[0] for line in out.splitlines()] == ["ok"] * 6
+    assert [line.split()[0] for line in out.splitlines()] == ["ok"] * 7
+    assert "ok       environment ct (continuous training: DVC_REMOTE_CONFIG that can write, CT_APP_PRIVATE_KEY; " in out
 
 
 def test_check_setup_names_a_repository_it_cannot_see(tmp_path):
@@ -178,3 +251,15 @@ def test_remote_credentials_are_written_for_dvc_only_when_given_and_never_printe
         check=False,
     )
     assert none.returncode == 0 and "no DVC_REMOTE_CONFIG" in none.stdout and not (tmp_path / "other").exists()
+
+
+def test_the_registry_starts_pages_on_main_once_the_tag_is_pushed(tmp_path):
+    status, out, sent = run(tmp_path, "github", "dispatch", "pages.yml", "--ref", "main")
+    assert (status, out.strip()) == (0, "dispatched pages.yml on main")
+    assert sent == [
+        {
+            "method": "POST",
+            "path": "repos/octo/template/actions/workflows/pages.yml/dispatches",
+            "body": {"ref": "main"},
+        }
+    ]

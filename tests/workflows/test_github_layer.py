@@ -1,7 +1,9 @@
 """The GitHub layer: the exact requests each operation sends, recorded instead of sent (no network here)."""
 
+import base64
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -227,3 +229,24 @@ def test_symlinks_and_special_files_in_an_artifact_are_refused(tmp_path):
     with pytest.raises(PipelineError, match="not a regular file"):
         github.read_untrusted(tmp_path / "artifact" / "fifo", 100)
     assert github.read_untrusted(tmp_path / "artifact" / "plain.md", 100) == "ok"
+
+
+def test_git_gets_the_token_for_a_github_origin_through_its_environment_only(tmp_path, monkeypatch):
+    """Checkouts keep no token (persist-credentials: false): fetch and push get it as an HTTP header, through
+    git's GIT_CONFIG_* variables, never on a command line or on disk; other origins use git's own."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "remote", "add", "origin", "https://github.com/octo/template.git"], cwd=tmp_path, check=True)
+    monkeypatch.setenv("GH_TOKEN", "ghs_secret")
+    assert github.auth_environment(tmp_path) == {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "http.https://github.com/.extraheader",
+        "GIT_CONFIG_VALUE_0": "AUTHORIZATION: basic " + base64.b64encode(b"x-access-token:ghs_secret").decode(),
+    }
+    assert "ghs_secret" not in (tmp_path / ".git" / "config").read_text()
+    subprocess.run(["git", "remote", "set-url", "origin", str(tmp_path / "bare.git")], cwd=tmp_path, check=True)
+    assert github.auth_environment(tmp_path) == {}
+    monkeypatch.delenv("GH_TOKEN")
+    subprocess.run(
+        ["git", "remote", "set-url", "origin", "https://github.com/octo/template.git"], cwd=tmp_path, check=True
+    )
+    assert github.auth_environment(tmp_path) == {}

@@ -37,8 +37,16 @@ def tool(name: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess
     return subprocess.run([str(BIN / name), *args], cwd=cwd, text=True, capture_output=True, check=False)
 
 
-def test_the_template_has_its_six_workflows():
-    assert [p.name for p in FILES] == ["ci.yml", "comment.yml", "ct.yml", "pages.yml", "registry.yml", "template.yml"]
+def test_the_template_has_its_workflows():
+    assert [p.name for p in FILES] == [
+        "ci.yml",
+        "comment.yml",
+        "ct-round.yml",
+        "ct.yml",
+        "pages.yml",
+        "registry.yml",
+        "template.yml",
+    ]
 
 
 def test_zizmor_finds_nothing():
@@ -76,15 +84,21 @@ def test_top_level_permissions_are_read_only_or_none(path):
 def test_every_action_is_pinned_by_full_commit_sha_with_its_version(path):
     lines = [line for line in path.read_text().splitlines() if re.match(r"^\s*(-\s+)?uses:", line)]
     assert lines
-    assert [line for line in lines if not PIN.match(line)] == []
+    local = [line for line in lines if re.match(r"^\s*uses: \./\.github/workflows/[\w-]+\.yml\b", line)]
+    assert [line for line in lines if not PIN.match(line) and line not in local] == []  # ours: this same commit
 
 
-def test_checkout_keeps_no_credentials_except_in_jobs_that_push():
-    pushing = {("ct.yml", "ct"), ("registry.yml", "tag")}
-    for file, job, step in steps():
-        if step.get("uses", "").startswith("actions/checkout@"):
-            expected = (file, job) in pushing
-            assert step["with"]["persist-credentials"] is expected, (file, job)
+def test_checkout_keeps_no_credentials_the_token_goes_only_to_the_steps_that_push():
+    checkouts = [(f, j, s) for f, j, s in steps() if s.get("uses", "").startswith("actions/checkout@")]
+    assert len(checkouts) == 6
+    assert all(s["with"]["persist-credentials"] is False for _, _, s in checkouts)
+    pushing = [(f, j) for f, j, s in steps() if "GH_TOKEN" in s.get("env", {})]
+    assert pushing == [
+        ("comment.yml", "comment"),
+        ("ct-round.yml", "round"),
+        ("registry.yml", "tag"),
+        ("registry.yml", "tag"),
+    ]
 
 
 def test_no_expression_is_expanded_inside_a_run_step():
@@ -101,15 +115,31 @@ def test_write_permissions_are_granted_per_job_and_only_where_needed():
     grants = {(f, j): {k: v for k, v in job.get("permissions", {}).items() if v == "write"} for f, j, job in jobs()}
     assert {key: value for key, value in grants.items() if value} == {
         ("comment.yml", "comment"): {"pull-requests": "write"},
-        ("ct.yml", "ct"): {"contents": "write", "pull-requests": "write", "issues": "write", "actions": "write"},
+        ("ct.yml", "with-default-token"): {
+            "contents": "write",
+            "pull-requests": "write",
+            "issues": "write",
+            "actions": "write",
+        },
         ("pages.yml", "deploy"): {"pages": "write", "id-token": "write"},
-        ("registry.yml", "tag"): {"contents": "write"},
+        ("registry.yml", "tag"): {"contents": "write", "actions": "write"},
     }
+    assert load(WORKFLOWS / "ct.yml")["jobs"]["with-app"]["permissions"] == {"contents": "read"}
 
 
-def test_jobs_that_run_a_pull_requests_code_get_only_the_data_read_secret_and_no_write_permission():
-    # The one secret is the DVC remote's credentials (a read-only key, README's guide says), so CI can pull
-    # the data a pull request's pipeline re-run needs; GitHub gives no secret at all to forks' pull requests.
+def test_every_secret_comes_from_an_environment_and_pull_requests_get_only_the_read_key():
+    """`ci` holds the read-only DVC key (CI, Pages' build), `ct` the write key and the App's key (default
+    branch only): a repository secret would give the write key to every same-repository pull request's code."""
+    environments = {}
+    for file, name, job in jobs():
+        used = set(re.findall(r"secrets\.(\w+)", yaml.safe_dump(job)))
+        if used:
+            environments[(file, name)] = (job["environment"]["name"], used)
+    assert environments == {
+        ("ci.yml", "ci"): ("ci", {"DVC_REMOTE_CONFIG"}),
+        ("ct-round.yml", "round"): ("ct", {"DVC_REMOTE_CONFIG", "CT_APP_PRIVATE_KEY"}),
+        ("pages.yml", "build"): ("ci", {"DVC_REMOTE_CONFIG"}),
+    }
     for path in FILES:
         workflow = load(path)
         if "pull_request" not in workflow["on"] or path.name == "registry.yml":  # registry: merged, same repo
@@ -140,9 +170,35 @@ def test_ct_runs_on_a_schedule_one_at_a_time_and_falls_back_to_dispatching_ci():
     workflow = load(WORKFLOWS / "ct.yml")
     assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}
     assert workflow["concurrency"] == {"group": "continuous-training", "cancel-in-progress": False}
-    ct = workflow["jobs"]["ct"]["steps"][-1]
-    assert ct["env"]["DISPATCH_CI"] == "${{ steps.app-token.outputs.token == '' && 'ci.yml' || '' }}"
+    calls = {name: (job["if"], job["with"]["app"]) for name, job in workflow["jobs"].items()}
+    assert calls == {
+        "with-app": ("vars.CT_APP_CLIENT_ID != ''", True),
+        "with-default-token": ("vars.CT_APP_CLIENT_ID == ''", False),
+    }
+    ct = load(WORKFLOWS / "ct-round.yml")["jobs"]["round"]["steps"][-1]
+    assert ct["env"]["DISPATCH_CI"] == "${{ !inputs.app && 'ci.yml' || '' }}"
     assert "workflow_dispatch" in load(WORKFLOWS / "ci.yml")["on"]
+
+
+def test_runs_that_could_collide_wait_for_each_other_and_merges_on_main_are_never_cancelled():
+    groups = {p.name: load(p).get("concurrency") for p in FILES}
+    assert groups["registry.yml"] == {"group": "registry", "cancel-in-progress": False}
+    assert groups["comment.yml"]["cancel-in-progress"] is False and "head_branch" in groups["comment.yml"]["group"]
+    assert groups["ci.yml"]["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
+    assert groups["pages.yml"] == {"group": "pages", "cancel-in-progress": False}
+
+
+def test_pages_is_built_after_the_version_tag_exists():
+    """A tag pushed with the default token starts no workflow, and the merge's own Pages run may check out
+    before the tag: the registry job starts Pages itself, after pushing the tag."""
+    runs = [s.get("run", "") for s in load(WORKFLOWS / "registry.yml")["jobs"]["tag"]["steps"]]
+    push = next(i for i, r in enumerate(runs) if "pipeline github push" in r)
+    assert runs[push + 1] == "uv run pipeline github dispatch pages.yml --ref main"
+    assert "workflow_dispatch" in load(WORKFLOWS / "pages.yml")["on"]
+
+
+def test_every_job_has_a_name():
+    assert [(f, j) for f, j, job in jobs() if not job.get("name")] == []
 
 
 def test_pages_builds_from_the_full_history_and_deploys_in_a_separate_job():
