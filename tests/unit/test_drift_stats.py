@@ -141,6 +141,30 @@ def test_tied_integer_ks_false_positive_rate_is_alpha():
     assert abs(rate - drift.ALPHA) <= 0.025, rate
 
 
+def test_zero_inflated_ks_false_positive_rate_is_alpha():
+    """70% zeros, the rest lognormal, 5,000 rows a side, 400 times: thousands of distinct values, yet scipy's
+    p-value was below alpha 1% of the time; on KS_CELLS cells the permutation test is calibrated (sd of the
+    rate 1.1 points, the band +-2.5 points)."""
+    rng = np.random.default_rng(RNG_SEED)
+
+    def draw():
+        return pd.Series(np.where(rng.random(5000) < 0.7, 0.0, rng.lognormal(size=5000)))
+
+    results = [drift.column_drift(draw(), draw(), kind="numeric") for _ in range(400)]
+    assert {result["p_method"] for result in results} == {"monte_carlo"}
+    rate = np.mean([result["p_value"] < drift.ALPHA for result in results])
+    assert abs(rate - drift.ALPHA) <= 0.025, rate
+
+
+def test_ks_cells_split_the_rows_evenly_but_keep_a_heavy_value_whole():
+    totals = np.r_[7000, np.ones(3000, dtype=np.int64)]  # one value with 70% of the rows, 3,000 singletons
+    ref_counts = np.r_[3500, np.ones(3000, dtype=np.int64) * np.arange(3000) % 2]
+    cell_ref, cell_totals = drift._cells(ref_counts, totals)
+    assert cell_totals[0] == 7000 and cell_totals.sum() == totals.sum() and cell_ref.sum() == ref_counts.sum()
+    # The heavy value counts as one cell's rows, 10,000 / 100 = 100: the other cells hold (3,100 / 100 =) 31.
+    assert drift.KS_CELLS - 3 <= len(cell_totals) <= drift.KS_CELLS and cell_totals[1:].max() <= 31
+
+
 def test_tied_ks_monte_carlo_matches_brute_force_permutations():
     """The count-vector draws give the p-value of shuffling the rows between the sides (20,000 shuffles)."""
     rng = np.random.default_rng(RNG_SEED)
@@ -166,9 +190,9 @@ def test_p_method_says_how_the_p_value_was_computed():
     assert method(rng.normal(size=100), rng.normal(size=100)) == "exact"
     assert method(rng.normal(size=20_000), rng.normal(size=20_000)) == "asymptotic"
     assert method(rng.poisson(3, 20_000), rng.poisson(3, 20_000)) == "monte_carlo"
-    # More distinct values than MC_MAX_VALUES: ties are mild, the asymptotic p-value is kept.
-    many = drift.MC_MAX_VALUES * 2
-    assert method(rng.integers(0, many, 50_000), rng.integers(0, many, 50_000)) == "asymptotic"
+    # Many distinct values, 70% of them zeros: still tied, simulated on KS_CELLS cells.
+    zeros = np.where(rng.random((2, 50_000)) < 0.7, 0.0, rng.lognormal(size=(2, 50_000)))
+    assert method(*zeros) == "monte_carlo"
     # Below the Monte Carlo's floor 1 / (B + 1), the asymptotic p-value (an upper bound with ties) is kept.
     result = drift.column_drift(pd.Series(rng.poisson(3, 20_000)), pd.Series(rng.poisson(4, 20_000)), kind="numeric")
     assert result["p_method"] == "asymptotic" and result["p_value"] < 1e-100
