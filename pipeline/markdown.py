@@ -13,8 +13,9 @@ import re
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
 # GitHub links `@name` (a notification to a person or team) and `#123` (a link to an issue) in rendered text,
-# including text that came out of escapes. A word joiner (U+2060, invisible) after the sign breaks the pattern.
-LINKED = re.compile(r"([@#])")
+# including text that came out of escapes, when the sign starts a word (`model@v1.2.0` links nothing). A word
+# joiner (U+2060, invisible) after the sign breaks the pattern. `#` has its backslash before it by then.
+LINKED = re.compile(r"(?<![\w@#])([@#])(?=\w)")
 WORD_JOINER = "\u2060"
 
 
