@@ -100,11 +100,17 @@ class Prepare(_Section):
     joins: list[Join] = []
     timestamp: str = Field(description="Column with the event time (ISO 8601, UTC).")
     timezone: str = Field(description="Local time zone of the events, for calendar features.")
+    time_format: str | None = Field(
+        default=None,
+        description="How the batch source writes its times (strftime, e.g. '%Y' or '%m/%d/%Y'); null: inferred "
+        "from the values. Ingest's cut and `predict` read source times with it, so a batch and a file to score "
+        "are read alike (data/ holds ISO 8601 UTC either way).",
+    )
     calendar: list[Literal["weekday", "month", "hour", "day"]] = []
 
 
 class Target(_Section):
-    """The column to predict and, for binary tasks, the threshold that makes it a label."""
+    """The column to predict and, for binary tasks, what makes a row positive: a threshold or a value."""
 
     column: str
     threshold: float | None = Field(
@@ -112,6 +118,16 @@ class Target(_Section):
         description="binary: the label is `column > threshold`; regression: unused; "
         "multiclass: not allowed (the classes are the column's values).",
     )
+    positive: str | None = Field(
+        default=None,
+        description="binary, a target stored as text: the value that is the positive class (label 1); every "
+        "other value is negative. Instead of `threshold`.",
+    )
+
+    @property
+    def positive_class(self) -> str:
+        """How pages and predictions name the positive class: the value, or the rule of the threshold."""
+        return self.positive if self.positive is not None else f"{self.column} > {self.threshold:g}"
 
 
 # Each task type's primary metric: what the gate decides on by default and what is tracked per period. Here, not
@@ -122,7 +138,8 @@ PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "f1_macro", "regression": "
 class Task(_Section):
     """What is predicted: the task type decides the label, the metrics, the plots and the gate's rule.
 
-    binary: a numeric target cut at `threshold` (label 1 above it). multiclass: the target's values are the
+    binary: a numeric target cut at `threshold` (label 1 above it), or a text target whose `positive` value is
+    label 1. multiclass: the target's values are the
     classes (text or integers, read as text); two classes work, but binary adds a tuned decision threshold
     and the calibration guard-rail, so prefer it then. regression: the target itself.
     """
@@ -137,8 +154,14 @@ class Task(_Section):
 
     @model_validator(mode="after")
     def _threshold_only_for_binary(self) -> Task:
-        if self.type == "binary" and self.target.threshold is None:
-            raise ValueError("task.target.threshold is required when task.type is 'binary'")
+        rules = (self.target.threshold is not None) + (self.target.positive is not None)
+        if self.type == "binary" and rules != 1:
+            raise ValueError(
+                "a binary task needs exactly one of task.target.threshold (a numeric target: label = "
+                "target > threshold) and task.target.positive (a text target: the positive value)"
+            )
+        if self.type != "binary" and self.target.positive is not None:
+            raise ValueError(f"task.target.positive is for binary tasks only, not {self.type}")
         if self.type == "multiclass" and self.target.threshold is not None:
             raise ValueError(
                 "task.target.threshold is for binary tasks only: a multiclass label is the "

@@ -21,7 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from pipeline.batches import period_bounds, period_files, read_csv
 from pipeline.config import Params
+from pipeline.config import Target as TargetRule
 from pipeline.errors import PipelineError
+from pipeline.labels import binary_label
 
 
 class _Rule(BaseModel):
@@ -323,7 +325,7 @@ def infer_contract(
     batches: str,
     per_period: dict[str, bool],
     target: str,
-    threshold: float | None,
+    rule: TargetRule | None,
     leakage: list[str],
     period: Period | None,
     max_categories: int = 50,
@@ -335,7 +337,7 @@ def infer_contract(
         batches: The folder of batch files (one per period).
         per_period: Tables released one file per period (the batches and, e.g., hourly readings to join).
         target: The target column; it is listed as leakage (known only after the event).
-        threshold: For a binary label, the target threshold: positive-rate bounds are proposed around it.
+        rule: For a binary label, what makes a row positive: positive-rate bounds are proposed around it.
         leakage: Columns known only after the event.
         period: The period rule for per-period tables whose files have its column.
         max_categories: Text columns with at most this many distinct values get an allowed list.
@@ -348,8 +350,8 @@ def infer_contract(
         frames = [read_csv(path, required=[]) for path in files]
         rule = period if period is not None and periodic and period.column in frames[0] else None
         tables[name] = infer_table(frames, periodic, rule, max_categories)
-        if name == batches and threshold is not None and target in frames[0]:
-            rates = [float((pd.to_numeric(f[target]).dropna() > threshold).mean()) for f in frames]
+        if name == batches and rule is not None and target in frames[0]:
+            rates = [float(binary_label(f[target], rule).dropna().mean()) for f in frames]
     bounds = (round(max(0.0, min(rates) - 0.1), 3), round(min(1.0, max(rates) + 0.1), 3)) if rates else None
     return Contract(
         tables=tables, target=Target(column=target, positive_rate=bounds), leakage=sorted({*leakage, target})
@@ -368,7 +370,7 @@ def propose_contract(params: Params, leakage: list[str], max_categories: int = 5
         batches=prepare.batches,
         per_period=per_period,
         target=params.task.target.column,
-        threshold=params.task.target.threshold if params.task.type == "binary" else None,
+        rule=params.task.target if params.task.type == "binary" else None,
         leakage=leakage,
         period=Period(column=prepare.timestamp, timezone=prepare.timezone),
         max_categories=max_categories,

@@ -21,7 +21,7 @@ from scipy.stats import mannwhitneyu
 
 from pipeline.config import Params
 from pipeline.contract import Contract
-from pipeline.features import class_names
+from pipeline.labels import binary_label, class_names
 
 LEAKAGE_SAMPLE = 50_000  # rows scored per column: enough to see a near-perfect ranking, bounded in time
 TOP = 5
@@ -201,8 +201,8 @@ def label_sanity(batches: dict[str, pd.DataFrame], params: Params, contract: Con
     for period, frame in batches.items():
         if column not in frame:
             continue  # the schema reports the absent target column
-        labelled = pd.to_numeric(frame[column], errors="coerce").dropna()
-        rate = float((labelled > params.task.target.threshold).mean()) if len(labelled) else float("nan")
+        labelled = binary_label(frame[column], params.task.target).dropna()
+        rate = float(labelled.mean()) if len(labelled) else float("nan")
         if not bounds[0] <= rate <= bounds[1]:
             file = (folder / f"{period}.csv").as_posix()
             found.append(
@@ -256,12 +256,16 @@ def leakage(batches: dict[str, pd.DataFrame], params: Params, contract: Contract
     Screened once on a sample of all the periods; a column that scores too high is then scored file by file,
     so each finding names the file it is in and the rows it was measured on.
     """
+    if contract.target.column not in next(iter(batches.values()), {}):
+        return []  # the schema reports an absent target column
     skip = {*contract.leakage, contract.target.column, *params.features.identifiers}
     rows = pd.concat(batches.values(), ignore_index=True)
-    overall = {c: _leakage(rows, c, params, contract) for c in rows.columns if c not in skip}
-    found = []
+    target = _outcome(rows[contract.target.column], params)  # once per table, not once per column
+    overall = {c: _leakage(rows[c], target) for c in rows.columns if c not in skip}
+    found, start = [], np.cumsum([0, *(len(f) for f in batches.values())])
+    files = {(folder / f"{p}.csv").as_posix(): slice(a, b) for p, a, b in zip(batches, start[:-1], start[1:], strict=True)}
     for column in (c for c, scored in overall.items() if _too_high(scored, contract)):
-        per_file = {(folder / f"{p}.csv").as_posix(): _leakage(f, column, params, contract) for p, f in batches.items()}
+        per_file = {file: _leakage(rows[column][at], target[at]) for file, at in files.items()}
         # Too few rows in each file to score alone (or high only together): the folder, with the rows scored.
         leaky = {file: s for file, s in per_file.items() if _too_high(s, contract)} or {
             folder.as_posix(): overall[column]
@@ -286,22 +290,27 @@ def _too_high(scored: tuple[float, int] | None, contract: Contract) -> bool:
     return scored is not None and scored[0] >= contract.leakage_auc
 
 
-def _leakage(rows: pd.DataFrame, column: str, params: Params, contract: Contract) -> tuple[float, int] | None:
-    """The leakage score of `column` on at most LEAKAGE_SAMPLE labelled rows, and the rows it was measured on.
+def _outcome(target: pd.Series, params: Params) -> pd.DataFrame:
+    """What a leaking column would predict: `raw` (the target as a number) and, binary, `y` (the label)."""
+    if params.task.type == "binary":
+        label = binary_label(target, params.task.target)
+        return pd.DataFrame({"raw": label, "y": label})
+    return pd.DataFrame({"raw": pd.to_numeric(target, errors="coerce"), "y": np.nan})
 
-    None when it cannot be scored: no target column, fewer than 100 labelled rows with a value, one value.
+
+def _leakage(values: pd.Series, target: pd.DataFrame) -> tuple[float, int] | None:
+    """The leakage score of a column on at most LEAKAGE_SAMPLE labelled rows, and the rows it was measured on.
+
+    None when it cannot be scored: fewer than 100 labelled rows with a value, one value.
     """
-    if contract.target.column not in rows or column not in rows:
-        return None  # the schema reports an absent target column
-    target = pd.to_numeric(rows[contract.target.column], errors="coerce")
-    usable = np.flatnonzero(target.notna() & rows[column].notna())
+    usable = np.flatnonzero(target["raw"].notna().to_numpy() & values.notna().to_numpy())
     if len(usable) < 100:
         return None
     # positions: sampling them copies no unsampled row
     chosen = pd.Series(usable).sample(n=min(LEAKAGE_SAMPLE, len(usable)), random_state=0).to_numpy()
-    values, y_raw = rows[column].take(chosen), target.take(chosen)
-    y = (y_raw > params.task.target.threshold).astype(int) if params.task.type == "binary" else None
-    score = _leakage_score(values, y, y_raw)
+    sample, outcome = values.take(chosen), target.take(chosen)
+    y = None if outcome["y"].isna().all() else outcome["y"].astype(int)
+    score = _leakage_score(sample, y, outcome["raw"])
     return None if score is None else (score, len(chosen))
 
 

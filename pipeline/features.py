@@ -17,6 +17,7 @@ from pipeline.batches import period_files, read_csv
 from pipeline.config import Join, Params, Prepare, Task
 from pipeline.contract import Contract, Table
 from pipeline.errors import PipelineError
+from pipeline.labels import binary_label, class_names
 
 # The columns every prepared row carries besides the identifiers and the model inputs.
 LABEL, PERIOD = "label", "period"
@@ -65,30 +66,25 @@ def add_calendar(rows: pd.DataFrame, prepare: Prepare, source: str) -> pd.DataFr
     return rows.assign(**{name: parts[name] for name in prepare.calendar})
 
 
-def class_names(values: pd.Series) -> pd.Series:
-    """Class names as text, the way a multiclass label is stored: `3.0` read from a CSV becomes "3", not "3.0"."""
-    numbers = pd.to_numeric(values, errors="coerce")
-    whole = numbers.notna() & (numbers == numbers.round())
-    text = values.astype("string").str.strip()
-    return text.where(~whole, numbers.round().astype("Int64").astype("string")).replace("", pd.NA)
-
-
 def add_label(rows: pd.DataFrame, task: Task) -> tuple[pd.DataFrame, int]:
     """Add the label and drop rows without one; the only place the label policy lives.
 
-    binary: 1 when the target is above `task.target.threshold`, else 0; multiclass: the class name as text
-    (classes written as integers and as words are handled alike); regression: the target itself. Rows whose
-    target is missing (the outcome never happened or was not recorded) cannot be scored against an outcome;
-    they are dropped from training and evaluation and counted.
+    binary: 1 for the positive class (`binary_label`), else 0; multiclass: the class name as text (classes
+    written as integers and as words are handled alike); regression: the target itself. Rows whose target is
+    missing (the outcome never happened or was not recorded) cannot be scored against an outcome; they are
+    dropped from training and evaluation and counted.
 
     Returns:
         The labelled rows and the number of rows dropped.
     """
     target = rows[task.target.column]
-    label = class_names(target) if task.type == "multiclass" else pd.to_numeric(target, errors="coerce")
+    if task.type == "binary":
+        label = binary_label(target, task.target)
+    else:
+        label = class_names(target) if task.type == "multiclass" else pd.to_numeric(target, errors="coerce")
     known = label.notna()
     if task.type == "binary":
-        label = (label > task.target.threshold).astype("int64")
+        label = label.fillna(0).astype("int64")
     return rows.loc[known].assign(
         **{LABEL: label[known].astype(str) if task.type == "multiclass" else label[known]}
     ), int((~known).sum())

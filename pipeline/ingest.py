@@ -87,7 +87,8 @@ def open_tables(params: Params, update: bool) -> dict[str, Table]:
             done = bring_tracked(path, update)
             if done:
                 log.info("ingest: %s", done)
-        tables[name] = open_table(path, table.time, params.ingest.period, prepare.timezone)
+        fmt = prepare.time_format if name == prepare.batches else None  # the batches' format (predict reads it too)
+        tables[name] = open_table(path, table.time, params.ingest.period, prepare.timezone, fmt)
     if tables[prepare.batches].periods is None:
         raise PipelineError(
             f"ingest.source.tables.{prepare.batches}: the batch table needs periods: give "

@@ -14,8 +14,9 @@ from typing import Literal
 import pandas as pd
 
 from pipeline.batches import parse_csv, period_files, period_kind, period_of, period_range, read_csv
+from pipeline.config import Target
 from pipeline.errors import PipelineError
-from pipeline.features import class_names
+from pipeline.labels import class_names
 from pipeline.sources import parse_times, read_source
 
 PeriodKind = Literal["month", "quarter", "year"]
@@ -33,7 +34,7 @@ class Proposal:
     periods: dict[str, int]  # period name -> rows, in time order (the released ones)
     available: list[str]  # every period of the data
     labelled: int  # labelled rows of the evaluation period (the newest released)
-    threshold: float | None
+    label: Target | None  # binary: what makes a row positive (a threshold or a value)
     classes: list[str]
     categorical: list[str]
     numeric: list[str]
@@ -97,26 +98,25 @@ def count_periods(names: pd.Series, source: str) -> dict[str, int]:
 
 
 def label_of(
-    target: pd.Series, *, task: TaskType, threshold: float | None, source: str, column: str
-) -> tuple[pd.Series, float | None]:
-    """The label of each row (NaN where the target is missing), and the binary threshold in use.
+    target: pd.Series, *, task: TaskType, threshold: float | None, positive: str | None, source: str, column: str
+) -> tuple[pd.Series, Target | None]:
+    """The label of each row (NaN where the target is missing), and for binary the rule that makes it positive.
 
-    binary: `target > threshold`; a numeric target with exactly two values needs no threshold (the label is
-    the larger value). multiclass: the class as text. regression: the number itself.
+    binary: a text target needs `positive` (the value that is label 1); a number is cut at `threshold`, or
+    needs none when it has exactly two values (the label is the larger value). multiclass: the class as text.
+    regression: the number itself.
 
     Raises:
-        PipelineError: The target is not numeric where it must be, or binary has no threshold to use.
+        PipelineError: The target is not numeric where it must be, or binary lacks the rule to use.
     """
     if task == "multiclass":  # the classes exactly as `prepare` will name them, so the counts here hold there
         return class_names(target), None
+    if task == "binary" and positive is not None:
+        return _positive_label(target, threshold=threshold, positive=positive, source=source, column=column)
     numbers = pd.to_numeric(target, errors="coerce")
     not_numbers = target.notna() & numbers.isna()
     if not_numbers.any():
-        hint = " (use --task multiclass for class names)" if task == "binary" else ""
-        raise PipelineError(
-            f"{source}: target {column!r} must be numeric for a {task} task, but holds e.g. "
-            f"{target[not_numbers].iloc[0]!r}{hint}"
-        )
+        raise PipelineError(f"{source}: target {column!r} holds text, " + _text_hint(target, task))
     if task == "regression":
         return numbers, None
     if threshold is None:
@@ -127,7 +127,33 @@ def label_of(
                 "--threshold X (the label is target > X)"
             )
         threshold = float(values[0])
-    return (numbers > threshold).astype(float).where(numbers.notna()), threshold
+    rule = Target(column=column, threshold=threshold)
+    return binary_label(target, rule), rule
+
+
+def _text_hint(target: pd.Series, task: TaskType) -> str:
+    """What to do about a text target: name its values and the option that reads them."""
+    values = sorted(class_names(target).dropna().unique())
+    shown = ", ".join(map(repr, values[:5])) + (f" and {len(values) - 5} more" if len(values) > 5 else "")
+    if task == "regression":
+        return f"e.g. {values[0]!r}, but a regression target must be numeric"
+    if len(values) == 2:
+        return f"two values, {shown}: which one is the positive class? Pass --positive VALUE (e.g. --positive {values[1]})"
+    return f"{len(values)} values ({shown}): pass --positive VALUE (every other value is negative), or --task multiclass"
+
+
+def _positive_label(
+    target: pd.Series, *, threshold: float | None, positive: str, source: str, column: str
+) -> tuple[pd.Series, Target]:
+    """binary on a text target: label 1 where the target is `positive`, which must be one of its values."""
+    if threshold is not None:
+        raise PipelineError("--threshold and --positive: pass one (a number is cut at a threshold, text is matched)")
+    rule = Target(column=column, positive=positive)
+    label = binary_label(target, rule)
+    if not (label == 1).any():
+        values = ", ".join(map(repr, sorted(class_names(target).dropna().unique())[:10]))
+        raise PipelineError(f"{source}: --positive {positive!r} is not a value of target {column!r} ({values})")
+    return label, rule
 
 
 def check_label(label: pd.Series, evaluation: pd.Series, source: str, column: str) -> None:
@@ -229,6 +255,7 @@ def propose(
     period: PeriodKind,
     timezone: str,
     threshold: float | None,
+    positive: str | None,
     ids: list[str],
     leakage: list[str],
     through: str | None,
@@ -243,6 +270,7 @@ def propose(
         period: How a file is cut (a folder's files say it by their names, `2013-01.csv`, `2013-Q1.csv`, ...).
         timezone: The zone naive times are read in, and in which a row's period is decided.
         threshold: binary: the label is `target > threshold`.
+        positive: binary, a text target: the value that is the positive class.
         ids: Identifier columns: traced, never features.
         leakage: Columns known only after the event: never features.
         through: The newest period to release (default: every period).
@@ -262,7 +290,9 @@ def propose(
     released = _released(list(counts), through, counts, source)
     kept = names.isin(released)
     frame, times, names = frame[kept], times[kept], names[kept]
-    label, threshold = label_of(frame[target], task=task, threshold=threshold, source=source, column=target)
+    label, rule = label_of(
+        frame[target], task=task, threshold=threshold, positive=positive, source=source, column=target
+    )
     evaluation = names == released[-1]
     check_label(label, evaluation, source, target)
     categorical, numeric, excluded = infer_features(frame, _not_features(target, time, ids, leakage))
@@ -272,7 +302,7 @@ def propose(
         periods={p: counts[p] for p in released},
         available=list(counts),
         labelled=int((label.notna() & evaluation).sum()),
-        threshold=threshold,
+        label=rule,
         classes=sorted(map(str, label.dropna().unique())) if task != "regression" else [],
         categorical=categorical,
         numeric=numeric,

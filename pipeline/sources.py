@@ -82,26 +82,30 @@ def records(text: str, path: Path) -> Iterator[tuple[int, str, list[str]]]:
         done = end
 
 
-def parse_times(values: pd.Index, timezone: str) -> pd.DatetimeIndex:
+def parse_times(values: pd.Index, timezone: str, fmt: str | None = None) -> pd.DatetimeIndex:
     """Distinct time texts -> UTC instants (NaT where a text does not parse); naive texts are read in `timezone`.
 
-    The format is inferred from the values (ISO 8601, `2012/01/01`, ...); a column that mixes formats falls
-    back to reading each value on its own.
+    The one reader of a source's times: ingest's cut, `init` and `predict` all call it, with the format
+    `prepare.time_format` names (`%Y` for a year, `%m/%d/%Y`, ...). Without one, the format is inferred from
+    the values (ISO 8601, `2012/01/01`, ...) and a column that mixes formats is read value by value. Numbers
+    are read as their text, so the year 2002 is 2002-01-01, never 2002 nanoseconds after 1970.
     """
-    text = pd.Series(values.astype(str), index=range(len(values)))
+    text = pd.Series(pd.Index(values).astype(str), index=range(len(values)))
     aware = text.str.contains(OFFSET, regex=True)
     parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
     if aware.any():
-        parsed[aware] = _to_datetime(text[aware], utc=True)
+        parsed[aware] = _to_datetime(text[aware], utc=True, fmt=fmt)
     if (~aware).any():
-        local = pd.DatetimeIndex(_to_datetime(text[~aware], utc=False))
+        local = pd.DatetimeIndex(_to_datetime(text[~aware], utc=False, fmt=fmt))
         first = np.ones(len(local), dtype=bool)  # at the doubled hour, the first of the two instants
         parsed[~aware] = local.tz_localize(timezone, ambiguous=first, nonexistent="shift_forward").tz_convert("UTC")
     return pd.DatetimeIndex(parsed)
 
 
-def _to_datetime(text: pd.Series, utc: bool) -> pd.Series:
-    """Parse with the format inferred from the first value, then value by value where that failed."""
+def _to_datetime(text: pd.Series, utc: bool, fmt: str | None) -> pd.Series:
+    """Parse with `fmt`, else with the format inferred from the first value, then value by value where that failed."""
+    if fmt is not None:
+        return pd.to_datetime(text, errors="coerce", utc=utc, format=fmt)
     parsed = pd.to_datetime(text, errors="coerce", utc=utc)
     if parsed.isna().any():
         parsed = pd.to_datetime(text, errors="coerce", utc=utc, format="mixed")
@@ -143,7 +147,7 @@ class CutTable:
             (dest / name / f"{period}.csv").write_text(text, encoding="utf-8", newline="")
 
 
-def cut_by_time(raw: bytes, *, path: Path, column: str, kind: str, timezone: str) -> CutTable:
+def cut_by_time(raw: bytes, *, path: Path, column: str, kind: str, timezone: str, fmt: str | None = None) -> CutTable:
     """Cut a CSV file into periods of `kind` by the local time (in `timezone`) of its `column`.
 
     Raises:
@@ -166,7 +170,7 @@ def cut_by_time(raw: bytes, *, path: Path, column: str, kind: str, timezone: str
         lines.append(line)
         values.append(fields[index] if index < len(fields) else "")
     codes, distinct = pd.factorize(pd.Index(values, dtype=object))
-    instants = parse_times(distinct, timezone)
+    instants = parse_times(distinct, timezone, fmt)
     _refuse_unparsed(instants, codes=codes, distinct=distinct, numbers=numbers, path=path, column=column)
     keep = pd.Index(distinct).str.match(ISO_UTC.pattern).tolist()
     written = np.where(keep, distinct, instants.strftime(UTC_FORMAT)).tolist()
@@ -231,7 +235,9 @@ class WholeTable:
         (dest / f"{name}.csv").write_bytes(self.raw)
 
 
-def open_table(path: Path, time: str | None, kind: str, timezone: str) -> CutTable | FolderTable | WholeTable:
+def open_table(
+    path: Path, time: str | None, kind: str, timezone: str, fmt: str | None = None
+) -> CutTable | FolderTable | WholeTable:
     """Read one source table: a folder of period files, a file cut by `time`, or a file copied whole.
 
     Raises:
@@ -247,4 +253,25 @@ def open_table(path: Path, time: str | None, kind: str, timezone: str) -> CutTab
             )
         return FolderTable(files)
     raw = read_source(path)
-    return WholeTable(raw) if time is None else cut_by_time(raw, path=path, column=time, kind=kind, timezone=timezone)
+    if time is None:
+        return WholeTable(raw)
+    return cut_by_time(raw, path=path, column=time, kind=kind, timezone=timezone, fmt=fmt)
+
+
+def iso_times(values: pd.Series, *, timezone: str, fmt: str | None, source: str, column: str) -> pd.Series:
+    """A source's time column rewritten as data/ holds it (ISO 8601 UTC), for rows that never went through ingest.
+
+    Raises:
+        PipelineError: A time is missing or does not parse, naming the column, the count and an example.
+    """
+    codes, distinct = pd.factorize(values.astype(str).where(values.notna()))
+    instants = parse_times(pd.Index(distinct), timezone, fmt)
+    bad = (codes < 0) | np.asarray(instants.isna())[codes]
+    if bad.any():
+        example = values[bad].iloc[0]
+        raise PipelineError(
+            f"{source}: column {column!r}: {int(bad.sum())} row(s) with a time that is missing or does not "
+            f"parse{f' as {fmt!r}' if fmt else ''}, e.g. {example!r}"
+        )
+    written = np.where(pd.Index(distinct).str.match(ISO_UTC.pattern), distinct, instants.strftime(UTC_FORMAT))
+    return pd.Series(written[codes], index=values.index)

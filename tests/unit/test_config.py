@@ -38,7 +38,9 @@ def test_params_are_frozen(params):
         (lambda p: p["features"]["categorical"].append("tailnum"), r"identifier columns: \['tailnum'\]"),
         (lambda p: p["features"]["numeric"].append("distance"), r"list these columns twice: \['distance'\]"),
         (lambda p: p["features"]["numeric"].append("arr_delay"), r"the target 'arr_delay' is listed as a feature"),
-        (lambda p: p["task"]["target"].update(threshold=None), r"threshold is required"),
+        (lambda p: p["task"]["target"].update(threshold=None), r"binary task needs exactly one of .*threshold"),
+        (lambda p: p["task"]["target"].update(positive="late"), r"binary task needs exactly one of .*positive"),
+        (lambda p: p["task"].update(type="regression", target={"column": "x", "positive": "a"}), r"binary tasks only"),
         (lambda p: p["train"].update(validation_fraction=1.5), r"key 'train.validation_fraction'"),
     ],
     ids=[
@@ -51,6 +53,8 @@ def test_params_are_frozen(params):
         "duplicate-feature",
         "target-as-feature",
         "binary-without-threshold",
+        "binary-with-threshold-and-positive",
+        "positive-for-regression",
         "out-of-range",
     ],
 )

@@ -299,7 +299,7 @@ def test_a_folder_of_quarter_files_brings_its_own_periods(tmp_path):
 
 
 def test_init_names_multiclass_classes_as_prepare_will():
-    from pipeline.features import class_names
+    from pipeline.labels import class_names
     from pipeline.init_infer import label_of
 
     target = pd.Series([3.0, 1.0, None, 3.0])

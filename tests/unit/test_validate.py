@@ -303,7 +303,7 @@ def inferred(sample, params):
         batches="flights",
         per_period=per_period,
         target="arr_delay",
-        threshold=15,
+        rule=params.task.target,
         leakage=["dep_time", "dep_delay", "arr_time", "air_time"],
         period=period,
     )
