@@ -8,6 +8,7 @@ check, so a fork edits YAML, not code. `infer_contract` proposes a contract from
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -30,17 +31,30 @@ class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Missing(_Rule):
-    """Share of missing values: above `usual` is a warning, above `max` a failure (a NaN flood)."""
+class Share(_Rule):
+    """A share of a file's rows: above `usual` is a warning, above `max` a failure."""
 
     usual: float = Field(default=0.0, ge=0, le=1)
     max: float = Field(default=0.0, ge=0, le=1)
 
     @model_validator(mode="after")
-    def _ordered(self) -> Missing:
+    def _ordered(self) -> Share:
         if self.usual > self.max:
-            raise ValueError(f"missing.usual ({self.usual}) is above missing.max ({self.max})")
+            raise ValueError(f"usual ({self.usual}) is above max ({self.max})")
         return self
+
+
+class Missing(Share):
+    """Share of missing values of a column: above `usual` is a warning, above `max` a failure (a NaN flood)."""
+
+
+class Duplicates(Share):
+    """Share of a file's rows that repeat an earlier row exactly, every column alike (an export run twice).
+
+    By default any duplicate is a warning and none is a failure; `pipeline init` measures the share.
+    """
+
+    max: float = Field(default=1.0, ge=0, le=1)
 
 
 class Column(_Rule):
@@ -50,6 +64,11 @@ class Column(_Rule):
     missing: Missing = Missing()
     min: int | float | None = None
     max: int | float | None = None
+    bounds: Literal["fail", "warn"] = Field(
+        default="fail",
+        description="A value outside min/max: fail, or warn (init's choice for inferred bounds of columns the "
+        "model never reads: identifiers, leakage, dropped columns).",
+    )
     values: list[str] | None = Field(default=None, description="Allowed categories (str columns).")
     unseen: Literal["fail", "warn"] = Field(
         default="fail",
@@ -88,6 +107,7 @@ class Table(_Rule):
         default="warn",
         description="A column the contract does not describe: a warning, or a failure (a strict schema).",
     )
+    duplicates: Duplicates = Duplicates()
 
 
 class Target(_Rule):
@@ -187,9 +207,10 @@ def parse_times(values: pd.Series) -> pd.Series:
 def _column_checks(column: Column, hard: bool) -> list[pa.Check]:
     """The value checks of one column; each named as the rule a person reads in the message."""
     checks = []
-    if hard and column.min is not None:
+    bounded = (column.bounds == "fail") == hard
+    if bounded and column.min is not None:
         checks.append(pa.Check.ge(column.min, name=f"ge {column.min:g}"))
-    if hard and column.max is not None:
+    if bounded and column.max is not None:
         checks.append(pa.Check.le(column.max, name=f"le {column.max:g}"))
     if column.values is not None and (column.unseen == "fail") == hard:
         checks.append(pa.Check.isin(column.values, name="isin allowed values"))
@@ -254,14 +275,17 @@ def table_schemas(table: Table, stack: Stack) -> tuple[pa.DataFrameSchema, pa.Da
 # ---- infer-contract ---------------------------------------------------------------------------------------
 
 
-def infer_column(values: pd.Series, max_categories: int, missing_share: float | None = None) -> Column:
+def infer_column(
+    values: pd.Series, max_categories: int, missing_share: float | None = None, bounds: str = "fail"
+) -> Column:
     """Propose a rule for one column from accepted values: type, range with a margin, categories, missing.
 
     `missing_share` is the largest share of missing values in one file (the rule holds per file); by default
-    the share in `values`.
+    the share in `values`. `bounds` is what a value outside the inferred range does (warn: a column the model
+    never reads, whose range nobody chose).
     """
     share = float(values.isna().mean()) if missing_share is None else missing_share
-    missing = Missing(usual=_round_up(share * 1.5), max=_round_up(max(share * 3, share + 0.05))) if share else Missing()
+    missing = Missing(**share_rule(share)) if share else Missing()
     present = values.dropna()
     if pd.api.types.is_numeric_dtype(values):
         kind = "int" if pd.api.types.is_integer_dtype(values) else "float"
@@ -270,7 +294,8 @@ def infer_column(values: pd.Series, max_categories: int, missing_share: float | 
         low, high = float(present.min()), float(present.max())
         margin = 0.1 * (high - low) or 1.0
         floor = max(0.0, low - margin) if low >= 0 else low - margin  # a non-negative quantity stays so
-        return Column(type=kind, missing=missing, min=int(np.floor(floor)), max=int(np.ceil(high + margin)))
+        low, high = int(np.floor(floor)), int(np.ceil(high + margin))
+        return Column(type=kind, missing=missing, min=low, max=high, bounds=bounds)
     as_time = pd.to_datetime(present.head(1000), errors="coerce", utc=True, format="ISO8601")
     if len(present) and as_time.notna().all():
         return Column(type="datetime", missing=missing)
@@ -280,31 +305,68 @@ def infer_column(values: pd.Series, max_categories: int, missing_share: float | 
     return Column(type="str", missing=missing)
 
 
+def share_rule(share: float) -> dict[str, float]:
+    """`usual` and `max` around a share measured in accepted files: warn at 1.5 times it, fail well above."""
+    return {"usual": _round_up(share * 1.5), "max": _round_up(max(share * 3, share + 0.05))}
+
+
 def _round_up(share: float) -> float:
     return float(min(1.0, np.ceil(share * 1000) / 1000))
 
 
-def infer_table(frames: list[pd.DataFrame], per_period: bool, period: Period | None, max_categories: int) -> Table:
-    """Propose a table's contract from its accepted files (rows bounds: half the smallest, twice the largest)."""
+def infer_table(
+    frames: list[pd.DataFrame],
+    per_period: bool,
+    period: Period | None,
+    max_categories: int,
+    loose: Collection[str] = (),
+) -> Table:
+    """Propose a table's contract from its accepted files (rows bounds: half the smallest, twice the largest).
+
+    The missing-value and duplicate-row rules are checked file by file, so they are proposed from the file
+    with the most. The inferred range of a column in `loose` (one the model never reads) only warns.
+    """
     whole = pd.concat(frames, ignore_index=True)
-    # The missing-value rule is checked file by file, so it is proposed from the file with the most missing.
     columns = {
-        name: infer_column(whole[name], max_categories, max(float(f[name].isna().mean()) for f in frames if name in f))
+        name: infer_column(
+            whole[name],
+            max_categories,
+            max(float(f[name].isna().mean()) for f in frames if name in f),
+            "warn" if name in loose else "fail",
+        )
         for name in whole.columns
     }
     sizes = [len(f) for f in frames]
-    unique = [
-        [name]
-        for name in whole.columns
-        if whole[name].notna().all() and whole[name].is_unique and not pd.api.types.is_float_dtype(whole[name])
-    ][:1]
+    duplicated = max(float(f.duplicated().mean()) for f in frames)
     return Table(
         per_period=per_period,
         columns=columns,
-        unique=unique,
+        unique=unique_key(frames, period.column if period else None),
         period=period,
         rows=Rows(min=max(1, min(sizes) // 2), max=max(sizes) * 2),
+        duplicates=Duplicates(**share_rule(duplicated)),
     )
+
+
+def unique_key(frames: list[pd.DataFrame], time: str | None) -> list[list[str]]:
+    """The first column, else pair of columns, whose values are unique across all files and never missing.
+
+    Across files, not only within each: `validate` also fails a key found in two periods. A float is never a key. A pair is looked for only among the time column and the columns that repeat
+    (a country and a year: one row per country and year), so the search stays small.
+    """
+    whole = pd.concat(frames, ignore_index=True)
+    usable = [c for c in whole.columns if whole[c].notna().all() and not pd.api.types.is_float_dtype(whole[c])]
+    for name in usable:
+        if whole[name].is_unique:
+            return [[name]]
+    pairs = [(a, b) for i, a in enumerate(usable) for b in usable[i + 1 :] if time in (a, b) or time is None]
+    for pair in pairs[:MAX_KEY_PAIRS]:
+        if not whole.duplicated(list(pair)).any():
+            return [list(pair)]
+    return []
+
+
+MAX_KEY_PAIRS = 50
 
 
 def dump_contract(contract: Contract) -> str:
@@ -325,10 +387,11 @@ def infer_contract(
     batches: str,
     per_period: dict[str, bool],
     target: str,
-    rule: TargetRule | None,
+    label: TargetRule | None,
     leakage: list[str],
     period: Period | None,
     max_categories: int = 50,
+    loose: Collection[str] = (),
 ) -> Contract:
     """Propose a contract for every table under `data` from the files already accepted there.
 
@@ -337,10 +400,11 @@ def infer_contract(
         batches: The folder of batch files (one per period).
         per_period: Tables released one file per period (the batches and, e.g., hourly readings to join).
         target: The target column; it is listed as leakage (known only after the event).
-        rule: For a binary label, what makes a row positive: positive-rate bounds are proposed around it.
+        label: For a binary label, what makes a row positive: positive-rate bounds are proposed around it.
         leakage: Columns known only after the event.
         period: The period rule for per-period tables whose files have its column.
         max_categories: Text columns with at most this many distinct values get an allowed list.
+        loose: Columns whose inferred range only warns (the model never reads them).
     """
     tables, rates = {}, []
     names = sorted({batches, *per_period, *(p.stem for p in data.glob("*.csv"))})
@@ -349,9 +413,9 @@ def infer_contract(
         files = list(period_files(data / name).values()) if periodic else [data / f"{name}.csv"]
         frames = [read_csv(path, required=[]) for path in files]
         rule = period if period is not None and periodic and period.column in frames[0] else None
-        tables[name] = infer_table(frames, periodic, rule, max_categories)
-        if name == batches and rule is not None and target in frames[0]:
-            rates = [float(binary_label(f[target], rule).dropna().mean()) for f in frames]
+        tables[name] = infer_table(frames, periodic, rule, max_categories, loose)
+        if name == batches and label is not None and target in frames[0]:
+            rates = [float(binary_label(f[target], label).dropna().mean()) for f in frames]
     bounds = (round(max(0.0, min(rates) - 0.1), 3), round(min(1.0, max(rates) + 0.1), 3)) if rates else None
     return Contract(
         tables=tables, target=Target(column=target, positive_rate=bounds), leakage=sorted({*leakage, target})
@@ -361,8 +425,11 @@ def infer_contract(
 def propose_contract(params: Params, leakage: list[str], max_categories: int = 50) -> Contract:
     """`infer_contract` for the project `params` describe: its batches, joins, target and time column.
 
-    Used by `pipeline infer-contract` and by `pipeline init`, so both propose the same contract.
+    Used by `pipeline infer-contract` and by `pipeline init`, so both propose the same contract. The ranges of
+    the columns no model input is built from (identifiers, leakage, the target, dropped columns) only warn:
+    a bound nobody chose must not reject a period for a column the model never reads.
     """
+    read = set(params.features.inputs) | {k for j in params.prepare.joins for k in j.keys}
     prepare = params.prepare
     per_period = {prepare.batches: True} | {j.table: j.per_period for j in prepare.joins}
     return infer_contract(
@@ -370,8 +437,16 @@ def propose_contract(params: Params, leakage: list[str], max_categories: int = 5
         batches=prepare.batches,
         per_period=per_period,
         target=params.task.target.column,
-        rule=params.task.target if params.task.type == "binary" else None,
+        label=params.task.target if params.task.type == "binary" else None,
         leakage=leakage,
         period=Period(column=prepare.timestamp, timezone=prepare.timezone),
         max_categories=max_categories,
+        loose=_never_read(params.paths.data, prepare.batches, read),
     )
+
+
+def _never_read(data: Path, batches: str, read: set[str]) -> set[str]:
+    """The batch table's columns no model input comes from (joined tables' own columns are named by their join)."""
+    files = period_files(data / batches)
+    header = read_csv(next(iter(files.values())), required=[]).columns if files else []
+    return {c for c in header if c not in read}

@@ -133,7 +133,40 @@ def run(frames: dict[str, dict], params: Params, contract: Contract, data: Path)
         found += label_sanity(batches, params, contract, data / params.prepare.batches)
         found += new_classes(batches, params, data / params.prepare.batches)
         found += leakage(batches, params, contract, data / params.prepare.batches)
+        found += straddling_duplicates(batches, params, data / params.prepare.batches)
     return found
+
+
+def straddling_duplicates(batches: dict[str, pd.DataFrame], params: Params, folder: Path) -> list[dict]:
+    """Rows of the newest period that repeat a row of an earlier one in every column but the time: a warning.
+
+    Such a row is in training and in evaluation at once, label included, so the evaluation flatters the model
+    by what it memorised (leakage by duplication). A warning, not a failure: repeated records can be real.
+    """
+    periods = list(batches)
+    if len(periods) < 2:
+        return []
+    time = params.prepare.timestamp
+    newest, earlier = batches[periods[-1]], pd.concat([batches[p] for p in periods[:-1]], ignore_index=True)
+    columns = [c for c in newest.columns if c != time and c in earlier.columns]
+    if not columns:
+        return []
+    seen = pd.MultiIndex.from_frame(earlier[columns].astype(str))
+    repeats = pd.MultiIndex.from_frame(newest[columns].astype(str)).isin(seen)
+    if not repeats.any():
+        return []
+    return [
+        finding(
+            file=(folder / f"{periods[-1]}.csv").as_posix(),
+            column=None,
+            rule="no duplicate across periods",
+            severity="warning",
+            rows=int(repeats.sum()),
+            examples=[newest.loc[repeats, columns[:4]].iloc[0].to_dict()],
+            what=f"repeat a row of an earlier period in every column but {time!r}: in training and evaluation at "
+            "once, they flatter the metrics (leakage)",
+        )
+    ]
 
 
 def _file(data: Path, table: str, period: str | None) -> str:
@@ -364,6 +397,7 @@ def quality_summary(batches: dict[str, pd.DataFrame], contract: Contract) -> dic
             if column in reference.columns
         },
         "leakage": sorted(contract.leakage),
+        "duplicate_rows": {period: int(frame.duplicated().sum()) for period, frame in batches.items()},
     }
 
 

@@ -39,7 +39,10 @@ TEMPLATES = Path(__file__).parent / "init_templates"
 SOURCES = Path("sources")  # where the team's data is kept, DVC-tracked, inside the repository
 MAX_SLICES = 3
 # The choices of `Adoption` that `init_infer.propose` checks the data against, passed on by name.
-PROPOSE_OPTIONS = ("target", "task", "time", "period", "timezone", "threshold", "ids", "leakage", "through")
+PROPOSE_OPTIONS = (
+    *("target", "task", "time", "period", "timezone", "threshold", "positive", "ids", "leakage", "through"),
+    *("categorical", "drop", "time_format"),
+)
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,12 @@ class Adoption:
     period: PeriodKind
     timezone: str
     threshold: float | None
+    positive: str | None
     ids: list[str]
     leakage: list[str]
+    categorical: list[str]
+    drop: list[str]
+    time_format: str | None
     through: str | None
     title: str | None
     import_url: bool
@@ -196,7 +203,9 @@ def params_text(
         calendar=proposal.calendar,
         task=task,
         target=target,
-        threshold=proposal.threshold,
+        threshold=proposal.label.threshold if proposal.label else None,
+        positive=proposal.label.positive if proposal.label else None,
+        time_format=proposal.time_format,
         categorical=categorical,
         numeric=numeric,
         ids=ids,
@@ -276,8 +285,11 @@ def plan_text(
         f"released as table {name!r} (of {len(proposal.available)} available); evaluation period {evaluation}: "
         f"{proposal.labelled} labelled rows",
         f"task: {task} on {target!r}" + _label_note(proposal, target),
+        f"times: {time!r} read as {proposal.time_format or 'inferred value by value'}, local time in {timezone}",
         f"features: numeric {_names(proposal.numeric)}; categorical {_names(proposal.categorical)}; "
-        f"calendar {_names(proposal.calendar)} (from {time!r}, local time in {timezone})",
+        f"calendar {_names(proposal.calendar)} (from {time!r})",
+        *(f"  feature: {column}: {why}" for column, why in proposal.kept.items()),
+        *(f"  no calendar feature {name}: {why}" for name, why in proposal.calendar_why.items()),
         *(f"  not a feature: {column}: {why}" for column, why in proposal.excluded.items()),
         f"slices: {_names(slices)}; evaluate.slices.min_rows {slice_rows}; gate.min_rows {gate_rows}",
         "changes:",
@@ -291,8 +303,8 @@ def _names(columns: list[str]) -> str:
 
 
 def _label_note(proposal: Proposal, target: str) -> str:
-    if proposal.threshold is not None:
-        return f" (label: {target} > {proposal.threshold:g})"
+    if proposal.label is not None:
+        return f" (positive class: {proposal.label.positive_class})"
     if proposal.classes:
         many = " (many: is this the right target?)" if len(proposal.classes) > MAX_CATEGORIES else ""
         return f" ({len(proposal.classes)} classes: {', '.join(proposal.classes[:10])}{many})"
@@ -366,11 +378,21 @@ def main(
     name: Annotated[str | None, typer.Option(help="The table's name (default: the file's or folder's).")] = None,
     period: Annotated[PeriodKind, typer.Option(help="How a file is cut: month | quarter | year.")] = "month",
     timezone: Annotated[str, typer.Option(help="Naive times are local times in this zone (IANA name).")] = "UTC",
-    threshold: Annotated[float | None, typer.Option(help="binary: the label is target > X.")] = None,
+    threshold: Annotated[float | None, typer.Option(help="binary, a numeric target: the label is target > X.")] = None,
+    positive: Annotated[
+        str | None, typer.Option(help="binary, a text target: the value that is the positive class.")
+    ] = None,
     ids: Annotated[
         list[str] | None, typer.Option("--id", help="An identifier column, never learned from (repeat).")
     ] = None,
     leakage: Annotated[list[str] | None, typer.Option(help="A column known only after the event (repeat).")] = None,
+    categorical: Annotated[
+        list[str] | None, typer.Option(help="Keep this column as a category, whatever it looks like (repeat).")
+    ] = None,
+    drop: Annotated[list[str] | None, typer.Option(help="Never learn from this column (repeat).")] = None,
+    time_format: Annotated[
+        str | None, typer.Option(help="How --time is written (strftime, e.g. %d/%m/%Y); default: inferred.")
+    ] = None,
     through: Annotated[str | None, typer.Option(help="Release the periods up to this one (default: all).")] = None,
     title: Annotated[str | None, typer.Option(help="The report site's title.")] = None,
     import_url: Annotated[
@@ -396,8 +418,12 @@ def main(
             period=period,
             timezone=timezone,
             threshold=threshold,
+            positive=positive,
             ids=ids or [],
             leakage=leakage or [],
+            categorical=categorical or [],
+            drop=drop or [],
+            time_format=time_format,
             through=through,
             title=title,
             import_url=import_url or "://" in data,

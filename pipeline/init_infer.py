@@ -12,16 +12,19 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
+from pandas.tseries.api import guess_datetime_format
 
 from pipeline.batches import parse_csv, period_files, period_kind, period_of, period_range, read_csv
 from pipeline.config import Target
 from pipeline.errors import PipelineError
-from pipeline.labels import class_names
+from pipeline.labels import binary_label, class_names
 from pipeline.sources import parse_times, read_source
 
 PeriodKind = Literal["month", "quarter", "year"]
 TaskType = Literal["binary", "multiclass", "regression"]
-MAX_CATEGORIES = 50  # text columns with more distinct values are free text or identifiers, not categories
+MAX_CATEGORIES = 50  # text columns with more distinct values are many-level: the contract lists no values
+MIN_ROWS_PER_LEVEL = 5  # fewer rows per distinct text value on average: free text or an identifier
+MAX_LEVEL_LENGTH = 40  # a longer median text is free text (a sentence, an address), not a category
 MIN_ROWS = 30  # fewest labelled rows in the evaluation period (and before it) for metrics to mean anything
 
 
@@ -41,6 +44,9 @@ class Proposal:
     calendar: list[str]
     excluded: dict[str, str] = field(default_factory=dict)  # column -> why it is not a feature
     spread: float | None = None  # regression: the target's standard deviation (the gate's thresholds scale with it)
+    time_format: str | None = None  # the one strftime format of the times, when they share one
+    kept: dict[str, str] = field(default_factory=dict)  # feature -> why it is one
+    calendar_why: dict[str, str] = field(default_factory=dict)  # calendar feature left out -> why
 
 
 def read_data(data: Path, required: list[str]) -> tuple[pd.DataFrame, pd.Series | None]:
@@ -57,7 +63,7 @@ def read_data(data: Path, required: list[str]) -> tuple[pd.DataFrame, pd.Series 
     return parse_csv(read_source(data), data, required), None
 
 
-def local_times(values: pd.Series, timezone: str, source: str, column: str) -> pd.Series:
+def local_times(values: pd.Series, timezone: str, source: str, column: str, fmt: str | None = None) -> pd.Series:
     """The event times in `timezone`, parsed exactly as ingest's cut parses them (naive times are local).
 
     Raises:
@@ -70,7 +76,7 @@ def local_times(values: pd.Series, timezone: str, source: str, column: str) -> p
             "needs one to fall in a period"
         )
     codes, distinct = pd.factorize(values.astype(str))
-    instants = parse_times(pd.Index(distinct), timezone)
+    instants = parse_times(pd.Index(distinct), timezone, fmt)
     if instants.isna().any():
         bad = distinct[int(instants.isna().argmax())]
         raise PipelineError(
@@ -184,32 +190,52 @@ def check_label(label: pd.Series, evaluation: pd.Series, source: str, column: st
             )
 
 
-def infer_features(frame: pd.DataFrame, skip: dict[str, str]) -> tuple[list[str], list[str], dict[str, str]]:
-    """Sort the columns into categorical and numeric features, and say why each other column is left out.
+def infer_features(
+    frame: pd.DataFrame, skip: dict[str, str], *, categorical: list[str] = (), drop: list[str] = ()
+) -> tuple[list[str], list[str], dict[str, str], dict[str, str]]:
+    """Sort the columns into categorical and numeric features, saying why each went where.
 
-    Numbers are numeric features; text or true/false with at most MAX_CATEGORIES values are categories;
-    free text, unique identifiers, empty and constant columns are left out.
+    Numbers are numeric features; text or true/false columns are categories, including many-level ones (a
+    country code, a state): the model pools their rare levels. Free text (long or mostly unique strings),
+    unique identifiers, empty and constant columns are left out. `categorical` forces columns to be categories
+    (a numeric code such as a ZIP code, a text column read as free text); `drop` leaves columns out.
 
     Args:
         frame: The rows.
         skip: Columns that are never features (target, time, identifiers, leakage) -> why.
+        categorical: Columns to keep as categories whatever they look like (--categorical).
+        drop: Columns to leave out (--drop).
 
     Returns:
-        The categorical and the numeric features (in the file's order), and column -> why it was left out.
+        The categorical and the numeric features (in the file's order), column -> why it is a feature, and
+        column -> why it was left out.
     """
-    categorical, numeric, excluded = [], [], dict(skip)
+    cats, numeric, kept, excluded = [], [], {}, dict(skip)
     for name in frame.columns:
         if name in skip:
             continue
         values = frame[name].dropna()
-        reason = _not_a_feature(values, len(frame))
-        if reason:
+        if name in drop:
+            excluded[name] = "dropped (--drop)"
+        elif name in categorical:
+            cats.append(name)
+            kept[name] = f"{values.nunique()} levels (--categorical)"
+        elif reason := _not_a_feature(values, len(frame)):
             excluded[name] = reason
         elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
             numeric.append(name)
+            kept[name] = "numbers"
         else:
-            categorical.append(name)
-    return categorical, numeric, excluded
+            cats.append(name)
+            kept[name] = _levels(values)
+    return cats, numeric, kept, excluded
+
+
+def _levels(values: pd.Series) -> str:
+    distinct = values.nunique()
+    if distinct <= MAX_CATEGORIES:
+        return f"{distinct} levels"
+    return f"{distinct} levels, many: the model pools the rarest (other) and the contract lists none"
 
 
 def _not_a_feature(values: pd.Series, rows: int) -> str | None:
@@ -223,27 +249,77 @@ def _not_a_feature(values: pd.Series, rows: int) -> str | None:
         return "a different integer on every row: an identifier (pass --id to keep it for tracing)"
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return None
-    if distinct > MAX_CATEGORIES:
-        numbers = pd.to_numeric(values, errors="coerce")
-        if numbers.notna().mean() > 0.9:
-            odd = values[numbers.isna()].iloc[0]
-            return f"numbers mixed with text such as {odd!r}: if it marks a missing value, write it empty in the file"
-        return f"text with {distinct} distinct values: free text or an identifier (pass --id to trace it)"
+    if distinct <= MAX_CATEGORIES:
+        return None
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.notna().mean() > 0.9:
+        odd = values[numbers.isna()].iloc[0]
+        return f"numbers mixed with text such as {odd!r}: if it marks a missing value, write it empty in the file"
+    return _free_text(values.astype(str), distinct, rows)
+
+
+def _free_text(text: pd.Series, distinct: int, rows: int) -> str | None:
+    """Why a many-level text column is free text or an identifier, or None for a many-level category.
+
+    A category repeats: on average at least MIN_ROWS_PER_LEVEL rows per level, and short values. Free text and
+    identifiers are mostly unique, or long (a sentence, a URL).
+    """
+    length = float(text.str.len().median())
+    if rows / distinct < MIN_ROWS_PER_LEVEL or length > MAX_LEVEL_LENGTH:
+        return (
+            f"text with {distinct} distinct values in {rows} rows (median length {length:g}): free text or an "
+            "identifier (--id to trace it, --categorical to keep it as a category)"
+        )
     return None
 
 
-def calendar_features(times: pd.Series, columns: list[str]) -> list[str]:
-    """Calendar features worth deriving from the event times (and not already columns of the data).
+# Calendar features a time can give, with how each is read from the local time.
+CALENDAR = {"weekday": lambda t: t.dt.day_of_week, "hour": lambda t: t.dt.hour, "month": lambda t: t.dt.month}
 
-    weekday always; hour when the times have a time of day; month only when the data spans more than a
-    year, so the evaluation period's months were seen in training (otherwise it is a value never met).
+
+def calendar_features(
+    times: pd.Series, periods: pd.Series, evaluation: pd.Series, columns: list[str], kind: str = "period"
+) -> tuple[list[str], dict[str, str]]:
+    """The calendar features worth deriving from the event times, and why each of the others is left out.
+
+    A feature is kept when it varies within a period (a year-only time makes every weekday the same: it would
+    only code the year, a value the model never saw for the next one; monthly periods make `month` code the
+    period), and when the evaluation period holds no value unseen before it (a one-year history has never
+    met next January). A feature that is already a column of the data is left to that column.
+
+    Args:
+        times: Each row's local event time.
+        periods: Each row's period.
+        evaluation: True for the rows of the evaluation period.
+        columns: The data's columns.
+        kind: The period kind, for the reasons.
     """
-    wanted = ["weekday"]
-    if (times.dt.hour != 0).any() or (times.dt.minute != 0).any():
-        wanted.append("hour")
-    if times.max() - times.min() > pd.Timedelta(days=366):
-        wanted.append("month")
-    return [name for name in wanted if name not in columns]
+    kept, why = [], {}
+    for name, part in CALENDAR.items():
+        values = part(times)
+        unseen = sorted(set(values[evaluation]) - set(values[~evaluation]))
+        if name in columns:
+            why[name] = "a column of the data has this name"
+        elif values.groupby(periods.to_numpy()).nunique().max() < 2:
+            why[name] = f"the same on every row of a {kind}: it would only code the {kind}"
+        elif unseen:
+            why[name] = f"the evaluation period has {name} {unseen[0]}, never seen before it"
+        else:
+            kept.append(name)
+    return kept, why
+
+
+def time_format(values: pd.Series) -> str | None:
+    """The one strftime format every time in `values` is written in, or None (inferred value by value).
+
+    Written to `prepare.time_format`, so ingest and `predict` read a day-first date or a bare year the same
+    way whatever value a batch starts with.
+    """
+    text = values.astype(str).drop_duplicates()
+    fmt = guess_datetime_format(text.iloc[0])
+    if fmt is None or pd.to_datetime(text, format=fmt, errors="coerce").isna().any():
+        return None
+    return fmt
 
 
 def propose(
@@ -259,6 +335,9 @@ def propose(
     ids: list[str],
     leakage: list[str],
     through: str | None,
+    categorical: list[str] = (),
+    drop: list[str] = (),
+    time_format: str | None = None,
 ) -> Proposal:
     """Read the team's data and check everything `pipeline init` needs from it, writing nothing.
 
@@ -274,6 +353,9 @@ def propose(
         ids: Identifier columns: traced, never features.
         leakage: Columns known only after the event: never features.
         through: The newest period to release (default: every period).
+        categorical: Columns to keep as categories whatever they look like.
+        drop: Columns never to learn from.
+        time_format: How the times are written (strftime); None: the one format all of them share, if any.
 
     Returns:
         The proposal.
@@ -283,8 +365,9 @@ def propose(
             value, too few periods or rows).
     """
     source = str(data)
-    frame, names = read_data(data, list(dict.fromkeys([target, time, *ids, *leakage])))
-    times = local_times(frame[time], timezone, source, time)
+    frame, names = read_data(data, list(dict.fromkeys([target, time, *ids, *leakage, *categorical, *drop])))
+    fmt = time_format or _one_format(frame[time])
+    times = local_times(frame[time], timezone, source, time, fmt)
     names, period = _period_names(names, times, period, timezone)
     counts = count_periods(names, source)
     released = _released(list(counts), through, counts, source)
@@ -295,7 +378,9 @@ def propose(
     )
     evaluation = names == released[-1]
     check_label(label, evaluation, source, target)
-    categorical, numeric, excluded = infer_features(frame, _not_features(target, time, ids, leakage))
+    skip = _not_features(target, time, ids, leakage)
+    cats, numeric, kept, excluded = infer_features(frame, skip, categorical=categorical, drop=drop)
+    calendar, calendar_why = calendar_features(times, names, evaluation, list(frame.columns), period)
     return Proposal(
         rows=len(frame),
         kind=period,
@@ -304,12 +389,20 @@ def propose(
         labelled=int((label.notna() & evaluation).sum()),
         label=rule,
         classes=sorted(map(str, label.dropna().unique())) if task != "regression" else [],
-        categorical=categorical,
+        categorical=cats,
         numeric=numeric,
-        calendar=calendar_features(times, list(frame.columns)),
+        calendar=calendar,
         excluded=excluded,
         spread=float(label.std()) if task == "regression" else None,
+        time_format=fmt,
+        kept=kept,
+        calendar_why=calendar_why,
     )
+
+
+def _one_format(values: pd.Series) -> str | None:
+    """`time_format` of the values, or None when they do not parse alike (the value-by-value reading then)."""
+    return time_format(values.dropna()) if values.notna().any() else None
 
 
 def _period_names(

@@ -191,6 +191,7 @@ def check_frames(
         for number, (period, frame) in enumerate(zip(periods, stack.split(stacked), strict=True)):
             frames[period] = frame
             found[period] = failures[number] + warnings[number] + _row_bounds(table, stack.files[number], len(frame))
+            found[period] += duplicate_rows(table, frame, stack.files[number])
             found[period] += unknown_columns(table, frame, stack.files[number], found[period])
     return frames, found
 
@@ -269,6 +270,29 @@ def _row_bounds(table: Table, file: str, rows: int) -> list[dict]:
             severity="failure",
             rows=rows,
             what="in the file, outside the bounds",
+        )
+    ]
+
+
+def duplicate_rows(table: Table, frame: pd.DataFrame, file: str) -> list[dict]:
+    """Rows that repeat an earlier row of the file in every column: a failure above `duplicates.max`, a warning
+    above `duplicates.usual`. Counted beyond the first of each (a row sent twice is one row too many)."""
+    repeats = frame.duplicated()
+    count, rule = int(repeats.sum()), table.duplicates
+    share = count / len(frame) if len(frame) else 0.0
+    if share <= rule.usual:
+        return []
+    severity, limit = ("failure", rule.max) if share > rule.max else ("warning", rule.usual)
+    example = frame[repeats].iloc[0].to_dict()
+    return [
+        finding(
+            file=file,
+            column=None,
+            rule=f"duplicate rows {'max' if severity == 'failure' else 'usual'} {limit:g}",
+            severity=severity,
+            rows=count,
+            examples=[{k: v for k, v in list(example.items())[:4]}],
+            what=f"repeat an earlier row exactly ({share:.1%} of the file, more than the {limit:g} share allowed)",
         )
     ]
 

@@ -19,7 +19,16 @@ from typer.testing import CliRunner
 from pipeline import init
 from pipeline.cli import app
 from pipeline.errors import PipelineError
-from pipeline.init_infer import calendar_features, count_periods, infer_features, label_of, local_times, propose
+from pipeline.batches import period_of
+from pipeline.init_infer import (
+    calendar_features,
+    count_periods,
+    infer_features,
+    label_of,
+    local_times,
+    propose,
+    time_format,
+)
 from tests.conftest import EXAMPLE, ROOT, command_env
 from tests.repos import digest
 
@@ -103,7 +112,7 @@ def _gap(frame):
         (lambda f: f.iloc[:100], [], r"shop.csv: the evaluation period \(the newest\) has 20 labelled row\(s\)"),
         (_gap, [], r"shop.csv: no rows in period\(s\) 2021-02"),
         (None, ["--task", "binary"], r"shop.csv: binary target 'y' has \d+ distinct values: pass --threshold"),
-        (lambda f: f.assign(y=f["shop"]), [], r"shop.csv: target 'y' must be numeric for a regression task"),
+        (lambda f: f.assign(y=f["shop"]), [], r"shop.csv: target 'y' holds text.*regression target must be numeric"),
         (None, ["--through", "2030-01"], r"--through 2030-01: not a period of .*shop.csv \(2021-01..2021-03\)"),
     ],
     ids=[
@@ -214,8 +223,9 @@ def test_features_are_sorted_by_kind_and_the_rest_explained():
             "y": range(60),
         }
     )
-    categorical, numeric, excluded = infer_features(frame, {"y": "the target"})
+    categorical, numeric, kept, excluded = infer_features(frame, {"y": "the target"})
     assert (categorical, numeric) == (["flag", "c"], ["n"])
+    assert kept == {"n": "numbers", "flag": "2 levels", "c": "2 levels"}
     assert excluded == {
         "y": "the target",
         "same": "one value only ('x')",
@@ -235,17 +245,90 @@ def test_other_date_formats_parse():
     assert local_times(pd.Series(["2012/01/01"]), "UTC", "f", "t").iloc[0] == pd.Timestamp("2012-01-01", tz="UTC")
 
 
+def calendar(times: pd.Series, kind: str, columns=()) -> tuple[list[str], dict[str, str]]:
+    periods = period_of(times, kind, "UTC")
+    return calendar_features(times, periods, periods == periods.max(), list(columns), kind)
+
+
 def test_calendar_features_follow_the_times():
     daily = pd.Series(pd.date_range("2012-01-01", periods=800, freq="D", tz="UTC"))
-    hourly = pd.Series(pd.date_range("2012-01-01", periods=100, freq="h", tz="UTC"))
-    assert calendar_features(daily, []) == ["weekday", "month"]  # more than a year: each month seen in training
-    assert calendar_features(hourly, ["weekday"]) == ["hour"]  # a column of that name already exists
+    hourly = pd.Series(pd.date_range("2012-01-01", periods=24 * 60, freq="h", tz="UTC"))
+    assert calendar(daily, "quarter")[0] == ["weekday", "month"]  # more than a year: each month seen in training
+    assert calendar(hourly, "month", ["weekday"])[0] == ["hour"]  # a column of that name already exists
+
+
+def test_calendar_features_that_would_only_code_the_period_are_left_out():
+    yearly = pd.Series(pd.to_datetime([f"{y}-01-01" for y in range(1990, 2010) for _ in range(5)], utc=True))
+    kept, why = calendar(yearly, "year")
+    assert kept == [] and why["weekday"] == "the same on every row of a year: it would only code the year"
+    monthly = pd.Series(pd.date_range("2012-01-01", periods=24 * 30, freq="D", tz="UTC"))
+    kept, why = calendar(monthly, "month")
+    assert kept == ["weekday"] and "month" in why and "hour" in why
+    short = pd.Series(pd.date_range("2012-01-01", periods=200, freq="D", tz="UTC"))  # Jan..Jul, quarters
+    kept, why = calendar(short, "quarter")
+    assert kept == ["weekday"] and why["month"] == "the evaluation period has month 7, never seen before it"
 
 
 def test_binary_with_two_numeric_values_needs_no_threshold():
-    label, threshold = label_of(pd.Series([0, 1, 1, None]), task="binary", threshold=None, source="f", column="y")
-    assert threshold == 0
+    label, rule = label_of(
+        pd.Series([0, 1, 1, None]), task="binary", threshold=None, positive=None, source="f", column="y"
+    )
+    assert rule.threshold == 0 and rule.positive is None
     assert label.tolist()[:3] == [0.0, 1.0, 1.0] and np.isnan(label.iloc[3])
+
+
+def test_a_text_binary_target_takes_its_positive_value():
+    target = pd.Series(["dead", "alive", None, "alive"])
+    label, rule = label_of(target, task="binary", threshold=None, positive="alive", source="f", column="alive")
+    assert rule.positive == "alive" and label.tolist()[:2] == [0.0, 1.0] and np.isnan(label.iloc[2])
+    assert rule.positive_class == "alive"
+
+
+@pytest.mark.parametrize(
+    ("target", "positive", "message"),
+    [
+        (["dead", "alive", "dead"], None, r"f: target 'alive' holds text, two values, 'alive', 'dead': which one is "
+         r"the positive class\? Pass --positive VALUE \(e.g. --positive dead\)"),
+        (["a", "b", "c"], None, r"holds text, 3 values \('a', 'b', 'c'\): pass --positive VALUE .* or --task multiclass"),
+        (["dead", "alive"], "yes", r"f: --positive 'yes' is not a value of target 'alive' \('alive', 'dead'\)"),
+    ],
+    ids=["two-values-no-positive", "many-values", "unknown-positive"],
+)
+def test_a_text_binary_target_without_its_positive_value_is_refused(target, positive, message):
+    with pytest.raises(PipelineError, match=message):
+        label_of(pd.Series(target), task="binary", threshold=None, positive=positive, source="f", column="alive")
+
+
+def test_many_level_categories_are_kept_and_free_text_is_not():
+    rng = np.random.default_rng(0)
+    rows = 2000
+    frame = pd.DataFrame(
+        {
+            "country": [f"C{i:02d}" for i in rng.integers(0, 96, rows)],  # 96 short codes, ~20 rows each
+            "comment": [f"note number {i} about the order, written by hand" for i in range(rows)],
+            "ticket": [f"T{i}" for i in rng.integers(0, 1500, rows)],  # mostly unique: an identifier
+            "zip": rng.integers(10000, 10100, rows),
+            "noise": rng.normal(size=rows),
+            "y": rng.normal(size=rows),
+        }
+    )
+    cats, numeric, kept, excluded = infer_features(frame, {"y": "the target"})
+    assert cats == ["country"] and numeric == ["zip", "noise"]
+    assert kept["country"].startswith("96 levels, many: the model pools the rarest")
+    assert "free text or an identifier" in excluded["comment"] and "free text or an identifier" in excluded["ticket"]
+    cats, numeric, kept, excluded = infer_features(
+        frame, {"y": "the target"}, categorical=["zip", "ticket"], drop=["noise"]
+    )
+    assert cats == ["country", "ticket", "zip"] and numeric == []
+    assert kept["zip"] == "100 levels (--categorical)" and excluded["noise"] == "dropped (--drop)"
+
+
+def test_one_time_format_is_found_when_the_times_share_it():
+    assert time_format(pd.Series([2002, 2003])) == "%Y"
+    assert time_format(pd.Series(["11/8/2016", "12/25/2016"])) == "%m/%d/%Y"
+    assert time_format(pd.Series(["2016-11-08", "8 Nov 2016"])) is None  # mixed: read value by value
+    year = local_times(pd.Series([2002, 2003]), "UTC", "f", "t", "%Y")
+    assert year.tolist() == [pd.Timestamp("2002-01-01", tz="UTC"), pd.Timestamp("2003-01-01", tz="UTC")]
 
 
 def test_quarters_must_follow_each_other():
@@ -291,6 +374,7 @@ def test_a_folder_of_quarter_files_brings_its_own_periods(tmp_path):
         period="month",
         timezone="UTC",
         threshold=None,
+        positive=None,
         ids=["row"],
         leakage=[],
         through=None,
@@ -303,6 +387,6 @@ def test_init_names_multiclass_classes_as_prepare_will():
     from pipeline.init_infer import label_of
 
     target = pd.Series([3.0, 1.0, None, 3.0])
-    label, threshold = label_of(target, task="multiclass", threshold=None, source="x.csv", column="grade")
-    assert threshold is None and label.tolist() == class_names(target).tolist()
+    label, rule = label_of(target, task="multiclass", threshold=None, positive=None, source="x.csv", column="grade")
+    assert rule is None and label.tolist() == class_names(target).tolist()
     assert label.dropna().tolist() == ["3", "1", "3"]  # not "3.0": the classes prepare trains on

@@ -303,7 +303,7 @@ def inferred(sample, params):
         batches="flights",
         per_period=per_period,
         target="arr_delay",
-        rule=params.task.target,
+        label=params.task.target,
         leakage=["dep_time", "dep_delay", "arr_time", "air_time"],
         period=period,
     )
@@ -368,3 +368,76 @@ def test_a_refused_batch_writes_no_report(data, tmp_path):
             params_file=EXAMPLE / "params.yaml",
         )
     assert {path: path.read_text() for path in outputs} == outputs
+
+
+# ---- adoption on messy data: duplicate rows, loose bounds, keys (issue 16) ---------------------------------
+
+
+def _checked(table, frame):
+    from pipeline.validate import check_frames
+
+    return check_frames(table, {"2020": frame}, {"2020": "data/t/2020.csv"})[1]["2020"]
+
+
+def test_exact_duplicate_rows_warn_above_usual_and_fail_above_max():
+    from pipeline.contract import Column, Duplicates, Table
+
+    frame = pd.DataFrame({"a": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] * 2, "b": ["x"] * 20})  # 10 rows repeat an earlier one
+    table = Table(per_period=True, columns={"a": Column(type="int"), "b": Column(type="str")})
+    (found,) = _checked(table, frame)  # the default: any duplicate warns
+    assert found["severity"] == "warning" and found["failing_rows"] == 10
+    assert found["message"].startswith("data/t/2020.csv: 10 rows repeat an earlier row exactly (50.0% of the file")
+    assert found["rule"] == "duplicate rows usual 0"
+    loose = table.model_copy(update={"duplicates": Duplicates(usual=0.6, max=0.8)})
+    assert _checked(loose, frame) == []
+    strict = table.model_copy(update={"duplicates": Duplicates(usual=0.1, max=0.2)})
+    (found,) = _checked(strict, frame)
+    assert (found["severity"], found["rule"]) == ("failure", "duplicate rows max 0.2")
+
+
+def test_init_measures_the_duplicate_share_and_proposes_a_pair_key():
+    from pipeline.contract import infer_table
+
+    years = [pd.DataFrame({"country": ["A", "B", "C", "C"], "year": [y] * 4, "v": [1, 2, 3, 3]}) for y in (2001, 2002)]
+    table = infer_table(years, True, Period(column="year", timezone="UTC"), 50)
+    assert table.duplicates.usual >= 0.25 * 1.5 and table.duplicates.max >= 0.25 * 3
+    assert table.unique == []  # C repeats within a year: no key
+    clean = [f.drop_duplicates() for f in years]
+    assert infer_table(clean, True, Period(column="year", timezone="UTC"), 50).unique == [["country", "year"]]
+
+
+def test_inferred_bounds_of_columns_the_model_never_reads_only_warn():
+    from pipeline.contract import infer_table
+
+    accepted = [pd.DataFrame({"feature": [1, 5, 7], "outcome": [1, 5, 7]})]
+    table = infer_table(accepted, True, None, 50, loose={"outcome"})
+    assert table.columns["outcome"].bounds == "warn" and table.columns["feature"].bounds == "fail"
+    found = _checked(table, pd.DataFrame({"feature": [2, 3, 4], "outcome": [10, 2, 3]}))
+    assert [(f["column"], f["severity"], f["rule"]) for f in found] == [("outcome", "warning", "le 8")]
+    found = _checked(table, pd.DataFrame({"feature": [2, 30, 4], "outcome": [1, 2, 3]}))
+    assert [(f["column"], f["severity"]) for f in found] == [("feature", "failure")]
+
+
+def test_a_row_repeated_in_training_and_evaluation_is_a_leakage_warning(params, tmp_path):
+    from pipeline.datatests import straddling_duplicates
+
+    time = params.prepare.timestamp
+    older = pd.DataFrame({time: ["2013-01-05T10:00:00Z", "2013-01-06T10:00:00Z"], "x": [1, 2], "y": [0, 1]})
+    newer = pd.DataFrame({time: ["2013-02-05T10:00:00Z", "2013-02-06T10:00:00Z"], "x": [1, 3], "y": [0, 1]})
+    (found,) = straddling_duplicates({"2013-01": older, "2013-02": newer}, params, tmp_path / "flights")
+    assert found["severity"] == "warning" and found["failing_rows"] == 1 and found["file"].endswith("2013-02.csv")
+    assert "(leakage)" in found["message"]
+    assert straddling_duplicates({"2013-01": older, "2013-02": newer.assign(x=[5, 3])}, params, tmp_path) == []
+
+
+def test_a_text_target_is_checked_for_leakage_through_its_positive_value(params, contract, tmp_path):
+    from pipeline.datatests import leakage
+
+    rng = np.random.default_rng(0)
+    target = rng.choice(["alive", "dead"], 400)
+    frame = pd.DataFrame({"status": target, "copy": np.where(target == "alive", 1.0, 0.0), "noise": rng.normal(size=400)})
+    task = params.task.model_copy(update={"target": params.task.target.model_copy(update={"column": "status", "threshold": None, "positive": "alive"})})
+    text = params.model_copy(update={"task": task, "features": params.features.model_copy(update={"identifiers": []})})
+    rules = contract.model_copy(update={"target": contract.target.model_copy(update={"column": "status"}), "leakage": []})
+    found = leakage({"2013-01": frame}, text, rules, tmp_path)
+    assert [f["column"] for f in found] == ["copy"]
