@@ -78,6 +78,11 @@ class Ingest(_Section):
     period: Literal["month", "quarter", "year"] = Field(
         description="The length of a period, by which files with a `time` column are cut."
     )
+    since: str | None = Field(
+        default=None,
+        description="The first period ever released (e.g. 2015): earlier rows are never released, for a history "
+        "with a hole in it or too old to matter; null = from the source's first period.",
+    )
     source: Source
 
 

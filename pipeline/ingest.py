@@ -192,8 +192,21 @@ def restore(params: Params) -> str:
 def pending(params: Params, through: str | None = None) -> tuple[dict[str, Table], list[str] | None]:
     """The source tables, brought up to date, and the periods a release would hold (None: nothing new)."""
     tables = open_tables(params, update=True)
-    available = tables[params.prepare.batches].periods
+    available = from_since(tables[params.prepare.batches].periods, params.ingest.since)
     return tables, next_periods(available, read_release(params.paths.release), through)
+
+
+def from_since(periods: list[str], since: str | None) -> list[str]:
+    """The periods from `ingest.since` on (all of them without it).
+
+    Raises:
+        PipelineError: `since` is not a period of the source.
+    """
+    if since is None:
+        return periods
+    if since not in periods:
+        raise PipelineError(f"ingest.since {since}: not a period of the source ({periods[0]}..{periods[-1]})")
+    return periods[periods.index(since) :]
 
 
 def release(params: Params, through: str | None, *, check: bool = True) -> str:

@@ -41,7 +41,7 @@ MAX_SLICES = 3
 # The choices of `Adoption` that `init_infer.propose` checks the data against, passed on by name.
 PROPOSE_OPTIONS = (
     *("target", "task", "time", "period", "timezone", "threshold", "positive", "ids", "leakage", "through"),
-    *("categorical", "drop", "time_format"),
+    *("categorical", "drop", "time_format", "since"),
 )
 
 
@@ -73,6 +73,7 @@ class Adoption:
     categorical: list[str]
     drop: list[str]
     time_format: str | None
+    since: str | None
     through: str | None
     title: str | None
     import_url: bool
@@ -186,6 +187,7 @@ def params_text(
     timezone: str,
     target: str,
     ids: list[str],
+    since: str | None = None,
 ) -> str:
     """params.yaml for the new data: the proposal's features, the template's defaults for everything else."""
     categorical = proposal.categorical
@@ -196,6 +198,7 @@ def params_text(
         data=data,
         paths={k: v.as_posix() for k, v in template.paths.model_dump().items()},
         period=period,
+        since=since,
         name=name,
         table={"path": stored.as_posix()} if folder else {"path": stored.as_posix(), "time": time},
         time=time,
@@ -249,11 +252,13 @@ def gate_steps(template: Params, proposal: Proposal) -> dict:
 def derived(proposal: Proposal) -> tuple[list[str], int, int]:
     """The slice columns, gate.min_rows and evaluate.slices.min_rows for the proposal's data.
 
-    Slices: up to three categorical features, else the first calendar feature (weekday). The row minimums
+    Slices: up to three categorical features of at most MAX_CATEGORIES levels (a group per country of 200 would
+    each be too small to judge), else the first calendar feature (weekday). The row minimums
     scale with the evaluation period: the template's fixed 1000 and 200 suit the example's ~27,000 rows a month, not
     91 days a quarter.
     """
-    slices = proposal.categorical[:MAX_SLICES] or proposal.calendar[:1]
+    few = [c for c in proposal.categorical if c not in proposal.many]
+    slices = few[:MAX_SLICES] or proposal.calendar[:1]
     return slices, max(MIN_GATE_ROWS, proposal.labelled // 2), max(MIN_SLICE_ROWS, proposal.labelled // 50)
 
 
@@ -393,6 +398,9 @@ def main(
     time_format: Annotated[
         str | None, typer.Option(help="How --time is written (strftime, e.g. %d/%m/%Y); default: inferred.")
     ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Never release the periods before this one (a gap, or too old).")
+    ] = None,
     through: Annotated[str | None, typer.Option(help="Release the periods up to this one (default: all).")] = None,
     title: Annotated[str | None, typer.Option(help="The report site's title.")] = None,
     import_url: Annotated[
@@ -424,6 +432,7 @@ def main(
             categorical=categorical or [],
             drop=drop or [],
             time_format=time_format,
+            since=since,
             through=through,
             title=title,
             import_url=import_url or "://" in data,
@@ -454,6 +463,7 @@ def adopt(asked: Adoption, *, dry_run: bool, yes: bool, force: bool) -> None:
         timezone=asked.timezone,
         target=asked.target,
         ids=asked.ids,
+        since=asked.since,
     )
     _check_params(params)
     changes = planned_changes(template, stored)

@@ -47,6 +47,7 @@ class Proposal:
     time_format: str | None = None  # the one strftime format of the times, when they share one
     kept: dict[str, str] = field(default_factory=dict)  # feature -> why it is one
     calendar_why: dict[str, str] = field(default_factory=dict)  # calendar feature left out -> why
+    many: list[str] = field(default_factory=list)  # categorical features with more than MAX_CATEGORIES levels
 
 
 def read_data(data: Path, required: list[str]) -> tuple[pd.DataFrame, pd.Series | None]:
@@ -98,7 +99,7 @@ def count_periods(names: pd.Series, source: str) -> dict[str, int]:
     if empty:
         raise PipelineError(
             f"{source}: no rows in period(s) {', '.join(empty[:5])}: periods must follow each other "
-            "(use a longer --period)"
+            "(use a longer --period, or --since a period after the gap)"
         )
     return {name: int(counts[name]) for name in every}
 
@@ -338,6 +339,7 @@ def propose(
     categorical: list[str] = (),
     drop: list[str] = (),
     time_format: str | None = None,
+    since: str | None = None,
 ) -> Proposal:
     """Read the team's data and check everything `pipeline init` needs from it, writing nothing.
 
@@ -356,6 +358,7 @@ def propose(
         categorical: Columns to keep as categories whatever they look like.
         drop: Columns never to learn from.
         time_format: How the times are written (strftime); None: the one format all of them share, if any.
+        since: The first period to release (the rows before it never are).
 
     Returns:
         The proposal.
@@ -369,7 +372,11 @@ def propose(
     fmt = time_format or _one_format(frame[time])
     times = local_times(frame[time], timezone, source, time, fmt)
     names, period = _period_names(names, times, period, timezone)
-    counts = count_periods(names, source)
+    if since is not None:  # the rows before it are never released: a hole before it is no hole in the history
+        if since not in set(names):
+            raise PipelineError(f"--since {since}: not a period of {source} with rows ({min(names)}..{max(names)})")
+        names = names.where(names >= since)
+    counts = count_periods(names.dropna(), source)
     released = _released(list(counts), through, counts, source)
     kept = names.isin(released)
     frame, times, names = frame[kept], times[kept], names[kept]
@@ -397,6 +404,7 @@ def propose(
         time_format=fmt,
         kept=kept,
         calendar_why=calendar_why,
+        many=[c for c in cats if frame[c].nunique() > MAX_CATEGORIES],
     )
 
 
