@@ -48,8 +48,10 @@ def column_kinds(params: Params) -> dict[str, drift_stats.Kind]:
     }
 
 
-def compare(reference: pd.DataFrame, current: pd.DataFrame, kinds: dict, settings: Drift) -> dict:
-    """`drift_stats.drift_report` with the thresholds of `params.yaml`."""
+def compare(
+    reference: pd.DataFrame, current: pd.DataFrame, kinds: dict, settings: Drift, expected: list[str] = ()
+) -> dict:
+    """`drift_stats.drift_report` with the thresholds of `params.yaml`; `expected`: the calendar features."""
     return drift_stats.drift_report(
         reference,
         current,
@@ -60,6 +62,7 @@ def compare(reference: pd.DataFrame, current: pd.DataFrame, kinds: dict, setting
         critical=settings.critical,
         min_rows=settings.min_rows,
         bins=settings.bins,
+        expected=expected,
     )
 
 
@@ -80,11 +83,13 @@ def label_rate(y: pd.Series, task_type: str) -> float | None:
     return None if task_type == "multiclass" else float(y.mean())
 
 
-def timeline(rows: pd.DataFrame, reference: pd.DataFrame, *, kinds: dict, settings: Drift, task_type: str) -> list:
+def timeline(
+    rows: pd.DataFrame, reference: pd.DataFrame, *, kinds: dict, settings: Drift, task_type: str, expected=()
+) -> list:
     """Per period: rows, label rate, model metric, and how it compares with the reference window."""
     out = []
     for period, group in rows.groupby(PERIOD, sort=True):
-        report = compare(reference, group, kinds, settings)
+        report = compare(reference, group, kinds, settings, expected)
         effects = [c["effect_size"] for c in report["columns"].values() if c["effect_size"] is not None]
         out.append(
             {
@@ -221,7 +226,8 @@ def main(
     fitted = load_model(model)
     reference[PREDICTION] = scores(fitted, reference, params.features.inputs, task)
     current[PREDICTION] = scores(fitted, current, params.features.inputs, task)
-    report = compare(reference, current, kinds, settings)
+    expected = params.prepare.calendar  # derived from the time: a new period shifts them by construction
+    report = compare(reference, current, kinds, settings, expected)
     output_kind, metric, _ = PERIOD_METRIC[task]
     prediction = drift_stats.drift_report(
         reference[[PREDICTION]],
@@ -231,6 +237,7 @@ def main(
         effect_thresholds=settings.effect_thresholds,
         min_rows=settings.min_rows,
         bins=settings.bins,
+        expected=expected,
     )["columns"][PREDICTION]
     periods = sorted(reference[PERIOD].unique())
     report |= {
@@ -238,7 +245,12 @@ def main(
         "current": str(current[PERIOD].iloc[0]),
         "reference": periods,
         "timeline": timeline(
-            pd.concat([reference, current]), reference, kinds=kinds, settings=settings, task_type=task
+            pd.concat([reference, current]),
+            reference,
+            kinds=kinds,
+            settings=settings,
+            task_type=task,
+            expected=expected,
         ),
     }
     write_json(report, metrics)

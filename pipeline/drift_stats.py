@@ -176,6 +176,7 @@ def drift_report(
     critical: list[str] | tuple[str, ...] = (),
     min_rows: int = MIN_ROWS,
     bins: int = BINS,
+    expected: list[str] | tuple[str, ...] = (),
 ) -> dict:
     """Decide, per column and for the dataset, whether `current` drifted from `reference`.
 
@@ -190,10 +191,13 @@ def drift_report(
         critical: ...or when any of these columns drifts.
         min_rows: Fewest non-missing values per side for a column to be tested.
         bins: Reference-quantile bins for numeric PSI.
+        expected: Columns expected to shift with time (derived from the timestamp: a new period brings
+            new months or weekdays by construction). Tested and shown like the others, marked `expected`,
+            and left out of the dataset's share, which would otherwise always count them as drifted.
 
     Returns:
         `columns`: name -> `column_drift`'s dict plus `adjusted_p_value`, `drifted` (True | False | None =
-        no decision) and `reason` (words). Dataset level: `drifted` (None when it cannot be decided: no
+        no decision), `expected` and `reason` (words). Dataset level: `drifted` (None when it cannot be decided: no
         column was decided, or a critical column was not), `reason`, `share_drifted` (of the decided
         columns), `n_columns`, `n_columns_tested` (ran a test), `n_columns_decided` (tested or constant),
         `n_columns_drifted`, `drifted_columns`, `undecided_columns` (name -> status), `rule` (the
@@ -208,6 +212,8 @@ def drift_report(
         for name, kind in kinds.items()
     }
     _decide_columns(columns, alpha, thresholds)
+    for name, column in columns.items():
+        column["expected"] = name in expected
     dataset = _decide_dataset(columns, share, list(critical))
     settings = {
         "alpha": alpha,
@@ -923,8 +929,8 @@ def _missing_note(col: dict) -> str:
 
 
 def _decide_dataset(columns: dict[str, dict], share: float, critical: list[str]) -> dict:
-    """The dataset-level decision from the column decisions."""
-    decided = [name for name, col in columns.items() if col["drifted"] is not None]
+    """The dataset-level decision from the column decisions (columns expected to shift do not count)."""
+    decided = [name for name, col in columns.items() if col["drifted"] is not None and not col.get("expected")]
     drifted = [name for name in decided if columns[name]["drifted"]]
     undecided = {name: col["status"] for name, col in columns.items() if col["drifted"] is None}
     critical_drifted = [name for name in critical if columns[name]["drifted"]]
@@ -956,4 +962,5 @@ def _decide_dataset(columns: dict[str, dict], share: float, critical: list[str])
         "n_columns_drifted": len(drifted),
         "drifted_columns": drifted,
         "undecided_columns": undecided,
+        "expected_columns": [name for name, col in columns.items() if col.get("expected")],
     }

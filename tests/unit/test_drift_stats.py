@@ -596,3 +596,15 @@ def test_report_is_plain_json():
     reference, current = small_tables()
     report = drift.drift_report(reference, current, {"x": "numeric", "c": "categorical", "gone": "numeric"})
     assert json.loads(json.dumps(report, allow_nan=False)) == report
+
+
+def test_columns_expected_to_shift_are_shown_but_left_out_of_the_share():
+    rng = np.random.default_rng(0)
+    reference = pd.DataFrame({"month": rng.integers(1, 7, 3000), "x": rng.normal(size=3000)})
+    current = pd.DataFrame({"month": np.full(500, 7), "x": rng.normal(size=500)})  # a month never seen: drifts
+    kinds = {"month": "categorical", "x": "numeric"}
+    plain = drift.drift_report(reference, current, kinds, share=0.5)
+    assert plain["drifted"] and plain["drifted_columns"] == ["month"]
+    report = drift.drift_report(reference, current, kinds, share=0.5, expected=["month"])
+    assert report["columns"]["month"]["drifted"] and report["columns"]["month"]["expected"]
+    assert report["drifted"] is False and report["n_columns_decided"] == 1 and report["expected_columns"] == ["month"]
