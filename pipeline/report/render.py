@@ -182,6 +182,7 @@ def main(
         "task": params.task.type,
         "target": params.task.target.column,
         "threshold": params.task.target.threshold,
+        "positive_class": params.task.target.positive_class if params.task.type == "binary" else None,
         "period_metric": params.task.primary_metric,
         "estimator": params.train.estimator,
         "hyperparameters": params.train.hyperparameters,
