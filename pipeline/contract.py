@@ -351,7 +351,8 @@ def infer_table(
 def unique_key(frames: list[pd.DataFrame], time: str | None) -> list[list[str]]:
     """The first column, else pair of columns, whose values are unique across all files and never missing.
 
-    Across files, not only within each: `validate` also fails a key found in two periods. A float is never a key. A pair is looked for only among the time column and the columns that repeat
+    Across files, not only within each: `validate` also fails a key found in two periods. A float is never a
+    key. A pair is looked for only among the time column and the columns that repeat
     (a country and a year: one row per country and year), so the search stays small.
     """
     whole = pd.concat(frames, ignore_index=True)

@@ -296,7 +296,9 @@ def leakage(batches: dict[str, pd.DataFrame], params: Params, contract: Contract
     target = _outcome(rows[contract.target.column], params)  # once per table, not once per column
     overall = {c: _leakage(rows[c], target) for c in rows.columns if c not in skip}
     found, start = [], np.cumsum([0, *(len(f) for f in batches.values())])
-    files = {(folder / f"{p}.csv").as_posix(): slice(a, b) for p, a, b in zip(batches, start[:-1], start[1:], strict=True)}
+    files = {
+        (folder / f"{p}.csv").as_posix(): slice(a, b) for p, a, b in zip(batches, start[:-1], start[1:], strict=True)
+    }
     for column in (c for c, scored in overall.items() if _too_high(scored, contract)):
         per_file = {file: _leakage(rows[column][at], target[at]) for file, at in files.items()}
         # Too few rows in each file to score alone (or high only together): the folder, with the rows scored.

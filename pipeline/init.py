@@ -289,7 +289,7 @@ def plan_text(
         f"{data}: {proposal.rows} rows in {len(released)} periods ({period}) {released[0]}..{evaluation} "
         f"released as table {name!r} (of {len(proposal.available)} available); evaluation period {evaluation}: "
         f"{proposal.labelled} labelled rows",
-        f"task: {task} on {target!r}" + _label_note(proposal, target),
+        f"task: {task} on {target!r}" + _label_note(proposal),
         f"times: {time!r} read as {proposal.time_format or 'inferred value by value'}, local time in {timezone}",
         f"features: numeric {_names(proposal.numeric)}; categorical {_names(proposal.categorical)}; "
         f"calendar {_names(proposal.calendar)} (from {time!r})",
@@ -307,7 +307,7 @@ def _names(columns: list[str]) -> str:
     return ", ".join(columns) if columns else "(none)"
 
 
-def _label_note(proposal: Proposal, target: str) -> str:
+def _label_note(proposal: Proposal) -> str:
     if proposal.label is not None:
         return f" (positive class: {proposal.label.positive_class})"
     if proposal.classes:

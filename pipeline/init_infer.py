@@ -145,14 +145,18 @@ def _text_hint(target: pd.Series, task: TaskType) -> str:
     if task == "regression":
         return f"e.g. {values[0]!r}, but a regression target must be numeric"
     if len(values) == 2:
-        return f"two values, {shown}: which one is the positive class? Pass --positive VALUE (e.g. --positive {values[1]})"
-    return f"{len(values)} values ({shown}): pass --positive VALUE (every other value is negative), or --task multiclass"
+        return (
+            f"two values, {shown}: which one is the positive class? Pass --positive VALUE (e.g. --positive {values[1]})"
+        )
+    return (
+        f"{len(values)} values ({shown}): pass --positive VALUE (every other value is negative), or --task multiclass"
+    )
 
 
 def _positive_label(
     target: pd.Series, *, threshold: float | None, positive: str, source: str, column: str
 ) -> tuple[pd.Series, Target]:
-    """binary on a text target: label 1 where the target is `positive`, which must be one of its values."""
+    """Binary on a text target: label 1 where the target is `positive`, which must be one of its values."""
     if threshold is not None:
         raise PipelineError("--threshold and --positive: pass one (a number is cut at a threshold, text is matched)")
     rule = Target(column=column, positive=positive)

@@ -275,8 +275,10 @@ def _row_bounds(table: Table, file: str, rows: int) -> list[dict]:
 
 
 def duplicate_rows(table: Table, frame: pd.DataFrame, file: str) -> list[dict]:
-    """Rows that repeat an earlier row of the file in every column: a failure above `duplicates.max`, a warning
-    above `duplicates.usual`. Counted beyond the first of each (a row sent twice is one row too many)."""
+    """Rows that repeat an earlier row of the file in every column: a failure above `duplicates.max`.
+
+    A warning above `duplicates.usual`. Counted beyond the first of each (a row sent twice is one row too many).
+    """
     repeats = frame.duplicated()
     count, rule = int(repeats.sum()), table.duplicates
     share = count / len(frame) if len(frame) else 0.0

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.report import guide
-from tests.adoptions import ADOPTIONS, packaged
+from tests.adoptions import ADOPTIONS, MESSY, packaged
 from tests.conftest import ROOT
 from tests.repos import clone, pipeline, sh, shared
 
@@ -140,3 +140,46 @@ def guide_run(origin, tmp_path_factory) -> Adoption:
     if said["status"] != "0":
         pytest.fail(f"the guide's commands failed:\n{said['guide'][-3000:]}\n{said['trace'][-6000:]}")
     return Adoption(folder / "github" / "origin.git", folder / "bucket", folder / "work" / "glucose", said)
+
+
+def build_messy(folder: Path, origin: Path, name: str) -> Path:
+    """One of the messy adoptions (tests/adoptions.py MESSY) taken as far as continuous training takes it.
+
+    `init` with its options only, `run` (with the site), commit and push; then the next period released, the
+    pipeline re-run, the challenger gated against the pushed champion, and the following period's rows scored
+    by `predict` as the source writes them (target removed). The state after the release is committed, as the
+    promotion branch would be, for the fork's own `make test`.
+    """
+    package, path, options = MESSY[name]
+    data = Path(shutil.copyfile(packaged(package, path), folder / Path(path).name))
+    bare = Path(shutil.copytree(origin, folder / "origin.git"))
+    repo = clone(bare, folder / "repo")
+    _record(folder, "init", pipeline("init", "--data", str(data), *options, cwd=repo).stdout)
+    pipeline("run", cwd=repo)
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-qm", f"adopt {name}", cwd=repo)
+    sh("git", "push", "-q", "origin", "main", cwd=repo)
+    _record(folder, "next", pipeline("ingest", "--next", cwd=repo).stdout)
+    pipeline("run", "--no-site", cwd=repo)
+    gated = pipeline("gate", "--base", "origin/main", cwd=repo, check=False)
+    _record(folder, "gate", f"{gated.returncode}\n{gated.stdout}{gated.stderr}")
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-qm", "release the next period", cwd=repo)
+    return folder
+
+
+def messy(origin, tmp_path_factory, name: str) -> Adoption:
+    folder = shared(tmp_path_factory, f"messy-{name}", lambda f: build_messy(f, origin, name))
+    return Adoption(folder / "origin.git", folder / "bucket", folder / "repo", _said(folder))
+
+
+@pytest.fixture(scope="session")
+def democracy(origin, tmp_path_factory) -> Adoption:
+    """Leader spells 1990-2007, binary on a text target, yearly (see `build_messy`)."""
+    return messy(origin, tmp_path_factory, "democracy")
+
+
+@pytest.fixture(scope="session")
+def restaurants(origin, tmp_path_factory) -> Adoption:
+    """Restaurant inspections 2015-2018, regression, half the rows duplicated (see `build_messy`)."""
+    return messy(origin, tmp_path_factory, "restaurants")

@@ -22,9 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.adoptions import ADOPTIONS, packaged
 from tests.conftest import EXAMPLE, command_env
-from tests.repos import clone, example_project, for_speed, pipeline, sh
+from tests.repos import example_project, for_speed, pipeline, sh
 
 pytestmark = pytest.mark.e2e
 
@@ -45,28 +44,17 @@ def fork_env(scratch: Path) -> dict[str, str]:
     }
 
 
-def adopt(origin: Path, dest: Path, task: str) -> Path:
-    """Clone the template, adopt the dataset of `task`, run the pipeline and commit, as the guide does."""
-    package, name, options = ADOPTIONS[task]
-    repo = clone(origin, dest)
-    data = Path(shutil.copyfile(packaged(package, name), dest.parent / name))
-    pipeline("init", "--data", str(data), *options, cwd=repo)
-    pipeline("run", "--no-site", cwd=repo)
-    sh("git", "add", "-A", cwd=repo)
-    sh("git", "commit", "-qm", f"Adopt the template ({task})", cwd=repo)
-    return repo
+# task -> the adoption (tests/e2e/conftest.py) whose fork runs its own tests: the two messy ones (a text binary
+# target, year-only times, duplicates, many-level categories) and Seattle weather.
+FORKS = {"binary": "democracy", "multiclass": "seattle", "regression": "restaurants"}
 
 
-@pytest.fixture(params=list(ADOPTIONS))
-def fork(request, origin, tmp_path) -> tuple[str, Path]:
-    """A fork after adoption, committed: the binary one adopted here; the multiclass and regression ones copied
-    from the adoptions other tests check too (tests/e2e/conftest.py: Seattle weather, the guide's replay)."""
+@pytest.fixture(params=list(FORKS))
+def fork(request, tmp_path) -> tuple[str, Path]:
+    """A fork after adoption, committed, copied from an adoption other tests check too."""
     task = request.param
-    if task == "binary":
-        repo = adopt(origin, tmp_path / "fork", task)
-    else:
-        adopted = request.getfixturevalue({"multiclass": "seattle", "regression": "guide_run"}[task])
-        repo = Path(shutil.copytree(adopted.repo, tmp_path / "fork", symlinks=True))
+    adopted = request.getfixturevalue(FORKS[task])
+    repo = Path(shutil.copytree(adopted.repo, tmp_path / "fork", symlinks=True))
     assert yaml.safe_load((repo / "params.yaml").read_text())["task"]["type"] == task
     return task, repo
 

@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline import init
+from pipeline.batches import period_of
 from pipeline.cli import app
 from pipeline.errors import PipelineError
-from pipeline.batches import period_of
 from pipeline.init_infer import (
     calendar_features,
     count_periods,
@@ -287,9 +287,17 @@ def test_a_text_binary_target_takes_its_positive_value():
 @pytest.mark.parametrize(
     ("target", "positive", "message"),
     [
-        (["dead", "alive", "dead"], None, r"f: target 'alive' holds text, two values, 'alive', 'dead': which one is "
-         r"the positive class\? Pass --positive VALUE \(e.g. --positive dead\)"),
-        (["a", "b", "c"], None, r"holds text, 3 values \('a', 'b', 'c'\): pass --positive VALUE .* or --task multiclass"),
+        (
+            ["dead", "alive", "dead"],
+            None,
+            r"f: target 'alive' holds text, two values, 'alive', 'dead': which one is "
+            r"the positive class\? Pass --positive VALUE \(e.g. --positive dead\)",
+        ),
+        (
+            ["a", "b", "c"],
+            None,
+            r"holds text, 3 values \('a', 'b', 'c'\): pass --positive VALUE .* or --task multiclass",
+        ),
         (["dead", "alive"], "yes", r"f: --positive 'yes' is not a value of target 'alive' \('alive', 'dead'\)"),
     ],
     ids=["two-values-no-positive", "many-values", "unknown-positive"],
@@ -383,8 +391,8 @@ def test_a_folder_of_quarter_files_brings_its_own_periods(tmp_path):
 
 
 def test_init_names_multiclass_classes_as_prepare_will():
-    from pipeline.labels import class_names
     from pipeline.init_infer import label_of
+    from pipeline.labels import class_names
 
     target = pd.Series([3.0, 1.0, None, 3.0])
     label, rule = label_of(target, task="multiclass", threshold=None, positive=None, source="x.csv", column="grade")

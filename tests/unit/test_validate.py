@@ -435,9 +435,17 @@ def test_a_text_target_is_checked_for_leakage_through_its_positive_value(params,
 
     rng = np.random.default_rng(0)
     target = rng.choice(["alive", "dead"], 400)
-    frame = pd.DataFrame({"status": target, "copy": np.where(target == "alive", 1.0, 0.0), "noise": rng.normal(size=400)})
-    task = params.task.model_copy(update={"target": params.task.target.model_copy(update={"column": "status", "threshold": None, "positive": "alive"})})
+    frame = pd.DataFrame(
+        {"status": target, "copy": np.where(target == "alive", 1.0, 0.0), "noise": rng.normal(size=400)}
+    )
+    task = params.task.model_copy(
+        update={
+            "target": params.task.target.model_copy(update={"column": "status", "threshold": None, "positive": "alive"})
+        }
+    )
     text = params.model_copy(update={"task": task, "features": params.features.model_copy(update={"identifiers": []})})
-    rules = contract.model_copy(update={"target": contract.target.model_copy(update={"column": "status"}), "leakage": []})
+    rules = contract.model_copy(
+        update={"target": contract.target.model_copy(update={"column": "status"}), "leakage": []}
+    )
     found = leakage({"2013-01": frame}, text, rules, tmp_path)
     assert [f["column"] for f in found] == ["copy"]

