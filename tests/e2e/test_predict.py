@@ -1,5 +1,6 @@
 """Batch scoring (`pipeline predict`) in a trained clone: the same features as training, the contract's
-messages for bad files, leakage refused, and nothing written unless every row scored."""
+messages for bad files, leakage refused, a row that breaks a rule left unscored with its reason, and nothing
+written when the file is refused."""
 
 from __future__ import annotations
 
@@ -57,3 +58,19 @@ def test_bad_files_fail_with_the_contract_message_and_write_nothing(ran_copy, ch
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and message in result.stderr and "bad.csv" in result.stderr
     assert not (ran_copy / "predictions.csv").exists()
+
+
+def test_a_row_that_breaks_a_rule_is_left_unscored_with_its_reason(ran_copy):
+    rows = flights_to_score(ran_copy, 50)
+    rows.loc[3, "distance"] = 99999.0
+    rows.to_csv(ran_copy / "odd.csv", index=False)
+    result = pipeline("predict", "--input", "odd.csv", "--out", "predictions.csv", cwd=ran_copy)
+    out = pd.read_csv(ran_copy / "predictions.csv", keep_default_na=False)
+    assert len(out) == 50 and out.columns[-1] == "problem"
+    assert out.loc[3, ["score", "decision", "problem"]].tolist() == [
+        "",
+        "",
+        "column 'distance': le 6000 (value 99999.0)",
+    ]
+    assert (out.drop(index=3)["score"] != "").all() and (out.drop(index=3)["problem"] == "").all()
+    assert "1 of 50 rows not scored" in result.stderr

@@ -111,7 +111,7 @@ def test_multiclass_predictions_name_the_class_and_its_probability(multiclass, t
         cwd=multiclass,
     )
     out = pd.read_csv(tmp_path / "out.csv")
-    assert list(out.columns) == ["date", "score", "decision", "model_version"]
+    assert list(out.columns) == ["date", "score", "decision", "model_version", "problem"]
     assert out["date"].tolist() == rows["date"].tolist()
     classes = set(read_json(multiclass / "outputs" / "metrics" / "evaluate.json")["per_class"])
     assert set(out["decision"]) <= classes and out["score"].between(1 / len(classes), 1).all()
