@@ -288,8 +288,14 @@ def score_rows(
 def predictions(
     frame: pd.DataFrame, scored: pd.DataFrame, problems: pd.Series, *, params: Params, version: str
 ) -> pd.DataFrame:
-    """Every input row in order: its identifiers and time as the input wrote them, its scores, its problem."""
+    """Every input row in order: its identifiers and time as the input wrote them, its scores, its problem.
+
+    A binary score is the probability of the positive class, and the decision 1 means that class:
+    `positive_class` names it (`Democracy`, or `arr_delay > 15`), so the file reads alone.
+    """
     out = frame[[*params.features.identifiers, params.prepare.timestamp]].join(scored)
+    if params.task.type == "binary":
+        out = out.assign(positive_class=params.task.target.positive_class)
     return out.assign(model_version=version, problem=problems)
 
 

@@ -78,6 +78,8 @@ def test_predict_scores_rows_written_as_the_source_writes_them(adopted, tmp_path
     out = pd.read_csv(tmp_path / "out.csv")
     assert len(out) == len(rows) and out[time].tolist() == rows[time].tolist()  # the user's own years, in order
     assert out["score"].notna().all()
+    if name == "democracy":  # the file names what its scores are the probability of
+        assert set(out["positive_class"]) == {"Democracy"} and set(out["decision"]) <= {0, 1}
     # The same rows as ingest writes them (ISO 8601 UTC) score the same: one time parser for both.
     released = pd.read_csv(next((project.repo / "data").glob(f"*/{newest}.csv"))).drop(columns=target)
     released.to_csv(tmp_path / "iso.csv", index=False)

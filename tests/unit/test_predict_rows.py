@@ -172,7 +172,7 @@ def test_a_row_out_of_range_is_not_scored_and_says_why(project, caplog):
         result, out = run(project, rows)
     assert result.exit_code == 0, result.output
     scored = pd.read_csv(out, keep_default_na=False)
-    assert list(scored.columns) == ["id", "year", "score", "decision", "model_version", "problem"]
+    assert list(scored.columns) == ["id", "year", "score", "decision", "positive_class", "model_version", "problem"]
     assert scored["id"].tolist() == [1, 2, 3, 4, 5, 6]  # every input row, in order
     assert scored["problem"].tolist() == ["", "column 'distance': le 6000 (value 99999.0)", "", "", "", ""]
     assert scored.loc[1, ["score", "decision"]].tolist() == ["", ""]
