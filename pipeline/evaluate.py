@@ -113,7 +113,7 @@ def evaluate(model, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> 
         ),
     }
     if params.task.type == "multiclass":
-        results["per_class"] = per_class(y, score, setting)
+        results["per_class"] = per_class(y, score, setting, min_rows=params.evaluate.slices.min_rows)
     slices = slice_metrics(kind, rows=test, y=y, score=score, setting=setting, slices=params.evaluate.slices)
     return results, slices, CURVES[params.task.type](y, score, setting, params.evaluate.curve_points)
 

@@ -9,10 +9,11 @@ the positive class; multiclass: the `predict_proba` matrix, one column per class
 and the model's own decision setting (binary: its threshold; multiclass: its classes, the names of the score
 columns; regression: None), taken from the model by `TaskKind.setting`.
 
-Uncertainty comes from a seeded percentile bootstrap over the rows of the evaluation period (scipy's
-`bootstrap` over the row indices, so a score matrix resamples by rows like a vector): an interval per
-metric, and, for two models scored on the same rows, a *paired* interval of their difference, which is far
-narrower than two separate intervals because both models face the same hard and easy rows in every resample.
+Uncertainty comes from a seeded percentile bootstrap over the rows of the evaluation period (row indices are
+resampled, so a score matrix resamples by rows like a vector): an interval per metric, and, for two models
+scored on the same rows, a *paired* interval of their difference, which is far narrower than two separate
+intervals because both models face the same hard and easy rows in every resample. Classification tasks
+resample within each class of the label (`bootstrap_rows` says why); regression resamples all rows.
 """
 
 from __future__ import annotations
@@ -132,6 +133,7 @@ class TaskKind:
     primary: str
     higher_is_better: frozenset[str]
     interval_metrics: tuple[str, ...]
+    stratified: bool = False  # bootstrap within each class of the label (classification), see `bootstrap_rows`
 
     def compute(
         self, y: np.ndarray, score: np.ndarray, setting: Setting, names: list[str] | None = None
@@ -155,6 +157,7 @@ TASKS = {
         primary=PRIMARY_METRIC["binary"],
         higher_is_better=frozenset({"roc_auc", "average_precision", "f1", "recall", "precision"}),
         interval_metrics=("roc_auc", "average_precision", "brier", "ece", "f1"),
+        stratified=True,
     ),
     "multiclass": TaskKind(
         metrics=MULTICLASS,
@@ -166,6 +169,7 @@ TASKS = {
             {"accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro", "roc_auc_ovr"}
         ),
         interval_metrics=("accuracy", "balanced_accuracy", "f1_macro", "roc_auc_ovr", "log_loss"),
+        stratified=True,
     ),
     "regression": TaskKind(
         metrics=REGRESSION,
@@ -206,19 +210,41 @@ def threshold_of(model) -> float | None:
     return getattr(model, "threshold", None)
 
 
-def _percentile_interval(statistic, samples: tuple[np.ndarray, ...], bootstrap: Bootstrap, seed: int) -> tuple:
-    # The row indices are resampled, exactly as scipy's `paired=True` does it (same draws, same intervals),
-    # but each sample is then indexed by rows: a 2-D score matrix keeps its class columns together.
-    result = stats.bootstrap(
-        (np.arange(len(samples[0])),),
-        lambda rows: statistic(*(s[rows] for s in samples)),
-        vectorized=False,
-        method="percentile",
-        n_resamples=bootstrap.resamples,
-        confidence_level=bootstrap.confidence,
-        rng=np.random.default_rng(seed),
-    )
-    return result.confidence_interval.low, result.confidence_interval.high
+def bootstrap_rows(n: int, resamples: int, rng: np.random.Generator, strata: np.ndarray | None = None) -> np.ndarray:
+    """Row indices of `resamples` bootstrap resamples of `n` rows: one resample per row of the result.
+
+    Plain (`strata` None): n rows drawn with replacement from all n, the very draws of scipy's `bootstrap`.
+    Stratified (`strata`, one label per row): each stratum's rows drawn with replacement from that stratum only,
+    so every resample keeps every stratum's row count; a resample's rows come stratum by stratum.
+
+    Classification resamples by the true class. Drawn from all rows, a class with one row in the evaluation
+    period is missing from about a third of the resamples, and a macro metric jumps whenever it is (its class
+    leaves the average), so the interval is a mixture of two distributions and may leave the point estimate at
+    its edge. The class counts are what the evaluation period fixed, not an uncertainty of the model; the
+    stratified bootstrap conditions on them, so a rare class is in every resample and the interval measures the
+    model's errors within the classes.
+    """
+    if strata is None:
+        return rng.integers(0, n, (resamples, n))
+    codes, _ = pd.factorize(np.asarray(strata, dtype=object), use_na_sentinel=False)  # in order of appearance
+    members = [np.flatnonzero(codes == code) for code in range(codes.max() + 1)]
+    return np.concatenate([rows[rng.integers(0, len(rows), (resamples, len(rows)))] for rows in members], axis=1)
+
+
+def _percentile_interval(
+    statistic, samples: tuple[np.ndarray, ...], bootstrap: Bootstrap, seed: int, strata: np.ndarray | None = None
+) -> tuple:
+    # Each sample is indexed by the resampled rows, so a 2-D score matrix keeps its class columns together.
+    # Without strata this is scipy's `bootstrap(..., paired=True, method="percentile")`, draw for draw.
+    rows = bootstrap_rows(len(samples[0]), bootstrap.resamples, np.random.default_rng(seed), strata)
+    values = np.array([statistic(*(s[r] for s in samples)) for r in rows]).T  # (metrics, resamples), or (resamples,)
+    alpha = (1 - bootstrap.confidence) / 2
+    interval = stats.quantile(values, np.array([alpha, 1 - alpha]), axis=-1)  # scipy's own percentiles
+    return interval[..., 0], interval[..., 1]
+
+
+def _strata(kind: TaskKind, y: np.ndarray) -> np.ndarray | None:
+    return y if kind.stratified else None
 
 
 def with_intervals(
@@ -228,7 +254,11 @@ def with_intervals(
     values = kind.compute(y, score, setting)
     names = list(kind.interval_metrics)
     low, high = _percentile_interval(
-        lambda y_, s_: np.array(list(kind.compute(y_, s_, setting, names).values())), (y, score), bootstrap, seed
+        lambda y_, s_: np.array(list(kind.compute(y_, s_, setting, names).values())),
+        (y, score),
+        bootstrap,
+        seed,
+        _strata(kind, y),
     )
     out = {name: {"value": value} for name, value in values.items()}
     for name, lo, hi in zip(names, np.atleast_1d(low), np.atleast_1d(high), strict=True):
@@ -236,13 +266,24 @@ def with_intervals(
     return out
 
 
-def per_class(y: np.ndarray, score: np.ndarray, classes) -> dict[str, dict[str, float]]:
-    """Precision, recall, f1 and support (rows) of every class present in the rows or predicted."""
+def per_class(y: np.ndarray, score: np.ndarray, classes, *, min_rows: int = 1) -> dict[str, dict]:
+    """Precision, recall, f1, support (rows) and judged of every class present in the rows or predicted.
+
+    A class with fewer than `min_rows` rows (evaluate passes `evaluate.slices.min_rows`) is marked
+    `judged: false`, as a slice too small is: its recall and f1 rest on a handful of rows. It is shown, not
+    hidden, and still counts in the macro metrics.
+    """
     predicted = predicted_class(score, classes)
     labels = sorted(set(y) | set(predicted))
     precision, recall, f1, support = skm.precision_recall_fscore_support(y, predicted, labels=labels, zero_division=0)
     return {
-        str(c): {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
+        str(c): {
+            "precision": float(p),
+            "recall": float(r),
+            "f1": float(f),
+            "support": int(n),
+            "judged": bool(n >= min_rows),
+        }
         for c, p, r, f, n in zip(labels, precision, recall, f1, support, strict=True)
     }
 
@@ -285,7 +326,7 @@ def paired_difference(
         return sign * (value(y_, a_, setting_a) - value(y_, b_, setting_b))
 
     a, b = value(y, score_a, setting_a), value(y, score_b, setting_b)
-    low, high = _percentile_interval(delta, (y, score_a, score_b), bootstrap, seed)
+    low, high = _percentile_interval(delta, (y, score_a, score_b), bootstrap, seed, _strata(kind, y))
     return Difference(metric, float(a), float(b), float(sign * (a - b)), float(low), float(high))
 
 

@@ -119,8 +119,8 @@ def test_per_class_metrics_and_confusion_rows_by_hand():
     y = np.array(["a", "a", "b", "c"])
     score = np.array([[0.7, 0.2, 0.1], [0.2, 0.6, 0.2], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]])
     table = per_class(y, score, CLASSES)
-    assert table["a"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2}
-    assert table["b"] == {"precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1}
+    assert table["a"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2, "judged": True}
+    assert table["b"] == {"precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1, "judged": True}
     assert table["c"]["support"] == 1
     assert confusion_rows(y, score, CLASSES) == {
         "confusion": [
