@@ -44,14 +44,15 @@ ADOPTIONS = {
 # rows, categories of 200 and 1,456 levels, a history with a hole (2010-2014), leakage columns.
 MESSY = {
     # Democracy and Dictatorship (Cheibub et al.): one row per leader spell; `regime` spells out the target and
-    # `duration`/`observed` are known only when the spell ends.
+    # `duration`/`observed` are known only when the spell ends. Since 1990, a country has ~4 rows: init reads it as
+    # an identifier until told otherwise (--categorical).
     "democracy": (
         "lifelines",
         "datasets/dd.csv",
         [
             *("--time", "start_year", "--target", "democracy", "--task", "binary", "--positive", "Democracy"),
             *("--period", "year", "--leakage", "regime", "--leakage", "duration", "--leakage", "observed"),
-            *("--since", "1990", "--through", "2006"),
+            *("--since", "1990", "--through", "2006", "--categorical", "ctryname"),
         ],
     ),
     # Anchorage restaurant inspections: half the rows repeat another exactly; no rows in 2010-2014.
