@@ -142,10 +142,11 @@ def guide_run(origin, tmp_path_factory) -> Adoption:
     return Adoption(folder / "github" / "origin.git", folder / "bucket", folder / "work" / "glucose", said)
 
 
-def build_messy(folder: Path, origin: Path, name: str) -> Path:
+def build_messy(folder: Path, origin: Path, name: str, site: bool) -> Path:
     """One of the messy adoptions (tests/adoptions.py MESSY) taken as far as continuous training takes it.
 
-    `init` with its options only, `run` (with the site), commit and push; then the next period released, the
+    `init` with its options only, `run` (with the site's build only when `site`: the pages' Markdown is the
+    report stage's), commit and push; then the next period released, the
     pipeline re-run, the challenger gated against the pushed champion, and the following period's rows scored
     by `predict` as the source writes them (target removed). The state after the release is committed, as the
     promotion branch would be, for the fork's own `make test`.
@@ -155,7 +156,7 @@ def build_messy(folder: Path, origin: Path, name: str) -> Path:
     bare = Path(shutil.copytree(origin, folder / "origin.git"))
     repo = clone(bare, folder / "repo")
     _record(folder, "init", pipeline("init", "--data", str(data), *options, cwd=repo).stdout)
-    pipeline("run", cwd=repo)
+    pipeline("run", *([] if site else ["--no-site"]), cwd=repo)
     sh("git", "add", "-A", cwd=repo)
     sh("git", "commit", "-qm", f"adopt {name}", cwd=repo)
     sh("git", "push", "-q", "origin", "main", cwd=repo)
@@ -168,15 +169,15 @@ def build_messy(folder: Path, origin: Path, name: str) -> Path:
     return folder
 
 
-def messy(origin, tmp_path_factory, name: str) -> Adoption:
-    folder = shared(tmp_path_factory, f"messy-{name}", lambda f: build_messy(f, origin, name))
+def messy(origin, tmp_path_factory, name: str, site: bool = False) -> Adoption:
+    folder = shared(tmp_path_factory, f"messy-{name}", lambda f: build_messy(f, origin, name, site))
     return Adoption(folder / "origin.git", folder / "bucket", folder / "repo", _said(folder))
 
 
 @pytest.fixture(scope="session")
 def democracy(origin, tmp_path_factory) -> Adoption:
     """Leader spells 1990-2007, binary on a text target, yearly (see `build_messy`)."""
-    return messy(origin, tmp_path_factory, "democracy")
+    return messy(origin, tmp_path_factory, "democracy", site=True)
 
 
 @pytest.fixture(scope="session")
