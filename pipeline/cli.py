@@ -102,10 +102,13 @@ def run_command(
     site: Annotated[bool, typer.Option(help="Build the report site after the pipeline.")] = True,
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
-    """The main job: restore data/ if absent, check it, `dvc repro`, then build the report site."""
+    """The main job: restore data/ if absent, check it, `dvc repro`, then build the report site.
+
+    With a default DVC remote, `dvc repro --pull`: unchanged stages' outputs are pulled, not recomputed.
+    """
     from pipeline import ingest, train, validate
     from pipeline.contract import load_contract
-    from pipeline.repo import dvc
+    from pipeline.repo import dvc, has_dvc_remote
 
     params = load_params(params_file)  # a bad key fails here, before DVC touches anything
     train.check_hyperparameters(params.train, params.task.type, params_file)
@@ -117,7 +120,9 @@ def run_command(
     checked, _ = validate.validate(params.paths.data, params, load_contract(params.paths.contract))
     if not checked["passed"]:
         raise validate.failure(checked)
-    dvc("repro", capture=False)
+    # With a DVC remote, a stage whose inputs are unchanged gets its outputs from the remote (where CT and every
+    # promotion pushed them) instead of running again: a pull request's CI recomputes only what the PR changed.
+    dvc("repro", *(["--pull"] if has_dvc_remote() else []), capture=False)
     if site:
         build_site(params.paths.site)
 

@@ -36,7 +36,7 @@ from pipeline.features import LABEL
 from pipeline.markdown import code, escape
 from pipeline.metrics import TASKS, Setting, TaskKind, paired_difference, slice_metrics
 from pipeline.registry import committed_json, model_md5, pinned_md5
-from pipeline.repo import dvc, git, git_file, python
+from pipeline.repo import dvc, git, git_file, has_dvc_remote, python
 
 if TYPE_CHECKING:  # for the annotations only: importing them costs seconds and the gate never builds one
     import numpy as np
@@ -94,28 +94,53 @@ def champion_from_cache(md5: str) -> Path | None:
     return cached if cached.is_file() else None
 
 
-def rebuild_champion(base: str, model: Path, md5: str, into: Path) -> Path:
-    """Check out `base` in a temporary worktree and reproduce its model there: its own code, params and data.
+def fetch_or_rebuild_champion(base: str, model: Path, md5: str, into: Path) -> Path:
+    """Check out `base` in a temporary worktree and get its model there: from the DVC remote, else rebuilt.
 
-    The worktree shares this repository's DVC cache, so the rebuilt model (and the base's data) is cached for
-    the next gate. The result must have the md5 the base pins: a model that cannot be rebuilt bit for bit is
-    not the champion, and the gate says so.
+    A fresh CI or CT checkout has no cache, but a team that set up a remote pushed the champion there (`dvc push`
+    after every promotion): fetching it takes seconds where reproducing it takes the whole pipeline. Without a
+    remote, or when the remote lacks it, the base's model is reproduced from its own code, params and data. The
+    worktree shares this repository's DVC cache (and its `.dvc/config.local`, where a remote's credentials
+    live), so the champion is cached for the next gate. A rebuilt model must have the md5 the base pins: a model
+    that cannot be rebuilt bit for bit is not the champion, and the gate says so.
     """
     worktree = into / "champion"
     git("worktree", "add", "--detach", "--force", str(worktree), base)
     try:
+        credentials = Path(".dvc") / "config.local"
+        if credentials.is_file():
+            shutil.copyfile(credentials, worktree / ".dvc" / "config.local")
         dvc("cache", "dir", "--local", dvc("cache", "dir").strip(), cwd=worktree)
+        kept = into / "champion.skops"
+        fetched = fetch_champion(worktree, md5)
+        if fetched is not None:
+            log.info("gate: the champion fetched from the DVC remote (%s's train stage)", base)
+            return Path(shutil.copyfile(fetched, kept))
+        log.info("gate: rebuilding the champion from %s (no DVC remote holds it)", base)
         python("-m", "pipeline", "ingest", cwd=worktree)  # the base's data, through the base's own code
         dvc("repro", "--quiet", "train", cwd=worktree)
         built = worktree / model
         rebuilt = file_md5(built)
         if rebuilt != md5:
             raise PipelineError(f"the champion rebuilt from {base} has md5 {rebuilt}, not the pinned {md5}")
-        kept = into / "champion.skops"
-        shutil.copyfile(built, kept)
-        return kept
+        return Path(shutil.copyfile(built, kept))
     finally:
         git("worktree", "remove", "--force", str(worktree))
+
+
+def fetch_champion(worktree: Path, md5: str) -> Path | None:
+    """The champion's model fetched from the default DVC remote into the cache, else None.
+
+    None when there is no remote or it does not hold the model: `dvc fetch` of the base's `train` stage (whose
+    only output is the model) then fails.
+    """
+    if not has_dvc_remote(worktree):
+        return None
+    try:
+        dvc("fetch", "--quiet", "train", cwd=worktree)
+    except PipelineError:
+        return None
+    return champion_from_cache(md5)
 
 
 def another_problem(params: Params, base: str) -> str | None:
@@ -298,7 +323,7 @@ def decide(params: Params, base: str, work: Path) -> Decision:
     ):
         return decision
     try:
-        champion_file = champion_from_cache(md5) or rebuild_champion(base, model_path, md5, work)
+        champion_file = champion_from_cache(md5) or fetch_or_rebuild_champion(base, model_path, md5, work)
         champion = load_model(champion_file)
     except PipelineError as exc:
         decision.check("champion", False, f"the champion pinned by {base} could not be found or rebuilt: {exc}")

@@ -49,8 +49,14 @@ def _run(command: list[str], cwd: Path | None, env: dict | None, capture: bool) 
 
 
 def has_dvc_remote(cwd: Path | None = None) -> bool:
-    """True when a DVC remote is configured, so data can be pulled instead of rebuilt."""
-    return bool(dvc("remote", "list", cwd=cwd).strip())
+    """True when DVC has a default remote (`dvc remote add -d`), so data and outputs can be pulled, not rebuilt.
+
+    Read in-process by DVC's own configuration loader (the repository's, local, user and system files merged as
+    `dvc` merges them): `dvc pull`, `push` and `repro --pull` use this default when given no `-r`.
+    """
+    from dvc.config import Config
+
+    return bool(Config(dvc_dir=str((cwd or Path.cwd()) / ".dvc"))["core"].get("remote"))
 
 
 def matches_dvc_file(path: Path, cwd: Path | None = None) -> bool:

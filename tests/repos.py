@@ -171,6 +171,15 @@ def clone(origin: Path, dest: Path) -> Path:
     return dest
 
 
+def template_clone(origin: Path, dest: Path) -> Path:
+    """What "Use this template" gives a team: the files, none of the example's data (git ignores data/).
+
+    A team adopting its own data runs `pipeline init` here at once: the example's data would only be replaced.
+    """
+    sh("git", "clone", "-q", str(origin), str(dest), cwd=dest.parent)
+    return dest
+
+
 @pytest.fixture(scope="session")
 def ran_clone(origin, tmp_path_factory) -> Path:
     """A clone after `pipeline run` (the README's main command): model, metrics, plots and site. Copy it before
@@ -211,6 +220,15 @@ def run_origin(ran_clone, tmp_path_factory) -> Path:
         return root
 
     return shared(tmp_path_factory, "run-origin", build)
+
+
+def use_dvc_remote(work: Path, storage: Path) -> None:
+    """Set up a DVC remote as the README tells a team to: `dvc remote add -d`, `dvc push`, the configuration
+    committed and pushed on main (here a local folder stands in for the bucket)."""
+    sh(sys.executable, "-m", "dvc", "remote", "add", "-d", "storage", str(storage), cwd=work)
+    sh(sys.executable, "-m", "dvc", "push", "-q", cwd=work)
+    sh("git", "commit", "-qam", "a DVC remote for the data and the outputs", cwd=work)
+    sh("git", "push", "-q", "origin", "main", cwd=work)
 
 
 def copy_run_origin(run_origin: Path, dest: Path) -> Path:

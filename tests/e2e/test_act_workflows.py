@@ -1,7 +1,8 @@
 """The CI and CT workflows' `run:` steps, executed for real by `act` on the host (see tests/e2e/act.py).
 
 Both run in a copy of `run_origin` (the template run on January and February, pushed to a local bare
-origin), so the pipeline steps take seconds. GitHub requests are recorded (PIPELINE_GITHUB_RECORD).
+origin), so the pipeline steps take seconds; CI's, with a DVC remote set up as the README says, pulls what
+the pull request did not change. GitHub requests are recorded (PIPELINE_GITHUB_RECORD).
 """
 
 import json
@@ -12,13 +13,14 @@ import pytest
 
 from tests.conftest import command_env
 from tests.e2e.act import act, step_outcomes
-from tests.repos import copy_run_origin, sh
+from tests.repos import copy_run_origin, sh, use_dvc_remote
 
 pytestmark = pytest.mark.e2e
 
 
 def test_ci_on_a_pull_request_lints_tests_runs_the_pipeline_and_uploads_the_comment(run_origin, tmp_path):
     repo = copy_run_origin(run_origin, tmp_path / "ci")
+    use_dvc_remote(repo, tmp_path / "bucket")  # as the README's fork set-up does: CI pulls what it need not rerun
     sh("git", "checkout", "-q", "-b", "feature", cwd=repo)
     (repo / "README.md").write_text((repo / "README.md").read_text() + "\nA documentation change.\n")
     sh("git", "commit", "-qam", "docs", cwd=repo)
@@ -51,6 +53,8 @@ def test_ci_on_a_pull_request_lints_tests_runs_the_pipeline_and_uploads_the_comm
         'Success - Main mkdir -p "$ACT_ARTIFACTS/$NAME" && cp -r "$UPLOAD"/. "$ACT_ARTIFACTS/$NAME"/',
         "Success - Main Upload the report's data and the PR number (comment.yml renders and posts them)",
     ]
+    # a documentation change: the re-run gets every stage's outputs from the DVC remote and runs none of them
+    assert "Pulling data for stage: 'train'" in result.stdout and "Running stage" not in result.stdout
     artifact = tmp_path / "artifacts" / "pr-comment"
     assert (artifact / "pr-number").read_text() == "7\n"
     body = (artifact / "body.md").read_text()

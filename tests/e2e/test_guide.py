@@ -3,14 +3,15 @@
 Every ```bash block of the section is joined into one script and run with bash (tests/e2e/conftest.py,
 `replay_guide`), so a command the guide forgets, misspells or orders wrongly fails here. What GitHub or a cloud
 would provide is stood in for locally, each substitution listed there with its reason; the commands themselves
-are the guide's own. The same replay is the regression fork of tests/e2e/test_fork.py and the regression
-project of tests/e2e/test_task_types.py.
+are the guide's own. The same replay is the regression project of tests/e2e/test_task_types.py.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from pipeline.registry import pinned_md5
 from tests.repos import sh
 
 
@@ -31,6 +32,9 @@ def test_the_guide_runs_from_use_this_template_to_the_first_promotion_pull_reque
         == "Adopt the template: glucose from the sensor"
     )
     assert any(storage.rglob("*")), "dvc push stored nothing in the remote"
+    champion = sh("git", "show", "origin/main:dvc.lock", cwd=repo).stdout
+    md5 = pinned_md5(champion, Path("outputs/model/model.skops"))
+    assert (storage / "files" / "md5" / md5[:2] / md5[2:]).is_file()  # main's model: CI pulls it, the gate too
     requests = [json.loads(line) for line in (repo / "github-requests.jsonl").read_text().splitlines()]
     pulls = [r for r in requests if r["method"] == "POST" and r["path"].endswith("/pulls")]
     assert len(pulls) == 1 and pulls[0]["body"]["head"] == "ct/2010-09"

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from tests.repos import clone, digest, pipeline, sh
+from tests.repos import clone, copy_run_origin, digest, pipeline, sh, use_dvc_remote
 
 pytestmark = pytest.mark.e2e
 
@@ -76,6 +76,23 @@ def test_data_the_source_cannot_rebuild_is_pulled_from_the_dvc_remote(ran_copy, 
     assert "pulled data/ from the DVC remote" in result.stdout
     assert "N0TEST" in (repo / "data" / "planes.csv").read_text()
     assert sh("dvc", "status", "data.dvc", cwd=repo).stdout.strip() == "Data and pipelines are up to date."
+
+
+def test_a_fresh_clone_with_a_dvc_remote_pulls_the_outputs_instead_of_running_the_stages(
+    run_origin, ran_clone, tmp_path
+):
+    """What CI does for a pull request that changes no input of the pipeline, in a fork with a DVC remote: the
+    data and every stage's outputs come from the remote (where promotions and CT push them); no stage runs."""
+    team = copy_run_origin(run_origin, tmp_path / "team")
+    use_dvc_remote(team, tmp_path / "bucket")
+    repo = tmp_path / "fresh"
+    sh("git", "clone", "-q", str(tmp_path / "team" / "origin.git"), str(repo), cwd=tmp_path)
+    result = pipeline("run", "--no-site", cwd=repo)
+    assert "pulled data/ from the DVC remote" in result.stdout
+    assert "Pulling data for stage: 'train'" in result.stdout and "Running stage" not in result.stdout
+    for path in ["outputs/prepared", "outputs/model", "outputs/metrics", "outputs/plots", "dvc.lock"]:
+        assert digest(repo / path) == digest(ran_clone / path), path
+    assert sh("git", "status", "--porcelain", cwd=repo).stdout == ""
 
 
 def test_through_an_unknown_month_fails_and_changes_nothing(ran_copy):

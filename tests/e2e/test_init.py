@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.adoptions import packaged
-from tests.repos import clone, digest, pipeline, sh
+from tests.repos import clone, digest, pipeline, sh, template_clone
 
 pytestmark = pytest.mark.e2e
 
@@ -80,6 +80,9 @@ def test_seattle_weather_multiclass_by_quarter_runs_green_and_its_next_quarter_i
     assert (decision["period"], decision["rows"], decision["primary"]["metric"]) == ("2015-Q4", 92, "f1_macro")
     assert {0: "promote", 3: "reject"}[seattle.gate_status] == decision["decision"] and decision["reasons"]
     assert sh("git", "rev-parse", "origin/main", cwd=fresh).stdout.startswith(decision["champion"]["rev"])
+    # the fresh clone's cache is empty: the champion comes from the DVC remote the team pushed it to, not rebuilt
+    assert "the champion fetched from the DVC remote" in seattle.said["gate-log"]
+    assert "rebuilding the champion" not in seattle.said["gate-log"]
 
 
 def test_remote_storage_is_imported_the_dvc_way(origin, tmp_path, cgm):
@@ -87,7 +90,7 @@ def test_remote_storage_is_imported_the_dvc_way(origin, tmp_path, cgm):
     storage = tmp_path / "bucket"
     storage.mkdir()
     shutil.move(cgm, storage / "CGM.csv.gz")
-    repo = clone(origin, tmp_path / "repo")
+    repo = template_clone(origin, tmp_path / "repo")
     pipeline(
         "init",
         "--data",

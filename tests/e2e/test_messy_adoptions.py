@@ -57,7 +57,6 @@ def test_the_site_names_the_positive_class_and_shows_duplicates(democracy, resta
     card = (democracy.repo / "site" / "docs" / "model-card.md").read_text(encoding="utf-8")
     assert "the positive class (label 1): <code>Democracy</code>" in card
     assert "A row is called positive (<code>Democracy</code>)" in card
-    assert (democracy.repo / "site" / "build" / "model-card" / "index.html").exists()
     quality = (restaurants.repo / "site" / "docs" / "data-quality.md").read_text(encoding="utf-8")
     counts = read_json(restaurants.repo / "outputs" / "reports" / "data_quality.json")["duplicate_rows"]
     assert counts["2017"] > 500 and f"2017: {counts['2017']}" in quality

@@ -60,7 +60,9 @@ def adopted(raw: dict) -> None:
 def test_a_champion_of_another_problem_is_no_champion_without_a_rebuild(repo, monkeypatch, tmp_path):
     commit(repo, example())
     params = ours(tmp_path, adopted)
-    monkeypatch.setattr(gate, "rebuild_champion", lambda *a: pytest.fail("rebuilt a champion of another problem"))
+    monkeypatch.setattr(
+        gate, "fetch_or_rebuild_champion", lambda *a: pytest.fail("rebuilt a champion of another problem")
+    )
     monkeypatch.setattr(gate, "champion_from_cache", lambda *a: pytest.fail("looked the champion up"))
     decision = gate.decide(params, "main", tmp_path)
     assert decision.decision == "no-champion" and gate.EXIT[decision.decision] == 4
