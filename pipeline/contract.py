@@ -392,7 +392,7 @@ def infer_contract(
     leakage: list[str],
     period: Period | None,
     max_categories: int = 50,
-    loose: Collection[str] = (),
+    read: Collection[str] | None = None,
 ) -> Contract:
     """Propose a contract for every table under `data` from the files already accepted there.
 
@@ -405,14 +405,19 @@ def infer_contract(
         leakage: Columns known only after the event.
         period: The period rule for per-period tables whose files have its column.
         max_categories: Text columns with at most this many distinct values get an allowed list.
-        loose: Columns whose inferred range only warns (the model never reads them).
+        read: The batch table's columns a model input is built from (None: all); the inferred range of any
+            other column only warns.
     """
     tables, rates = {}, []
     names = sorted({batches, *per_period, *(p.stem for p in data.glob("*.csv"))})
+    frames_of = {}  # name -> (one file per period?, its files' frames): every file read once
     for name in names:
         periodic = per_period.get(name, name == batches)
         files = list(period_files(data / name).values()) if periodic else [data / f"{name}.csv"]
-        frames = [read_csv(path, required=[]) for path in files]
+        frames_of[name] = periodic, [read_csv(path, required=[]) for path in files]
+    header = frames_of[batches][1][0].columns if frames_of[batches][1] else []
+    loose = set() if read is None else {c for c in header if c not in read}
+    for name, (periodic, frames) in frames_of.items():
         rule = period if period is not None and periodic and period.column in frames[0] else None
         tables[name] = infer_table(frames, periodic, rule, max_categories, loose)
         if name == batches and label is not None and target in frames[0]:
@@ -442,12 +447,5 @@ def propose_contract(params: Params, leakage: list[str], max_categories: int = 5
         leakage=leakage,
         period=Period(column=prepare.timestamp, timezone=prepare.timezone),
         max_categories=max_categories,
-        loose=_never_read(params.paths.data, prepare.batches, read),
+        read=read,
     )
-
-
-def _never_read(data: Path, batches: str, read: set[str]) -> set[str]:
-    """The batch table's columns no model input comes from (joined tables' own columns are named by their join)."""
-    files = period_files(data / batches)
-    header = read_csv(next(iter(files.values())), required=[]).columns if files else []
-    return {c for c in header if c not in read}

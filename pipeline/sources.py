@@ -91,14 +91,20 @@ def parse_times(values: pd.Index, timezone: str, fmt: str | None = None) -> pd.D
     are read as their text, so the year 2002 is 2002-01-01, never 2002 nanoseconds after 1970.
     """
     text = pd.Series(pd.Index(values).astype(str), index=range(len(values)))
-    aware = text.str.contains(OFFSET, regex=True)
+    # data/'s own form (what ingest writes) is read as such whatever `fmt` says: rows copied from data/ (to
+    # score them, or a source that already holds such times) are never refused for not being the source's form.
+    iso = text.str.fullmatch(ISO_UTC.pattern)
+    aware = ~iso & text.str.contains(OFFSET, regex=True)
     parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    if iso.any():
+        parsed[iso] = pd.to_datetime(text[iso], utc=True, format=UTC_FORMAT)
     if aware.any():
         parsed[aware] = _to_datetime(text[aware], utc=True, fmt=fmt)
-    if (~aware).any():
-        local = pd.DatetimeIndex(_to_datetime(text[~aware], utc=False, fmt=fmt))
+    naive = ~iso & ~aware
+    if naive.any():
+        local = pd.DatetimeIndex(_to_datetime(text[naive], utc=False, fmt=fmt))
         first = np.ones(len(local), dtype=bool)  # at the doubled hour, the first of the two instants
-        parsed[~aware] = local.tz_localize(timezone, ambiguous=first, nonexistent="shift_forward").tz_convert("UTC")
+        parsed[naive] = local.tz_localize(timezone, ambiguous=first, nonexistent="shift_forward").tz_convert("UTC")
     return pd.DatetimeIndex(parsed)
 
 

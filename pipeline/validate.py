@@ -97,18 +97,18 @@ def _describe(cases: pd.DataFrame, file: str, period: str | None, severity: str)
         found.append(_duplicates(cases[duplicated & (cases["column"] != STACK_FILE)], key, file, severity))
     for (column, check), group in cases[~absent & ~duplicated].groupby(["column", "check"], dropna=False, sort=True):
         column = None if pd.isna(column) else str(column)
-        kind, arg = _split_check(str(check))
+        kind, arg = split_check(str(check))
         arg = period if kind == "period" else arg  # one check for all stacked files: the rule names this file's
         rows = int(group["index"].nunique())
         if kind in REDUNDANT or rows == 0:  # 0: a check that could not run on a column that failed its type
             continue
-        rule, what = RULES.get(kind, (str(check), str(check)))
+        what = RULES[kind][1] if kind in RULES else str(check)
         share = arg.split(" ")[-1]
         found.append(
             finding(
                 file=file,
                 column=column,
-                rule=rule.format(arg=arg),
+                rule=rule_name(str(check), arg),
                 severity=severity,
                 rows=rows,
                 examples=group["failure_case"].dropna().tolist(),
@@ -137,13 +137,22 @@ def _duplicates(cases: pd.DataFrame, key: list[str], file: str, severity: str) -
     )
 
 
-def _split_check(check: str) -> tuple[str, str]:
+def split_check(check: str) -> tuple[str, str]:
     """`greater_than_or_equal_to(0)` -> ("greater_than_or_equal_to", "0"); `missing max 0.15` -> ("missing", ...)."""
     if "(" in check and check.endswith(")"):
         kind, _, arg = check[:-1].partition("(")
         return kind, arg
     kind, _, arg = check.partition(" ")
     return kind, arg
+
+
+def rule_name(check: str, arg: str | None = None) -> str:
+    """How reports name the rule a pandera check stands for: `less_than_or_equal_to(6000)` -> `le 6000`.
+
+    `arg` replaces the check's own argument: one period check runs over stacked files, each names its period.
+    """
+    kind, own = split_check(check)
+    return RULES[kind][0].format(arg=own if arg is None else arg) if kind in RULES else check
 
 
 def unreadable(path: Path, rule: str, error: PipelineError) -> dict:

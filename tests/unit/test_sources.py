@@ -3,10 +3,11 @@
 import gzip
 import zipfile
 
+import pandas as pd
 import pytest
 
 from pipeline.errors import PipelineError
-from pipeline.sources import cut_by_time, open_table, read_source, replace_field
+from pipeline.sources import cut_by_time, iso_times, open_table, parse_times, read_source, replace_field
 
 NY = "America/New_York"
 
@@ -87,6 +88,14 @@ def test_cut_refuses(text, message):
 def test_cut_refuses_text_that_is_not_utf8():
     with pytest.raises(PipelineError, match=r"src.csv: not UTF-8 text \(invalid byte at offset 8\)"):
         cut_by_time(b"t\n2013-0\xff", path="src.csv", column="t", kind="month", timezone="UTC")
+
+
+def test_data_s_own_iso_form_is_read_as_such_whatever_the_format_says():
+    """A row copied from data/ (ISO 8601 UTC) beside the source's own `%Y`: both read, neither in the wrong zone."""
+    times = parse_times(pd.Index(["2002", "2003-01-01T00:00:00Z"]), "America/New_York", "%Y")
+    assert list(times) == [pd.Timestamp("2002-01-01 05:00", tz="UTC"), pd.Timestamp("2003-01-01 00:00", tz="UTC")]
+    written = iso_times(pd.Series(["2003-01-01T00:00:00Z", "2002"]), timezone="UTC", fmt="%Y", source="f", column="t")
+    assert written.tolist() == ["2003-01-01T00:00:00Z", "2002-01-01T00:00:00Z"]
 
 
 def test_replace_field_keeps_quotes_around_other_fields():
