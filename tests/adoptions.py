@@ -33,7 +33,7 @@ ADOPTIONS = {
             "--period",
             "quarter",
             "--through",
-            "2015-Q3",
+            "2015-Q4",
         ],
     ),
 }

@@ -2,9 +2,11 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
+from pipeline.registry import pinned_md5
 from tests.repos import clone, copy_run_origin, digest, pipeline, sh, use_dvc_remote
 
 pytestmark = pytest.mark.e2e
@@ -78,11 +80,13 @@ def test_data_the_source_cannot_rebuild_is_pulled_from_the_dvc_remote(ran_copy, 
     assert sh("dvc", "status", "data.dvc", cwd=repo).stdout.strip() == "Data and pipelines are up to date."
 
 
-def test_a_fresh_clone_with_a_dvc_remote_pulls_the_outputs_instead_of_running_the_stages(
+def test_with_a_dvc_remote_a_fresh_clone_pulls_what_it_need_not_run_and_the_gate_fetches_the_champion(
     run_origin, ran_clone, tmp_path
 ):
     """What CI does for a pull request that changes no input of the pipeline, in a fork with a DVC remote: the
-    data and every stage's outputs come from the remote (where promotions and CT push them); no stage runs."""
+    data and every stage's outputs come from the remote (where promotions and CT push them); no stage runs.
+    Then the gate, on a runner whose cache lacks the champion (a pull request that retrained has only its own
+    model): the champion is fetched from the remote, not rebuilt."""
     team = copy_run_origin(run_origin, tmp_path / "team")
     use_dvc_remote(team, tmp_path / "bucket")
     repo = tmp_path / "fresh"
@@ -93,6 +97,12 @@ def test_a_fresh_clone_with_a_dvc_remote_pulls_the_outputs_instead_of_running_th
     for path in ["outputs/prepared", "outputs/model", "outputs/metrics", "outputs/plots", "dvc.lock"]:
         assert digest(repo / path) == digest(ran_clone / path), path
     assert sh("git", "status", "--porcelain", cwd=repo).stdout == ""
+
+    md5 = pinned_md5((repo / "dvc.lock").read_text(), Path("outputs/model/model.skops"))
+    (repo / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]).unlink()  # the workspace keeps its copy
+    gated = pipeline("gate", "--base", "origin/main", cwd=repo, check=False)
+    assert gated.returncode == 3, gated.stderr  # the same model as main's: not better than itself
+    assert "the champion fetched from the DVC remote" in gated.stderr and "rebuilding" not in gated.stderr
 
 
 def test_through_an_unknown_month_fails_and_changes_nothing(ran_copy):

@@ -58,31 +58,21 @@ def test_adoption_is_undone_through_git(origin, tmp_path, cgm):
     assert digest(repo / "data") == example
 
 
-def test_seattle_weather_multiclass_by_quarter_runs_green_and_its_next_quarter_is_gated(seattle):
-    """The multiclass adoption (tests/e2e/conftest.py, `build_seattle`): init's plan, the next quarter's run
-    in a fresh clone, and the gate against the model `main` pins, on that same quarter."""
-    adopted, fresh = seattle.said["init"], seattle.fresh
-    assert "1369 rows in 15 periods (quarter) 2012-Q1..2015-Q3 released as table 'seattle_weather'" in adopted
+def test_seattle_weather_multiclass_by_quarter_runs_green_with_its_pages(seattle):
+    """The multiclass adoption (tests/e2e/conftest.py, `build_seattle`): init's plan, the run and its site."""
+    adopted, repo = seattle.said["init"], seattle.repo
+    assert "1461 rows in 16 periods (quarter) 2012-Q1..2015-Q4 released as table 'seattle_weather'" in adopted
     assert "(5 classes: drizzle, fog, rain, snow, sun)" in adopted
     assert "calendar weekday, month" in adopted  # daily dates: no hour; over a year: months recur
-    assert "released 2015-Q4" in seattle.said["next"]
-    metrics = json.loads((fresh / "outputs" / "metrics" / "evaluate.json").read_text())
+    metrics = json.loads((repo / "outputs" / "metrics" / "evaluate.json").read_text())
     assert (metrics["task"], metrics["primary"], metrics["rows"]) == ("multiclass", "f1_macro", 92)
     assert sorted(metrics["per_class"]) == ["drizzle", "fog", "rain", "snow", "sun"]
     assert metrics["model"]["f1_macro"]["value"] > metrics["baseline"]["f1_macro"]["value"]
-    assert json.loads((fresh / "outputs" / "plots" / "confusion.json").read_text())["confusion"]
-    drift = json.loads((fresh / "outputs" / "metrics" / "drift.json").read_text())
+    assert json.loads((repo / "outputs" / "plots" / "confusion.json").read_text())["confusion"]
+    drift = json.loads((repo / "outputs" / "metrics" / "drift.json").read_text())
     assert drift["current"] == "2015-Q4" and drift["prediction"]["test"] == "chi2" and drift["columns"]
-    card = (fresh / "site" / "build" / "model-card" / "index.html").read_text()
+    card = (repo / "site" / "build" / "model-card" / "index.html").read_text()
     assert "Confusion matrix" in card and "drizzle" in card and "f1_macro" in card
-
-    decision = json.loads((fresh / "outputs" / "gate" / "decision.json").read_text())
-    assert (decision["period"], decision["rows"], decision["primary"]["metric"]) == ("2015-Q4", 92, "f1_macro")
-    assert {0: "promote", 3: "reject"}[seattle.gate_status] == decision["decision"] and decision["reasons"]
-    assert sh("git", "rev-parse", "origin/main", cwd=fresh).stdout.startswith(decision["champion"]["rev"])
-    # the fresh clone's cache is empty: the champion comes from the DVC remote the team pushed it to, not rebuilt
-    assert "the champion fetched from the DVC remote" in seattle.said["gate-log"]
-    assert "rebuilding the champion" not in seattle.said["gate-log"]
 
 
 def test_remote_storage_is_imported_the_dvc_way(origin, tmp_path, cgm):

@@ -4,7 +4,7 @@ Both projects are adoptions of real data shipped in PyPI packages, built once pe
 and read here:
 
 - multiclass: vega_datasets' seattle-weather (1,461 days, 2012-2015): `weather` from precipitation,
-  temperatures, wind and the calendar, in quarters; the fresh clone that released 2015-Q4 and re-ran.
+  temperatures, wind and the calendar, in quarters, adopted through 2015-Q4.
 - regression: bokeh_sampledata's CGM (a glucose monitor's readings, 2010-03..10): `glucose` from the sensor
   signal `isig` and the calendar, in months; the README guide's replay, after continuous training released
   2010-09.
@@ -28,7 +28,7 @@ from tests.conftest import command_env
 
 @pytest.fixture(scope="module")
 def multiclass(seattle) -> Path:
-    return seattle.fresh
+    return seattle.repo
 
 
 @pytest.fixture(scope="module")
