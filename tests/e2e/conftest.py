@@ -123,16 +123,14 @@ def guide_run(origin, tmp_path_factory) -> Adoption:
     return Adoption(folder / "github" / "origin.git", folder / "bucket", folder / "work" / "glucose", said)
 
 
-def build_messy(folder: Path, origin: Path, name: str, gated: bool) -> Path:
-    """One of the messy adoptions (tests/adoptions.py MESSY): `init` with its options only, then `run` without
-    the site's build (the pages' Markdown is the report stage's; mkdocs renders a binary, a multiclass and a
-    regression project elsewhere), committed and pushed.
+def build_messy(folder: Path, origin: Path, name: str) -> Path:
+    """One of the messy adoptions (tests/adoptions.py MESSY) taken as far as continuous training takes it.
 
-    When `gated`, continuous training's round follows: the next period released, the pipeline re-run and the
-    challenger gated against the pushed champion, the result committed as the promotion branch would be. One
-    adoption does it (a run costs the better part of a minute, and the gate's path is the same for every task);
-    the other is adopted through its newest period at once, so both end on the same kind of state, which the
-    fork's own `make test` and `predict` (the newest period's rows, as the source writes them) then read.
+    `init` with its options only, `run` without the site's build (the pages' Markdown is the report stage's;
+    mkdocs renders a binary, a multiclass and a regression project elsewhere), commit and push; then the next
+    period released, the pipeline re-run and the challenger gated against the pushed champion. The state after
+    the release is committed, as the promotion branch would be, for the fork's own `make test`; `predict` then
+    scores the newest period's rows as the source writes them.
     """
     package, path, options = MESSY[name]
     data = Path(shutil.copyfile(packaged(package, path), folder / Path(path).name))
@@ -143,28 +141,27 @@ def build_messy(folder: Path, origin: Path, name: str, gated: bool) -> Path:
     sh("git", "add", "-A", cwd=repo)
     sh("git", "commit", "-qm", f"adopt {name}", cwd=repo)
     sh("git", "push", "-q", "origin", "main", cwd=repo)
-    if gated:
-        _record(folder, "next", pipeline("ingest", "--next", cwd=repo).stdout)
-        pipeline("run", "--no-site", cwd=repo)
-        gate = pipeline("gate", "--base", "origin/main", cwd=repo, check=False)
-        _record(folder, "gate", f"{gate.returncode}\n{gate.stdout}{gate.stderr}")
-        sh("git", "add", "-A", cwd=repo)
-        sh("git", "commit", "-qm", "release the next period", cwd=repo)
+    _record(folder, "next", pipeline("ingest", "--next", cwd=repo).stdout)
+    pipeline("run", "--no-site", cwd=repo)
+    gate = pipeline("gate", "--base", "origin/main", cwd=repo, check=False)
+    _record(folder, "gate", f"{gate.returncode}\n{gate.stdout}{gate.stderr}")
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-qm", "release the next period", cwd=repo)
     return folder
 
 
-def messy(origin, tmp_path_factory, name: str, gated: bool = False) -> Adoption:
-    folder = shared(tmp_path_factory, f"messy-{name}", lambda f: build_messy(f, origin, name, gated))
+def messy(origin, tmp_path_factory, name: str) -> Adoption:
+    folder = shared(tmp_path_factory, f"messy-{name}", lambda f: build_messy(f, origin, name))
     return Adoption(folder / "origin.git", folder / "bucket", folder / "repo", _said(folder))
 
 
 @pytest.fixture(scope="session")
 def democracy(origin, tmp_path_factory) -> Adoption:
     """Leader spells 1990-2006, binary on a text target, yearly; then 2007 released and gated (`build_messy`)."""
-    return messy(origin, tmp_path_factory, "democracy", gated=True)
+    return messy(origin, tmp_path_factory, "democracy")
 
 
 @pytest.fixture(scope="session")
 def restaurants(origin, tmp_path_factory) -> Adoption:
-    """Restaurant inspections 2015-2018, regression, half the rows duplicated (see `build_messy`): not gated."""
+    """Restaurant inspections 2015-2017, regression, half the rows duplicated; then 2018 released and gated."""
     return messy(origin, tmp_path_factory, "restaurants")
