@@ -279,5 +279,4 @@ def iso_times(values: pd.Series, *, timezone: str, fmt: str | None, source: str,
             f"{source}: column {column!r}: {int(bad.sum())} row(s) with a time that is missing or does not "
             f"parse{f' as {fmt!r}' if fmt else ''}, e.g. {example!r}"
         )
-    written = np.where(pd.Index(distinct).str.match(ISO_UTC.pattern), distinct, instants.strftime(UTC_FORMAT))
-    return pd.Series(written[codes], index=values.index)
+    return pd.Series(np.asarray(instants.strftime(UTC_FORMAT))[codes], index=values.index)  # ISO text as it was

@@ -166,7 +166,7 @@ def origin(tmp_path_factory) -> Path:
 
 def clone(origin: Path, dest: Path) -> Path:
     """A fresh clone with its data rebuilt from the embedded source (`pipeline ingest`)."""
-    sh("git", "clone", "-q", str(origin), str(dest), cwd=dest.parent)
+    template_clone(origin, dest)
     pipeline("ingest", cwd=dest)
     return dest
 
