@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import mannwhitneyu
 
 from pipeline.config import Params
 from pipeline.contract import Contract
@@ -382,10 +381,17 @@ def _cross_fitted_rates(values: pd.Series, y: pd.Series) -> pd.Series:
 
 
 def _auc(y: pd.Series, score: pd.Series) -> float:
-    """ROC AUC as the Mann-Whitney U statistic of the positives' scores over the negatives', divided by n1 * n0."""
-    positive, negative = score[y == 1].to_numpy(float), score[y == 0].to_numpy(float)
-    u = mannwhitneyu(positive, negative, method="asymptotic", use_continuity=False).statistic
-    return float(u / (len(positive) * len(negative)))
+    """ROC AUC as the Mann-Whitney U statistic of the positives' scores over the negatives', divided by n1 * n0.
+
+    U is the positives' rank sum (average ranks for ties) less its minimum n1 (n1 + 1) / 2, as scipy's
+    `mannwhitneyu` computes it; pandas ranks it here because importing scipy.stats would add a second to every
+    process that validates (each `pipeline run`, the validate stage) for these two lines.
+    """
+    positive = (y == 1).to_numpy()
+    n1, n0 = int(positive.sum()), int((~positive).sum())
+    ranks = pd.Series(score.to_numpy(float)).rank(method="average").to_numpy()
+    u = ranks[positive].sum() - n1 * (n1 + 1) / 2
+    return float(u / (n1 * n0))
 
 
 def quality_summary(batches: dict[str, pd.DataFrame], contract: Contract) -> dict:

@@ -16,10 +16,11 @@ import pandas as pd
 import pandera.pandas as pa
 
 from pipeline.config import Params
-from pipeline.contract import Contract, Missing, Rows, Stack, Table, table_schemas
+from pipeline.contract import Contract, Missing, Rows, Table
 from pipeline.datatests import finding
 from pipeline.errors import PipelineError
 from pipeline.features import raw_columns
+from pipeline.schemas import Stack, table_schemas
 from pipeline.validate import REDUNDANT, rule_name, schema_findings, split_check, unknown_columns
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ Failures (hard rules) stop the run with one line per problem, `<file>: column '<
 (rule: <rule>)`; warnings (soft rules: a null rate above its usual level, an unseen category under the warn
 policy, a key missing from a referenced table, ...) are reported and do not stop it.
 
-Speed: the files of a table that look alike are stacked and checked in one pandera call (`contract.Stack`),
+Speed: the files of a table that look alike are stacked and checked in one pandera call (`schemas.Stack`),
 since pandera's cost per call, not per row, dominated a year of monthly files; every failure is sorted back
 to its file, so the report reads as if each file had been checked alone. `benchmarks/validate_benchmark.py`
 measures it.
@@ -33,9 +33,10 @@ from pipeline import datatests
 from pipeline.artifacts import write_json
 from pipeline.batches import period_files, read_csv
 from pipeline.config import Params, ParamsFile, load_params
-from pipeline.contract import STACK_FILE, Contract, Stack, Table, load_contract, table_schemas
+from pipeline.contract import Contract, Table, load_contract
 from pipeline.datatests import finding
 from pipeline.errors import PipelineError
+from pipeline.schemas import STACK_FILE, Stack, table_schemas
 
 log = logging.getLogger(__name__)
 

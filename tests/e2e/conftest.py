@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import re
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,10 +128,11 @@ def build_messy(folder: Path, origin: Path, name: str) -> Path:
     """One of the messy adoptions (tests/adoptions.py MESSY) taken as far as continuous training takes it.
 
     `init` with its options only, `run` without the site's build (the pages' Markdown is the report stage's;
-    mkdocs renders a binary, a multiclass and a regression project elsewhere), commit and push; then the next
-    period released, the pipeline re-run and the challenger gated against the pushed champion. The state after
-    the release is committed, as the promotion branch would be, for the fork's own `make test`; `predict` then
-    scores the newest period's rows as the source writes them.
+    mkdocs renders a binary, a multiclass and a regression project elsewhere), commit and push; then one round
+    of `pipeline ct`, as the scheduled workflow runs it (GitHub's requests recorded in `github.jsonl`): the next
+    period released, the pipeline re-run, the challenger gated against the pushed champion, and a promotion
+    branch with its pull request, or none and the reasons. The fork's own `make test` then runs on what the
+    round leaves: the promotion branch, or (rejected) the release committed on main as a team would merge it.
     """
     package, path, options = MESSY[name]
     data = Path(shutil.copyfile(packaged(package, path), folder / Path(path).name))
@@ -141,12 +143,14 @@ def build_messy(folder: Path, origin: Path, name: str) -> Path:
     sh("git", "add", "-A", cwd=repo)
     sh("git", "commit", "-qm", f"adopt {name}", cwd=repo)
     sh("git", "push", "-q", "origin", "main", cwd=repo)
-    _record(folder, "next", pipeline("ingest", "--next", cwd=repo).stdout)
-    pipeline("run", "--no-site", cwd=repo)
-    gate = pipeline("gate", "--base", "origin/main", cwd=repo, check=False)
-    _record(folder, "gate", f"{gate.returncode}\n{gate.stdout}{gate.stderr}")
-    sh("git", "add", "-A", cwd=repo)
-    sh("git", "commit", "-qm", "release the next period", cwd=repo)
+    record, summary = folder / "github.jsonl", folder / "said" / "ct.txt"
+    summary.parent.mkdir(exist_ok=True)
+    ct = ["ct", "--repo", f"team/{name}", "--summary", str(summary), "--body-out", str(folder / "pr-body.md")]
+    result = sh("env", f"PIPELINE_GITHUB_RECORD={record}", sys.executable, "-m", "pipeline", *ct, cwd=repo)
+    _record(folder, "next", result.stdout)
+    if sh("git", "status", "--porcelain", cwd=repo).stdout:  # rejected: the round left its release uncommitted
+        sh("git", "add", "-A", cwd=repo)
+        sh("git", "commit", "-qm", "release the next period", cwd=repo)
     return folder
 
 

@@ -34,9 +34,10 @@ def test_ci_on_a_pull_request_lints_tests_runs_the_pipeline_and_uploads_the_comm
         tmp_path,
         ACT_ARTIFACTS=str(tmp_path / "artifacts"),
         # The Test step runs `make test-pr` as written; which tests it selects is not what this test is about
-        # (the project's tests run in this suite at the root, and in every fork test), so one fast file, one worker.
+        # (the project's tests run in this suite at the root, and in every fork test), so one fast file, in
+        # pytest's own process (`-n auto` with xdist's variable at 0: no worker process to start).
         PYTEST_ADDOPTS="-q -p no:cacheprovider tests/unit/test_pr_comment.py",
-        PYTEST_XDIST_AUTO_NUM_WORKERS="1",
+        PYTEST_XDIST_AUTO_NUM_WORKERS="0",
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert step_outcomes(result.stdout) == [

@@ -1,20 +1,24 @@
 """Messy real data adopted with `init` and its options only: what a team with such data sees (issue 16).
 
 Two datasets shipped in PyPI packages (tests/adoptions.py MESSY), each built once per session
-(tests/e2e/conftest.py `build_messy`): adopted, run, pushed, the next period released and gated, then scored by
-`predict` on rows written as the source writes them. Between them they have a binary target stored as text
+(tests/e2e/conftest.py `build_messy`): adopted, run, pushed, then one round of continuous training (the next
+period released, re-run and gated: one promotes, the other is rejected), then scored by `predict` on rows
+written as the source writes them. Between them they have a binary target stored as text
 (`Democracy` / `Non-democracy`), year-only times (`1990`), exact duplicate rows (half of the inspections), and
 categories of 200 and 1,456 levels. The fork's own `make test` runs on both in tests/e2e/test_fork.py.
 """
 
 from __future__ import annotations
 
+import json
+import re
+
 import pandas as pd
 import pytest
 
 from pipeline.artifacts import read_json
 from tests.adoptions import MESSY, packaged
-from tests.repos import pipeline
+from tests.repos import pipeline, sh
 
 pytestmark = pytest.mark.e2e
 
@@ -46,12 +50,31 @@ def test_the_pipeline_is_green_and_the_model_beats_its_baseline(adopted):
     assert drift["drifted"] is not None and drift["expected_columns"] == []  # no calendar feature from a year
 
 
-def test_the_next_period_is_gated_with_a_decision(adopted):
+# What one CT round decides on each dataset's next period: between them, both of the round's endings.
+DECISION = {"democracy": "reject", "restaurants": "promote"}
+
+
+def test_one_round_of_continuous_training_promotes_through_a_pull_request_or_says_why_not(adopted):
     name, project = adopted
-    assert project.said["next"].startswith("released ")
-    status, said = project.said["gate"].split("\n", 1)
-    assert status in {"0", "3"}, said  # promote or reject: a decision, not "no comparable champion" or a crash
-    assert read_json(project.repo / "outputs" / "gate" / "decision.json")["decision"] in {"promote", "reject"}
+    decision = read_json(project.repo / "outputs" / "gate" / "decision.json")
+    period, summary = decision["period"], project.said["ct"]
+    assert decision["decision"] == DECISION[name] and f"released {period}" in project.said["next"]
+    assert f"### Continuous training: {period}, gate says {DECISION[name]}" in summary
+    assert f"### Gate: {DECISION[name]}" in summary  # the gate's own summary, with its reasons, follows
+    folder = project.origin.parent
+    record = folder / "github.jsonl"  # absent when the round sent no request
+    sent = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
+    pulls = [r["body"] for r in sent if r["method"] == "POST" and r["path"].endswith("/pulls")]
+    heads = sh("git", "ls-remote", "--heads", "origin", cwd=project.repo).stdout
+    branches = sorted(line.split("refs/heads/")[1] for line in heads.splitlines())
+    if DECISION[name] == "promote":
+        assert branches == [f"ct/{period}", "main"]
+        assert [(p["head"], p["base"]) for p in pulls] == [(f"ct/{period}", "main")]
+        assert pulls[0]["body"] == (folder / "pr-body.md").read_text(encoding="utf-8")
+    else:  # a challenger not proven better: no branch, no pull request, and the failed rule named
+        assert branches == ["main"] and pulls == []
+        assert "No branch and no pull request: the challenger is not promoted." in summary
+        assert re.search(r"❌ \*\*\S+\*\*", summary)
 
 
 def test_the_site_names_the_positive_class_and_shows_duplicates(democracy, restaurants):
