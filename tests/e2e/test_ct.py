@@ -1,11 +1,14 @@
 """`pipeline ct` in real clones with a local bare `origin`: GitHub requests are recorded, git is real.
 
 `main` on origin is the template run on January and February (its dvc.lock pins that model, the champion),
-so continuous training releases March. A challenger that is not better (no branch, no pull request, the
+so continuous training releases March. The round that promotes is the README guide's own last step, on the
+team's glucose readings (a regression: `guide_run`, tests/e2e/conftest.py), checked here. A challenger that is not better (no branch, no pull request, the
 gate's reasons in the job summary) is a CT round on real data: tests/e2e/test_messy_adoptions.py.
 """
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +27,7 @@ def ct_repo(run_origin, tmp_path, monkeypatch):
     return work
 
 
-def ct(repo, tmp_path, *args, check=True):
+def ct(repo, tmp_path, *args, check=True, repo_name=REPO):
     """Run `pipeline ct` as the workflow does; return the result, the job summary and the requests sent."""
     summary = tmp_path / "summary.md"
     summary.unlink(missing_ok=True)
@@ -32,7 +35,7 @@ def ct(repo, tmp_path, *args, check=True):
     result = pipeline(
         "ct",
         "--repo",
-        REPO,
+        repo_name,
         "--summary",
         str(summary),
         "--body-out",
@@ -55,25 +58,13 @@ def changed(repo, base: str, head: str) -> list[str]:
     return sh("git", "diff", "--name-only", base, head, cwd=repo).stdout.split()
 
 
-def make_critical(repo, column: str) -> None:
-    """Configure `drift.critical` on main, as a team does for a column whose drift alone matters."""
-    path = repo / "params.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert text.count("  critical: []") == 1
-    path.write_text(text.replace("  critical: []", f"  critical: [{column}]"), encoding="utf-8")
-    sh("git", "commit", "-qam", f"drift: {column} is critical", cwd=repo)
-    sh("git", "push", "-q", "origin", "main", cwd=repo)
-
-
-def test_a_better_model_is_pushed_as_a_branch_with_a_pull_request_and_never_twice(ct_repo, tmp_path):
-    # The calendar columns shift with every month by construction and no longer count towards the share of
-    # drifted columns (9 of 20 in March, under half); a team that cares about the weather says so.
-    make_critical(ct_repo, "temp")
-    main_before = heads(ct_repo)["main"]
-    result, summary, sent = ct(ct_repo, tmp_path, "--dispatch-ci", "ci.yml")
-    assert sorted(heads(ct_repo)) == ["ct/2013-03", "main"]
-    assert heads(ct_repo)["main"] == main_before
-    assert changed(ct_repo, "origin/main", "origin/ct/2013-03") == [
+def test_a_better_model_is_pushed_as_a_branch_with_a_pull_request_and_never_twice(guide_run, tmp_path):
+    """The promotion round is the README guide's own last step (tests/e2e/conftest.py `replay_guide`): `pipeline
+    ct` on the team's glucose repository, a regression, with its requests recorded in github-requests.jsonl."""
+    repo, origin = guide_run.repo, guide_run.origin
+    adopted = sh("git", "rev-parse", "main", cwd=repo).stdout.strip()  # the adoption the guide pushed
+    assert heads(repo) == {"main": adopted, "ct/2010-09": sh("git", "rev-parse", "HEAD", cwd=repo).stdout.strip()}
+    assert changed(repo, "origin/main", "origin/ct/2010-09") == [
         "data.dvc",
         "data.release.yaml",
         "dvc.lock",
@@ -84,85 +75,81 @@ def test_a_better_model_is_pushed_as_a_branch_with_a_pull_request_and_never_twic
         "outputs/metrics/prepare.json",
         "outputs/metrics/slices.json",
         "outputs/metrics/validate.json",
-        "outputs/plots/calibration.json",
-        "outputs/plots/precision_recall.json",
-        "outputs/plots/roc.json",
+        "outputs/plots/residuals.json",
         "outputs/reports/data_quality.json",
         "outputs/reports/drift_alert.md",
     ]
-    assert sh("git", "status", "--porcelain", cwd=ct_repo).stdout == ""  # nothing produced was left behind
-    log = sh("git", "log", "--format=%s", "origin/main..origin/ct/2013-03", cwd=ct_repo).stdout
-    assert log == "CT: retrain with 2013-03 (gate: promote)\n"
+    # nothing produced was left behind (the record of GitHub requests is the stand-in's, not the round's)
+    assert sh("git", "status", "--porcelain", cwd=repo).stdout == "?? github-requests.jsonl\n"
+    log = sh("git", "log", "--format=%s", "origin/main..origin/ct/2010-09", cwd=repo).stdout
+    assert log == "CT: retrain with 2010-09 (gate: promote)\n"
 
-    body = (tmp_path / "body.md").read_text()
-    pulls = "repos/octo/template/pulls?state=all&head=octo%3Act%2F2013-03&per_page=100"
-    drift = json.loads(sh("git", "show", "origin/ct/2013-03:outputs/metrics/drift.json", cwd=ct_repo).stdout)
-    alert = (ct_repo / "outputs" / "reports" / "drift_alert.md").read_text()
-    assert drift["drifted"] is True  # March is warmer than January and February: one alert issue is opened
-    assert drift["reason"] == "drifted: critical column(s) temp drifted"
-    assert sent[:2] == [
-        {"method": "GET", "path": "repos/octo/template/issues?state=open&per_page=100", "body": None},
-        {
-            "method": "POST",
-            "path": "repos/octo/template/issues",
-            "body": {"title": "Data drift detected in 2013-03", "body": alert},
-        },
-    ]
+    body = (repo / "ct-pr-body.md").read_text()
+    sent = [json.loads(line) for line in (repo / "github-requests.jsonl").read_text().splitlines()]
+    drift = json.loads((repo / "outputs" / "metrics" / "drift.json").read_text())
+    alert = (repo / "outputs" / "reports" / "drift_alert.md").read_text()
+    assert drift["drifted"] is True  # September's readings moved from March-August's: one alert issue is opened
     assert alert.rstrip().endswith("<!-- drift-alert -->")
-    assert sent[2:] == [
-        {"method": "GET", "path": pulls, "body": None},
+    assert sent == [
+        {"method": "GET", "path": "repos/team/glucose/issues?state=open&per_page=100", "body": None},
         {
             "method": "POST",
-            "path": "repos/octo/template/pulls",
+            "path": "repos/team/glucose/issues",
+            "body": {"title": "Data drift detected in 2010-09", "body": alert},
+        },
+        {
+            "method": "GET",
+            "path": "repos/team/glucose/pulls?state=all&head=team%3Act%2F2010-09&per_page=100",
+            "body": None,
+        },
+        {
+            "method": "POST",
+            "path": "repos/team/glucose/pulls",
             "body": {
-                "title": "CT: promote the model retrained with 2013-03",
-                "head": "ct/2013-03",
+                "title": "CT: promote the model retrained with 2010-09",
+                "head": "ct/2010-09",
                 "base": "main",
                 "body": body,
             },
         },
-        {
-            "method": "POST",
-            "path": "repos/octo/template/actions/workflows/ci.yml/dispatches",
-            "body": {"ref": "ct/2013-03"},
-        },
     ]
-    decision = json.loads(sh("git", "show", "origin/ct/2013-03:outputs/gate/decision.json", cwd=ct_repo).stdout)
-    assert decision["decision"] == "promote" and decision["period"] == "2013-03"
-    assert body.startswith("## Promote the model retrained with 2013-03\n\nCompared with <code>origin/main</code>.")
-    assert "**Decision: promote** (period 2013-03" in body
+    decision = json.loads((repo / "outputs" / "gate" / "decision.json").read_text())
+    assert decision["decision"] == "promote" and decision["period"] == "2010-09"
+    assert body.startswith("## Promote the model retrained with 2010-09\n\nCompared with <code>origin/main</code>.")
+    assert "**Decision: promote** (period 2010-09" in body
     assert [reason for reason in decision["reasons"] if f"- {escape(reason)}" not in body] == []
     (tmp_path.parent / "ct-body-for-review.md").write_text(body)
-    new = json.loads(sh("git", "show", "origin/ct/2013-03:outputs/metrics/evaluate.json", cwd=ct_repo).stdout)
-    old = json.loads(sh("git", "show", "origin/main:outputs/metrics/evaluate.json", cwd=ct_repo).stdout)
-    auc_new, auc_old = new["model"]["roc_auc"], old["model"]["roc_auc"]
+    new = json.loads((repo / "outputs" / "metrics" / "evaluate.json").read_text())
+    old = json.loads(sh("git", "show", "origin/main:outputs/metrics/evaluate.json", cwd=repo).stdout)
+    mae_new, mae_old = new["model"]["mae"], old["model"]["mae"]
     assert (
-        f"| model.roc\\_auc | {auc_old['value']:.4g} | {auc_new['value']:.4g} | "
-        f"{auc_new['value'] - auc_old['value']:+.4g} | [{auc_old['low']:.4g}, {auc_old['high']:.4g}] | "
-        f"[{auc_new['low']:.4g}, {auc_new['high']:.4g}] |"
+        f"| model.mae | {mae_old['value']:.4g} | {mae_new['value']:.4g} | "
+        f"{mae_new['value'] - mae_old['value']:+.4g} | [{mae_old['low']:.4g}, {mae_old['high']:.4g}] | "
+        f"[{mae_new['low']:.4g}, {mae_new['high']:.4g}] |"
     ) in body
     assert "```mermaid" in body and "### Drift" in body
-    assert "### Continuous training: 2013-03, gate says promote" in summary
-    assert (
-        "Pushed <code>ct/2013-03</code> (15 files). opened pull request #? for ct/2013-03; dispatched ci.yml" in summary
-    )
-    a_second_run_for_the_same_month_makes_no_second_branch_or_pull_request(ct_repo, tmp_path)
+    summary = guide_run.said["guide"]  # the job summary is echoed to the log
+    assert "### Continuous training: 2010-09, gate says promote" in summary
+    assert "Pushed <code>ct/2010-09</code> (13 files). opened pull request #? for ct/2010-09." in summary
+    a_second_run_for_the_same_month_makes_no_second_branch_or_pull_request(origin, tmp_path)
 
 
-def a_second_run_for_the_same_month_makes_no_second_branch_or_pull_request(ct_repo, tmp_path):
-    """The next scheduled run, after the one above pushed ct/2013-03 (one CT round serves both checks)."""
-    branch = heads(ct_repo)["ct/2013-03"]
+def a_second_run_for_the_same_month_makes_no_second_branch_or_pull_request(origin, tmp_path):
+    """The next scheduled run, after the one above pushed ct/2010-09 (one CT round serves both checks)."""
+    bare = Path(shutil.copytree(origin, tmp_path / "origin.git"))  # the guide's origin is read-only: a copy
     fresh = tmp_path / "fresh"  # the next scheduled run starts from a fresh checkout of main
-    sh("git", "clone", "-q", str(tmp_path / "ct" / "origin.git"), str(fresh), cwd=tmp_path)
-    pulls = "repos/octo/template/pulls?state=all&head=octo%3Act%2F2013-03&per_page=100"
+    sh("git", "clone", "-q", str(bare), str(fresh), cwd=tmp_path)
+    before = heads(fresh)
+    pulls = "repos/team/glucose/pulls?state=all&head=team%3Act%2F2010-09&per_page=100"
     (tmp_path / "responses.json").write_text(json.dumps({f"GET {pulls}": [{"number": 12, "state": "open"}]}))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PIPELINE_GITHUB_RESPONSES", str(tmp_path / "responses.json"))
-        result, summary, sent = ct(fresh, tmp_path, "--dispatch-ci", "ci.yml")
-    assert heads(fresh) == {"main": heads(ct_repo)["main"], "ct/2013-03": branch}
+        patch.setenv("PIPELINE_GITHUB_RECORD", str(tmp_path / "requests.jsonl"))
+        result, summary, sent = ct(fresh, tmp_path, repo_name="team/glucose")
+    assert heads(fresh) == before
     assert sent == [{"method": "GET", "path": pulls, "body": None}]
-    assert "### Continuous training: 2013-03 was proposed already" in summary
-    assert "pull request #12 for ct/2013-03 exists already (open); none opened" in summary
+    assert "### Continuous training: 2010-09 was proposed already" in summary
+    assert "pull request #12 for ct/2010-09 exists already (open); none opened" in summary
 
 
 def test_nothing_new_does_nothing(ct_repo, tmp_path):
