@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.drift import PREDICTION, alert_body, column_kinds, compare, timeline
+from pipeline.drift import PREDICTION, alert_body, column_kinds, compare, ecdf_points, timeline
 from pipeline.features import LABEL, PERIOD
 
 
@@ -108,3 +108,14 @@ def test_a_constant_that_changed_value_is_reported_without_numbers(params):
     body = alert_body(report | {"prediction": prediction}, "2013-02", ["2013-01"], "u")
     assert report["drifted_columns"] == ["m"]
     assert "| <code>m</code> | constant | " in body
+
+
+@pytest.mark.parametrize("rows", [5, 1000, 170_000])
+def test_an_ecdf_figure_draws_at_most_a_thousand_points_of_the_full_ecdf(rows):
+    values = np.random.default_rng(rows).normal(size=rows).round(2)  # ties, as real columns have
+    x, share = ecdf_points(values)
+    ordered = np.sort(values)
+    ranks = np.rint(share * rows).astype(int) - 1  # each point's rank in the full drawing
+    assert len(x) == min(rows, 1000) and (x == ordered[ranks]).all()  # points of the full drawing, no others
+    assert (x[0], share[-1]) == (ordered[0], 1.0) and (np.diff(share) > 0).all()
+    assert np.diff(share).max() <= 1 / 999 + 1 / rows  # the line between two points is never off by more
