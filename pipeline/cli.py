@@ -106,12 +106,17 @@ def run_command(
 
     With a default DVC remote, `dvc repro --pull`: unchanged stages' outputs are pulled, not recomputed.
     """
-    from pipeline import ingest, train, validate
+    from pipeline import ingest, validate
     from pipeline.contract import load_contract
-    from pipeline.repo import dvc, has_dvc_remote
+    from pipeline.repo import dvc, has_dvc_remote, ran_with_these_params
 
     params = load_params(params_file)  # a bad key fails here, before DVC touches anything
-    train.check_hyperparameters(params.train, params.task.type, params_file)
+    # A hyper-parameter the estimator does not take fails here too. Checking means importing scikit-learn (two
+    # seconds); parameters the train stage already ran with passed the check then, so only a change is checked.
+    if not ran_with_these_params("train", params_file):
+        from pipeline import train
+
+        train.check_hyperparameters(params.train, params.task.type, params_file)
     ingest.recover(params)  # a release that was interrupted is rolled back before anything reads data/
     if not params.paths.data.exists():
         typer.echo(ingest.restore(params))

@@ -59,6 +59,34 @@ def has_dvc_remote(cwd: Path | None = None) -> bool:
     return bool(Config(dvc_dir=str((cwd or Path.cwd()) / ".dvc"))["core"].get("remote"))
 
 
+def ran_with_these_params(stage: str, params_file: Path, lock: Path = Path("dvc.lock")) -> bool:
+    """True when `params_file` holds every parameter `stage` reads with the value `dvc.lock` records it ran with.
+
+    dvc.lock lists, per stage, the parameters of params.yaml that the stage read and their values: equal values
+    mean the stage already ran with them and accepted them. False when there is no lock or no record.
+    """
+    if not lock.is_file():
+        return False
+    stages = (yaml.safe_load(lock.read_text(encoding="utf-8")) or {}).get("stages", {})
+    recorded = stages.get(stage, {}).get("params", {}).get("params.yaml")
+    if not recorded:
+        return False
+    current = yaml.safe_load(params_file.read_text(encoding="utf-8")) or {}
+    return all(_dotted(current, key) == value for key, value in recorded.items())
+
+
+def _dotted(tree: dict, key: str) -> object:
+    """The value at a DVC parameter key (`train`, `base.seed`) of a parsed YAML file; a marker when absent."""
+    for part in key.split("."):
+        if not isinstance(tree, dict) or part not in tree:
+            return _ABSENT
+        tree = tree[part]
+    return tree
+
+
+_ABSENT = object()
+
+
 def matches_dvc_file(path: Path, cwd: Path | None = None) -> bool:
     """True when the workspace copy of a DVC-tracked `path` has the hash its `.dvc` file records.
 

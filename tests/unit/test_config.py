@@ -2,9 +2,12 @@
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from pipeline.cli import app
 from pipeline.config import load_params
 from pipeline.errors import PipelineError
+from pipeline.repo import ran_with_these_params
 from pipeline.train import check_hyperparameters
 from tests.conftest import EXAMPLE
 
@@ -131,3 +134,23 @@ def test_infer_contract_never_overwrites_without_force(tmp_path):
         == "error: contract.yaml: exists; edit it by hand, or pass --force to replace it with a new proposal"
     )
     assert (tmp_path / "contract.yaml").read_text() == "# reviewed by hand\n"
+
+
+def test_run_checks_the_hyperparameters_unless_the_train_stage_ran_with_them(tmp_path, monkeypatch):
+    """`pipeline run` refuses an unknown hyper-parameter before DVC runs anything; it skips the check (and
+    scikit-learn's import) only for the very values dvc.lock records the train stage ran with."""
+    monkeypatch.chdir(tmp_path)
+    params = write_params(tmp_path, lambda p: None)
+    raw = yaml.safe_load(params.read_text())
+    ran = {"base.seed": raw["base"]["seed"], "task.type": raw["task"]["type"], "train": raw["train"]}
+    lock = tmp_path / "dvc.lock"
+    assert not ran_with_these_params("train", params, lock)  # no lock yet: check
+    lock.write_text(yaml.safe_dump({"schema": "2.0", "stages": {"train": {"params": {"params.yaml": ran}}}}))
+    assert ran_with_these_params("train", params, lock)
+    assert not ran_with_these_params("evaluate", params, lock)  # no record of that stage: check
+    write_params(tmp_path, lambda p: p["train"]["hyperparameters"].update(learning_rat=0.1))
+    assert not ran_with_these_params("train", params, lock)
+    result = CliRunner().invoke(app, ["run", "--no-site"])
+    assert result.exit_code == 1
+    assert "key 'train.hyperparameters.learning_rat': unknown for hist_gradient_boosting" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dvc.lock", "params.yaml"]  # nothing else ran
