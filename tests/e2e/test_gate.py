@@ -5,8 +5,8 @@ hyper-parameters are a better challenger and a crippled model a worse one; all a
 judged on February. The better challenger is the shared run of the template's own params (`ran_clone`), whose
 cache never held the champion, so the gate rebuilds it from `main`; that a run in another clone gives the same
 bytes is the project's own test (tests/project/test_pipeline.py, in CI's fresh clone). The better challenger is better overall but a little worse for one carrier: a tighter slice guard-rail must
-catch that. A worse challenger's rejection is shown end to end by continuous training
-(tests/e2e/test_ct.py) and each rule by the unit tests on synthetic models (tests/unit/test_gate.py).
+catch that. A challenger not proven better is rejected end to end by a continuous-training round on real data
+(tests/e2e/test_messy_adoptions.py), and each rule by the unit tests on synthetic models (tests/unit/test_gate.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from tests.conftest import EXAMPLE
-from tests.repos import clone, pipeline, sh, shared
+from tests.repos import pipeline, sh, shared
 
 OVERFIT = {"max_iter": 300, "learning_rate": 0.5}
 WORSE = {"max_iter": 1, "max_leaf_nodes": 2}
@@ -49,15 +49,18 @@ def gate(repo: Path, *args: str) -> tuple[int, dict, str]:
 
 
 @pytest.fixture(scope="session")
-def arena(origin, tmp_path_factory) -> tuple[Path, Path]:
+def arena(origin, ran_clone, tmp_path_factory) -> tuple[Path, Path]:
     """A private origin whose `main` pins the overfitted champion, and the clone that built it (champion cached).
 
+    The clone is a copy of the template's own run (`ran_clone`) retrained with the overfitting hyper-parameters:
+    `dvc repro` re-runs only what they change, where a fresh clone would release and check the data again.
     Built once per session, whichever xdist worker asks first; read-only (tests change copies of it).
     """
 
     def build(root: Path) -> Path:
         bare = Path(shutil.copytree(origin, root / "origin.git"))
-        dev = clone(bare, root / "dev")
+        dev = Path(shutil.copytree(ran_clone, root / "dev", symlinks=True))
+        sh("git", "remote", "set-url", "origin", str(bare), cwd=dev)
         set_hyperparameters(dev, OVERFIT)
         pipeline("run", "--no-site", cwd=dev)
         commit_all(dev, "overfitted champion")
