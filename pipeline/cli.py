@@ -113,7 +113,7 @@ def run_command(
     params = load_params(params_file)  # a bad key fails here, before DVC touches anything
     # A hyper-parameter the estimator does not take fails here too. Checking means importing scikit-learn (two
     # seconds); parameters the train stage already ran with passed the check then, so only a change is checked.
-    if not ran_with_these_params("train", params_file):
+    if not ran_with_these_params("train", params):
         from pipeline import train
 
         train.check_hyperparameters(params.train, params.task.type, params_file)

@@ -11,10 +11,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from pipeline.errors import PipelineError
+
+if TYPE_CHECKING:  # for the annotation only
+    from pipeline.config import Params
 
 
 def dvc(*args: str, cwd: Path | None = None, capture: bool = True) -> str:
@@ -59,11 +63,13 @@ def has_dvc_remote(cwd: Path | None = None) -> bool:
     return bool(Config(dvc_dir=str((cwd or Path.cwd()) / ".dvc"))["core"].get("remote"))
 
 
-def ran_with_these_params(stage: str, params_file: Path, lock: Path = Path("dvc.lock")) -> bool:
-    """True when `params_file` holds every parameter `stage` reads with the value `dvc.lock` records it ran with.
+def ran_with_these_params(stage: str, params: Params, lock: Path = Path("dvc.lock")) -> bool:
+    """True when `params` hold every parameter `stage` reads with the value `dvc.lock` records it ran with.
 
     dvc.lock lists, per stage, the parameters of params.yaml that the stage read and their values: equal values
-    mean the stage already ran with them and accepted them. False when there is no lock or no record.
+    mean the stage already ran with them and accepted them. False when there is no lock or no record. The
+    comparison is with the typed loader's values (`model_dump`), so a key left to its default is compared as
+    the default: a difference only means the check runs.
     """
     if not lock.is_file():
         return False
@@ -71,12 +77,12 @@ def ran_with_these_params(stage: str, params_file: Path, lock: Path = Path("dvc.
     recorded = stages.get(stage, {}).get("params", {}).get("params.yaml")
     if not recorded:
         return False
-    current = yaml.safe_load(params_file.read_text(encoding="utf-8")) or {}
+    current = params.model_dump(mode="json")
     return all(_dotted(current, key) == value for key, value in recorded.items())
 
 
 def _dotted(tree: dict, key: str) -> object:
-    """The value at a DVC parameter key (`train`, `base.seed`) of a parsed YAML file; a marker when absent."""
+    """The value at a DVC parameter key (`train`, `base.seed`) of nested dicts; a marker when absent."""
     for part in key.split("."):
         if not isinstance(tree, dict) or part not in tree:
             return _ABSENT

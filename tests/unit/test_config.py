@@ -140,16 +140,16 @@ def test_run_checks_the_hyperparameters_unless_the_train_stage_ran_with_them(tmp
     """`pipeline run` refuses an unknown hyper-parameter before DVC runs anything; it skips the check (and
     scikit-learn's import) only for the very values dvc.lock records the train stage ran with."""
     monkeypatch.chdir(tmp_path)
-    params = write_params(tmp_path, lambda p: None)
-    raw = yaml.safe_load(params.read_text())
+    path = write_params(tmp_path, lambda p: None)
+    raw = yaml.safe_load(path.read_text())
     ran = {"base.seed": raw["base"]["seed"], "task.type": raw["task"]["type"], "train": raw["train"]}
     lock = tmp_path / "dvc.lock"
-    assert not ran_with_these_params("train", params, lock)  # no lock yet: check
+    assert not ran_with_these_params("train", load_params(path), lock)  # no lock yet: check
     lock.write_text(yaml.safe_dump({"schema": "2.0", "stages": {"train": {"params": {"params.yaml": ran}}}}))
-    assert ran_with_these_params("train", params, lock)
-    assert not ran_with_these_params("evaluate", params, lock)  # no record of that stage: check
+    assert ran_with_these_params("train", load_params(path), lock)
+    assert not ran_with_these_params("evaluate", load_params(path), lock)  # no record of that stage: check
     write_params(tmp_path, lambda p: p["train"]["hyperparameters"].update(learning_rat=0.1))
-    assert not ran_with_these_params("train", params, lock)
+    assert not ran_with_these_params("train", load_params(path), lock)
     result = CliRunner().invoke(app, ["run", "--no-site"])
     assert result.exit_code == 1
     assert "key 'train.hyperparameters.learning_rat': unknown for hist_gradient_boosting" in result.output
