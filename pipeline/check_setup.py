@@ -40,10 +40,16 @@ class Finding:
     text: str
 
 
+# ci.yml's jobs, by the names their checks carry: a rule on the default branch should require both, so a pull
+# request merges only with its tests green and without a model the gate rejected (unless the label accepts it).
+REQUIRED_CHECKS = ("Test, re-run the pipeline, report", "Gate (fails when the gate rejects the model)")
+
+
 def check(api, repo: str) -> list[Finding]:
     """Every setting the workflows rely on, read from GitHub."""
     path = "repos/" + repo
-    if api.send(Request("GET", path)) is None:
+    about = api.send(Request("GET", path))
+    if about is None:
         raise PipelineError(f"{repo}: repository not found, or the token cannot see it")
     found = []
     actions = api.send(Request("GET", f"{path}/actions/permissions")) or {}
@@ -72,7 +78,25 @@ def check(api, repo: str) -> list[Finding]:
         )
     )
     found += optional(api, path)
+    found.append(required_checks(api, path, about.get("default_branch") or "main"))
     return found
+
+
+def required_checks(api, path: str, branch: str) -> Finding:
+    """Whether the default branch requires CI's two checks, by branch protection or by a ruleset."""
+    protection = api.send(Request("GET", f"{path}/branches/{branch}/protection/required_status_checks")) or {}
+    required = set(protection.get("contexts") or []) | {c.get("context") for c in protection.get("checks") or []}
+    for rule in api.send(Request("GET", f"{path}/rules/branches/{branch}")) or []:
+        if rule.get("type") == "required_status_checks":
+            required |= {c.get("context") for c in rule.get("parameters", {}).get("required_status_checks", [])}
+    lacking = [name for name in REQUIRED_CHECKS if name not in required]
+    if not lacking:
+        return Finding("ok", f"{branch} requires the checks {', '.join(REQUIRED_CHECKS)}")
+    return Finding(
+        "optional",
+        f"{branch} does not require the checks {', '.join(lacking)}: a pull request can merge with them red "
+        f"(Settings > Branches > a rule for {branch} > Require status checks to pass)",
+    )
 
 
 def optional(api, path: str) -> list[Finding]:

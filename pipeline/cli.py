@@ -35,6 +35,7 @@ COMMANDS = {
     "drift": "drift:main",
     "report": "report.render:main",
     "gate": "gate:main",
+    "gate-check": "gate:check_main",
     "predict": "predict:main",
     "pr-comment": "pr_comment:main",
     "ct": "ct:main",

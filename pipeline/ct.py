@@ -30,7 +30,7 @@ from pipeline.errors import PipelineError
 from pipeline.markdown import code, escape
 from pipeline.repo import dvc, git, has_dvc_remote
 
-GATE_EXIT = {0: "promote", 3: "reject", 4: "no-champion"}
+GATE_EXIT = {0: "promote", 3: "reject", 4: "no-champion", 5: "unchanged"}
 
 
 def produced(params: Params) -> list[Path]:

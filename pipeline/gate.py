@@ -5,15 +5,20 @@ Reads:   the working tree's model and its evaluation rows (`<prepared>/test.parq
          the champion itself from the DVC cache, or rebuilt from the base branch in a temporary git worktree.
 Writes:  `<gate>/decision.json` and `<gate>/summary.md` (the Markdown the workflows post).
 Params:  `gate`, `evaluate.bootstrap`, `evaluate.slices`, `base.seed`, `task`, `features`.
-Exit:    0 promote, 3 reject, 4 no-champion (the base pins no model yet), 1 an error before any decision.
+Exit:    0 promote, 3 reject, 4 no-champion (the base pins no model yet), 5 unchanged (the challenger is the
+         champion, byte for byte: nothing to judge), 1 an error before any decision.
 
-Both models score the same rows, the newest labelled period, so the comparison is paired: the interval of
+This is a shadow evaluation: both models score the same rows, the newest labelled period, which neither was
+trained on, as if the challenger had served beside the champion; so the comparison is paired: the interval of
 the difference comes from resampling those rows, and both models face the same resample each time. The rule
 (all in `params.yaml`): the primary metric improves by at least `min_delta` and the interval's lower bound is
 above `-margin`; and the guard-rails hold: no judged slice loses more than `max_slice_drop`, and (binary)
 calibration error does not grow by more than `max_calibration_increase`. Anything that prevents a fair
 comparison (too few rows, a champion that cannot be found or rebuilt, a metrics file from an older format)
 is a `reject` with the reason: a worse model must never be promoted by default.
+
+`pipeline gate-check` turns the decision into a pass or a fail for a required status check (ci.yml's job
+"Gate"): a reject fails unless a reviewer accepted it deliberately (the pull request's override label).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import TYPE_CHECKING, Annotated
 import pandas as pd
 import typer
 
+from pipeline import github
 from pipeline.artifacts import file_md5, load_model, read_json, write_json
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
@@ -43,7 +49,7 @@ if TYPE_CHECKING:  # for the annotations only: importing them costs seconds and 
     from sklearn.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
-EXIT = {"promote": 0, "reject": 3, "no-champion": 4}
+EXIT = {"promote": 0, "reject": 3, "no-champion": 4, "unchanged": 5}
 
 
 @dataclass
@@ -295,6 +301,10 @@ def decide(params: Params, base: str, work: Path) -> Decision:
         decision.decision = "no-champion"
         decision.check("champion", True, f"{base} pins no model yet: this model becomes the first champion")
         return decision
+    if md5 == file_md5(model_path):  # a change of docs or code that leaves the model's bytes alone
+        decision.decision = "unchanged"
+        decision.check("champion", True, f"this model is the one {base} pins (md5 {md5[:12]}): nothing to judge")
+        return decision
     other = another_problem(params, base)
     if other is not None:
         decision.decision = "no-champion"
@@ -357,8 +367,8 @@ def summary(decision: Decision) -> str:
     )
     if decision.rows is not None:
         lines += [
-            f"The challenger (this branch's model) against {against}, on the same {decision.rows:,} "
-            f"labelled rows of {escape(decision.period)}.",
+            f"Shadow evaluation: the challenger (this branch's model) against {against}, both scoring the "
+            f"same {decision.rows:,} labelled rows of {escape(decision.period)}, which neither was trained on.",
             "",
         ]
     lines += [
@@ -395,7 +405,41 @@ def main(
     write_json(decision.as_json(), out / "decision.json")
     (out / "summary.md").write_text(summary(decision), encoding="utf-8")
     log.info("gate: %s (%s)", decision.decision, out / "summary.md")
+    github.set_output("decision", decision.decision)
     raise typer.Exit(EXIT[decision.decision])
+
+
+def verdict(decision: str, *, override: bool) -> tuple[bool, str]:
+    """Whether the required check passes for the gate's `decision`, and the sentence that says why.
+
+    Only a reject fails: a promotion, a first model (no champion) and an unchanged model pass. A reviewer may
+    accept a worse model on purpose (a deliberate trade-off, say a cheaper model); the override label says so
+    where everyone sees it, and the comment acknowledges it.
+    """
+    if decision not in EXIT:
+        return False, f"no gate decision to check ({decision!r}): did the gate step run?"
+    if decision != "reject":
+        return True, f"the gate says {decision}"
+    if override:
+        return True, f"the gate rejected this model; the label {github.OVERRIDE_LABEL!r} accepts it deliberately"
+    return False, (
+        f"the gate rejected this model (see the pull request's comment for why); a reviewer who accepts it "
+        f"deliberately adds the label {github.OVERRIDE_LABEL!r}"
+    )
+
+
+def check_main(
+    decision: Annotated[str, typer.Option(help="The gate's decision (ci.yml passes the gate job's output).")],
+    override: Annotated[
+        bool,
+        typer.Option(envvar="GATE_OVERRIDE", help=f"The pull request carries the label {github.OVERRIDE_LABEL!r}."),
+    ] = False,
+) -> None:
+    """Pass or fail the required check "Gate": a reject fails it unless the override label accepts it."""
+    passed, why = verdict(decision, override=override)
+    if not passed:
+        raise PipelineError(why)
+    typer.echo(why)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ from pipeline.errors import PipelineError
 MAX_BODY = 65_000  # GitHub refuses comment, issue and pull request bodies over 65,536 characters
 REPORT_BYTES = 4_000_000  # a pull request report's data is a few kilobytes; a larger artifact is cut, then refused
 COMMENT_MARKER = "<!-- pipeline:pr-comment -->"
+# The pull-request label by which a reviewer accepts a model the gate rejected (ci.yml passes whether it is on)
+OVERRIDE_LABEL = "accept-worse-model"
 DRIFT_MARKER = "<!-- drift-alert -->"  # written by the drift stage at the end of outputs/reports/drift_alert.md
 REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 NUMBER = re.compile(r"^[1-9][0-9]{0,9}$")
@@ -298,6 +300,20 @@ def remote_git(*args: str, cwd: Path | None = None) -> str:
     if result.returncode != 0:
         raise PipelineError(f"`git {' '.join(args)}` failed: {result.stderr.strip()}")
     return result.stdout
+
+
+def set_output(name: str, value: str) -> None:
+    """Give the running Actions step an output (`steps.<id>.outputs.<name>`); nothing outside a workflow.
+
+    The runner names the file in `GITHUB_OUTPUT`; a value is one line, so a newline in it is refused.
+    """
+    target = os.environ.get("GITHUB_OUTPUT")
+    if not target:
+        return
+    if "\n" in value:
+        raise PipelineError(f"step output {name!r}: one line expected")
+    with Path(target).open("a", encoding="utf-8") as out:
+        out.write(f"{name}={value}\n")
 
 
 def auth_environment(cwd: Path | None = None) -> dict[str, str]:

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 from pipeline.artifacts import read_json, write_json
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
-from pipeline.github import COMMENT_MARKER, check_number, limit
+from pipeline.github import COMMENT_MARKER, OVERRIDE_LABEL, check_number, limit
 from pipeline.markdown import code, escape
 from pipeline.repo import dvc
 
@@ -143,16 +143,27 @@ def metrics_section(diff: dict, everything: str, skip: set[str]) -> list[str]:
 # --- gate and drift ---------------------------------------------------------------------------------------
 
 
-def gate_section(decision: dict | None, stale: bool) -> list[str]:
-    """The gate's decision and its reasons, or an honest "not run"."""
+def gate_section(decision: dict | None, stale: bool, override: bool = False) -> list[str]:
+    """The gate's decision and its reasons, or an honest "not run"; a reject says what the Gate check does."""
     if decision is None or stale:
         why = "no decision file" if decision is None else "the decision file is the base revision's own"
         return [f"The gate did not run in this job ({why}); run `pipeline gate` to compare with the champion."]
     lines = [
-        f"**Decision: {escape(decision.get('decision'))}** (period {escape(decision.get('period'))}, "
+        f"**Decision: {escape(decision.get('decision'))}** (shadow evaluation on period "
+        f"{escape(decision.get('period'))}: both models score its labelled rows, which neither was trained on; "
         f"champion {code(str((decision.get('champion') or {}).get('rev'))[:12])})",
         "",
     ]
+    if decision.get("decision") == "reject":
+        label = code(OVERRIDE_LABEL)
+        lines += [
+            f"**Accepted by a reviewer**: the label {label} accepts this worse model deliberately, so the check "
+            "*Gate* passes."
+            if override
+            else f"The check *Gate* fails on this reject. A reviewer who accepts the model deliberately (a trade-off "
+            f"worth its cost) adds the label {label}.",
+            "",
+        ]
     primary = decision.get("primary") or {}
     if primary:
         lines += [
@@ -367,13 +378,14 @@ class Report(BaseModel):
     metrics: dict[str, dict[str, Change]]
     decision: GateDecision | None
     stale: bool
+    override: bool = False  # the pull request carries the label that accepts a rejected model
     drift: DriftVerdict | None
     drift_base: DriftVerdict | None
     plots: list[Plot]
 
 
-def gather(base: str, params: Params) -> dict:
-    """The report's data, compared with revision `base` (see `Report`)."""
+def gather(base: str, params: Params, override: bool = False) -> dict:
+    """The report's data, compared with revision `base` (see `Report`); `override`: the override label is on."""
     decision_path = params.paths.gate / "decision.json"  # written by `pipeline gate` (not a DVC stage)
     decision = read_json(decision_path) if decision_path.exists() else None
     drift_path = params.paths.metrics / "drift.json"
@@ -384,6 +396,7 @@ def gather(base: str, params: Params) -> dict:
         "metrics": json.loads(dvc("metrics", "diff", base, "--all", "--json") or "{}"),
         "decision": decision,
         "stale": decision is not None and decision == git_json(base, decision_path),
+        "override": override,
         "drift": read_json(drift_path) if drift_path.exists() else None,
         "drift_base": git_json(base, drift_path),
         "plots": plot_data(plot_definitions(Path("dvc.yaml"), params), base),
@@ -427,7 +440,7 @@ def render(
         *note,
         "### Gate",
         "",
-        *gate_section(report["decision"], report["stale"]),
+        *gate_section(report["decision"], report["stale"], report["override"]),
         "",
         "### Metrics",
         *metrics_section(report["metrics"], "evaluate.json", {"drift.json"}),
@@ -464,11 +477,14 @@ def main(
             "--out, for the workflow that posts the comment."
         ),
     ] = "",
+    override: Annotated[
+        bool, typer.Option(envvar="GATE_OVERRIDE", help=f"The pull request carries the label {OVERRIDE_LABEL!r}.")
+    ] = False,
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Write the pull request comment: params, metrics (with intervals), gate, drift and plots vs `--base`."""
     number = check_number(pr_number) if pr_number else None
-    report = checked(gather(base, load_params(params_file)))
+    report = checked(gather(base, load_params(params_file), override))
     body = limit(render(report))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(body, encoding="utf-8")

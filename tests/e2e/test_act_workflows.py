@@ -53,7 +53,13 @@ def test_ci_on_a_pull_request_lints_tests_runs_the_pipeline_and_uploads_the_comm
         "Success - Main Write the report's data and the comment body",
         'Success - Main mkdir -p "$ACT_ARTIFACTS/$NAME" && cp -r "$UPLOAD"/. "$ACT_ARTIFACTS/$NAME"/',
         "Success - Main Upload the report's data and the PR number (comment.yml renders and posts them)",
+        # the job Gate, after the job ci, on its output: the model is main's own, so nothing to judge, a pass
+        "Success - Main Check out (the project command only)",
+        "Success - Main uv --version",
+        "Success - Main Set up uv, with its cache keyed on uv.lock",
+        "Success - Main Pass, or fail on a reject that no reviewer accepted (label accept-worse-model)",
     ]
+    assert "the gate says unchanged" in result.stdout
     # a documentation change: the re-run gets every stage's outputs from the DVC remote and runs none of them
     assert "Pulling data for stage: 'train'" in result.stdout and "Running stage" not in result.stdout
     artifact = tmp_path / "artifacts" / "pr-comment"
@@ -62,7 +68,7 @@ def test_ci_on_a_pull_request_lints_tests_runs_the_pipeline_and_uploads_the_comm
     assert body.startswith(
         "<!-- pipeline:pr-comment -->\n## Model report for this pull request\n\nCompared with <code>origin/main</code>."
     )
-    assert "**Decision: reject**" in body  # the same model as main's champion is not better than itself
+    assert "**Decision: unchanged**" in body  # a documentation change leaves main's model alone
     assert "No parameter changed." in body
     # comment.yml's step, on this artifact: the comment is rendered from the data, by this checkout's code
     record = tmp_path / "requests.jsonl"

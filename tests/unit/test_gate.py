@@ -2,7 +2,8 @@
 
 The "models" are formulas of the row: the true probability of the synthetic label, blurred by a noise column
 where a test wants a worse model. So each test knows which check must fail, and switching that check off in
-`pipeline/gate.py` turns its reject into a promote here (the end-to-end gate tests need real clones).
+`pipeline/gate.py` turns its reject into a promote here (the end-to-end gate tests need real clones). The
+last tests are the required check's: a reject fails it unless the override label is on.
 """
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.stats import norm
+from typer.testing import CliRunner
 
-from pipeline.gate import Decision, judge
+from pipeline.cli import app
+from pipeline.errors import PipelineError
+from pipeline.gate import Decision, judge, verdict
+from pipeline.github import OVERRIDE_LABEL, set_output
 from tests.conftest import synthetic_rows
 
 
@@ -90,3 +95,40 @@ def test_a_champion_reading_a_column_the_rows_lack_is_rejected_before_scoring(ga
     inputs = gate_params.features.inputs
     decision = decide(gate_params, rows, Formula(inputs), Formula([*inputs, "gone"]))
     assert decision.decision == "reject" and outcome(decision) == {"inputs": False}
+
+
+@pytest.mark.parametrize(
+    ("decision", "override", "passes"),
+    [
+        ("promote", False, True),
+        ("no-champion", False, True),
+        ("unchanged", False, True),
+        ("reject", False, False),
+        ("reject", True, True),
+        ("", False, False),  # the gate step did not run: no decision is no pass
+    ],
+)
+def test_the_gate_check_fails_on_a_reject_unless_a_reviewer_accepted_it(decision, override, passes):
+    assert verdict(decision, override=override)[0] is passes
+
+
+def test_gate_check_exits_non_zero_on_a_reject_and_names_the_label_that_accepts_it(monkeypatch):
+    monkeypatch.setenv("GATE_OVERRIDE", "false")  # as ci.yml passes it: contains(labels, ...) is "false"
+    refused = CliRunner().invoke(app, ["gate-check", "--decision", "reject"])
+    assert refused.exit_code == 1
+    assert f"label '{OVERRIDE_LABEL}'" in refused.output and "rejected" in refused.output
+    monkeypatch.setenv("GATE_OVERRIDE", "true")
+    accepted = CliRunner().invoke(app, ["gate-check", "--decision", "reject"])
+    assert accepted.exit_code == 0, accepted.output
+    assert f"the label '{OVERRIDE_LABEL}' accepts it deliberately" in accepted.output
+
+
+def test_the_decision_becomes_a_step_output_only_inside_a_workflow(tmp_path, monkeypatch):
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    set_output("decision", "reject")  # outside Actions: nothing to write, no error
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "output"))
+    (tmp_path / "output").write_text("earlier=1\n")
+    set_output("decision", "reject")
+    assert (tmp_path / "output").read_text() == "earlier=1\ndecision=reject\n"
+    with pytest.raises(PipelineError, match="one line"):
+        set_output("decision", "reject\nx=1")

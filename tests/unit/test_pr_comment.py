@@ -52,9 +52,20 @@ def test_the_gate_says_when_it_did_not_run_and_lists_its_reasons_when_it_did():
         },
     }
     lines = pr_comment.gate_section(decision, False)
-    assert lines[0] == "**Decision: reject** (period 2013-07, champion <code>0123456789ab</code>)"
+    assert lines[0] == (
+        "**Decision: reject** (shadow evaluation on period 2013-07: both models score its labelled rows, which "
+        "neither was trained on; champion <code>0123456789ab</code>)"
+    )
+    assert lines[2] == (
+        "The check *Gate* fails on this reject. A reviewer who accepts the model deliberately (a trade-off worth "
+        "its cost) adds the label <code>accept-worse-model</code>."
+    )
     assert "| roc\\_auc | 0.75 | 0.73 | -0.02 | [-0.03, -0.01] |" in lines
     assert lines[-1] == "- roc\\_auc fell by 0.02 &lt;b&gt;"
+    overridden = pr_comment.gate_section(decision, False, override=True)
+    assert overridden[2].startswith("**Accepted by a reviewer**: the label <code>accept-worse-model</code>")
+    promoted = pr_comment.gate_section(decision | {"decision": "promote"}, False, override=True)
+    assert not any("accept-worse-model" in line for line in promoted)  # only a reject needs accepting
 
 
 def test_the_drift_verdict_names_the_columns_and_the_base_when_it_differs():

@@ -64,7 +64,7 @@ def test_the_comment_is_rendered_from_the_data_and_posted_after_the_pull_request
     body = posted(sent)
     assert body.startswith("<!-- pipeline:pr-comment -->\n## Model report for this pull request\n")
     assert (
-        "**Decision: reject** (period 2013-03," in body
+        "**Decision: reject** (shadow evaluation on period 2013-03:" in body
         and "| params.yaml | train.learning\\_rate | 0.1 | 0.05 |" in body
     )
     assert "fork" not in body
@@ -147,6 +147,9 @@ def test_check_setup_lists_what_a_fork_must_enable_and_fails_when_required_setti
         "optional no GitHub App (CT_APP_CLIENT_ID variable and CT_APP_PRIVATE_KEY secret of environment ct): CT "
         "opens PRs with the default token and starts CI on them by a dispatch",
         "optional no DVC remote in .dvc/config: data/ is rebuilt from the embedded source",
+        "optional main does not require the checks Test, re-run the pipeline, report, Gate (fails when the gate "
+        "rejects the model): a pull request can merge with them red (Settings > Branches > a rule for main > "
+        "Require status checks to pass)",
     ]
     assert [r["path"] for r in sent] == [
         "repos/octo/template",
@@ -155,6 +158,8 @@ def test_check_setup_lists_what_a_fork_must_enable_and_fails_when_required_setti
         "repos/octo/template/pages",
         "repos/octo/template/environments",
         "repos/octo/template/actions/variables/CT_APP_CLIENT_ID",
+        "repos/octo/template/branches/main/protection/required_status_checks",
+        "repos/octo/template/rules/branches/main",
     ]
 
 
@@ -170,6 +175,7 @@ def test_check_setup_refuses_a_ct_environment_open_to_every_branch(dvc_checkout)
     assert "missing  environment ct is open to every branch: Settings > Environments > ct > Deployment branches" in out
 
 
+GATE_CHECK = "Gate (fails when the gate rejects the model)"
 BRANCHES = {"protected_branches": True, "custom_branch_policies": False}
 CONFIGURED = {
     "GET repos/octo/template": {"full_name": "octo/template"},
@@ -184,6 +190,13 @@ CONFIGURED = {
         "secrets": [{"name": "DVC_REMOTE_CONFIG"}, {"name": "CT_APP_PRIVATE_KEY"}]
     },
     "GET repos/octo/template/actions/variables/CT_APP_CLIENT_ID": {"value": "Iv1.x"},
+    # one check required by classic branch protection, the other by a ruleset: both count
+    "GET repos/octo/template/branches/main/protection/required_status_checks": {
+        "contexts": ["Test, re-run the pipeline, report"]
+    },
+    "GET repos/octo/template/rules/branches/main": [
+        {"type": "required_status_checks", "parameters": {"required_status_checks": [{"context": GATE_CHECK}]}}
+    ],
 }
 
 
@@ -205,7 +218,7 @@ def test_check_setup_passes_on_a_fully_configured_fork(dvc_checkout):
     )
     status, out, _ = run(tmp_path, "check-setup", responses=CONFIGURED)
     assert status == 0
-    assert [line.split()[0] for line in out.splitlines()] == ["ok"] * 7
+    assert [line.split()[0] for line in out.splitlines()] == ["ok"] * 8
     assert "ok       environment ct (continuous training: DVC_REMOTE_CONFIG that can write, CT_APP_PRIVATE_KEY; " in out
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipeline.check_setup import REQUIRED_CHECKS
+from pipeline.github import OVERRIDE_LABEL
 from tests.conftest import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -98,7 +100,7 @@ def test_every_action_is_pinned_by_full_commit_sha_with_its_version(path):
 
 def test_checkout_keeps_no_credentials_the_token_goes_only_to_the_steps_that_push():
     checkouts = [(f, j, s) for f, j, s in steps() if s.get("uses", "").startswith("actions/checkout@")]
-    assert len(checkouts) == 6
+    assert len(checkouts) == 7
     assert all(s["with"]["persist-credentials"] is False for _, _, s in checkouts)
     pushing = [(f, j) for f, j, s in steps() if "GH_TOKEN" in s.get("env", {})]
     assert pushing == [
@@ -215,3 +217,22 @@ def test_pages_builds_from_the_full_history_and_deploys_in_a_separate_job():
     assert (checkout["fetch-depth"], checkout["fetch-tags"]) == (0, True)
     assert jobs_["deploy"]["needs"] == "build"
     assert [s["uses"].split("@")[0] for s in jobs_["deploy"]["steps"]] == ["actions/deploy-pages"]
+
+
+def test_a_reject_fails_its_own_required_check_unless_the_override_label_is_on():
+    """The job Gate turns the gate step's decision (an output of the job ci) into its own status, so branch
+    protection can require it; labels re-run CI, so adding or removing the override label re-judges."""
+    ci = load(WORKFLOWS / "ci.yml")
+    assert {"opened", "synchronize", "reopened", "labeled", "unlabeled"} <= set(ci["on"]["pull_request"]["types"])
+    test_job, gate_job = ci["jobs"]["ci"], ci["jobs"]["gate"]
+    gate_step = next(step for step in test_job["steps"] if step.get("id") == "gate")
+    assert test_job["outputs"]["decision"] == "${{ steps.gate.outputs.decision }}"
+    assert "3|4|5) ;;" in gate_step["run"]  # decisions do not fail the job ci; errors do
+    assert gate_job["needs"] == "ci" and gate_job["if"] == "github.event_name == 'pull_request'"
+    check = gate_job["steps"][-1]
+    assert check["run"] == 'uv run pipeline gate-check --decision "$DECISION"'
+    override = f"${{{{ contains(github.event.pull_request.labels.*.name, '{OVERRIDE_LABEL}') }}}}"
+    assert check["env"] == {"DECISION": "${{ needs.ci.outputs.decision }}", "GATE_OVERRIDE": override}
+    comment = next(step for step in test_job["steps"] if "pr-comment" in step.get("run", ""))
+    assert comment["env"]["GATE_OVERRIDE"] == override  # the comment acknowledges what the check accepts
+    assert (test_job["name"], gate_job["name"]) == REQUIRED_CHECKS  # the names `check-setup` looks for
