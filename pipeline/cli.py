@@ -3,7 +3,8 @@
 `run` is the main job (data, `dvc repro`, site); `ingest` manages the raw data; `infer-contract` proposes
 a data contract; `validate`, `prepare`, `train`, `evaluate` and `drift` run one stage alone, exactly as
 `dvc.yaml` calls them (`python -m pipeline.<stage> ...`); `gate` compares this model with the base
-branch's; `predict` scores a file of rows with the model.
+branch's (`gate-check`: the required check's verdict on its decision); `predict` scores a file of rows with
+the model; `tune` and `staleness` are searches and measurements run by hand, not stages.
 Input problems (`PipelineError`) print one line starting with `error:` and exit with status 1.
 """
 
@@ -31,11 +32,14 @@ COMMANDS = {
     "validate": "validate:main",
     "prepare": "prepare:main",
     "train": "train:main",
+    "tune": "tune:main",
     "evaluate": "evaluate:main",
+    "staleness": "staleness:main",
     "drift": "drift:main",
     "report": "report.render:main",
     "gate": "gate:main",
     "gate-check": "gate:check_main",
+    "shadow": "shadow:main",
     "predict": "predict:main",
     "pr-comment": "pr_comment:main",
     "ct": "ct:main",

@@ -239,6 +239,21 @@ class Train(_Section):
     )
 
 
+class Tune(_Section):
+    """The hyper-parameter search `pipeline tune` runs and records (not a stage: it changes nothing by itself)."""
+
+    grid: dict[str, Annotated[list[float | int | str | bool | None], Field(min_length=1)]] = Field(
+        default={},
+        description="Hyper-parameter of `train.estimator` -> candidate values; every combination is tried, the "
+        "other hyper-parameters stay as `train.hyperparameters` sets them. Empty: nothing to tune.",
+    )
+    folds: int = Field(
+        default=3,
+        ge=2,
+        description="Time-ordered folds: each fits on the older rows and is scored on the block that follows.",
+    )
+
+
 class Bootstrap(_Section):
     """Resampling for confidence intervals (seeded by `base.seed`)."""
 
@@ -269,6 +284,26 @@ class Evaluate(_Section):
     curve_points: int = Field(ge=10, description="Points kept per curve in the plots files.")
     bootstrap: Bootstrap
     slices: Slices
+    importance_rows: int = Field(
+        default=10_000,
+        ge=100,
+        description="Rows of the evaluation period (a seeded sample when it has more) on which each feature is "
+        "shuffled: the model scores them once per feature, the costliest part of `evaluate`.",
+    )
+    simpler: str | None = Field(
+        default="linear",
+        description="An estimator of `train` (default hyper-parameters) scored beside the model on the same rows: "
+        "the model must beat it by the paired interval (tests/project/test_model.py); null, or the model's own "
+        "estimator: no comparison.",
+    )
+
+
+class Staleness(_Section):
+    """The `pipeline staleness` benchmark (not a DVC stage): how fast a model goes stale (see pipeline.staleness)."""
+
+    train_periods: int = Field(
+        default=1, ge=1, description="The earliest prepared periods the model is trained on; every later one is scored."
+    )
 
 
 class Gate(_Section):
@@ -339,10 +374,12 @@ class Params(_Section):
     features: Features
     window: Window
     train: Train
+    tune: Tune = Tune()
     evaluate: Evaluate
     drift: Drift
     gate: Gate
     model_checks: ModelChecks = ModelChecks()
+    staleness: Staleness = Staleness()
 
     @model_validator(mode="after")
     def _target_is_not_an_input(self) -> Params:

@@ -4,7 +4,8 @@ Run in a clean git checkout whose `origin` is the team's repository (`.github/wo
 schedule). The steps, each a project command a person can run alone:
 1. `pipeline ingest --next`: release the next period of the source (nothing new: stop here, change nothing);
 2. `pipeline run --no-site`: validate the data and `dvc repro`;
-3. `pipeline gate --base origin/<base>`: compare this challenger with the champion `<base>` pins;
+3. `pipeline gate --base origin/<base>`: compare this challenger with the champion `<base>` pins; then
+   `pipeline shadow`: both score the next batch, before its outcomes exist (how many decisions would change);
 4. drift: when `<metrics>/drift.json` says the data drifted, open or update the one drift-alert issue;
 5. promote: commit exactly what the run changed among `produced()` on branch `ct/<period>`, push it and open
    a pull request whose body is `pipeline pr-comment` of that branch (with a DVC remote, `dvc push` first, so
@@ -149,6 +150,10 @@ def continuous_training(
     drift = alert_drift(api, repo, params.paths.metrics / "drift.json", params.paths.reports / "drift_alert.md")
     lines = [f"### Continuous training: {escape(period)}, gate says {GATE_EXIT[status]}", ""]
     lines += [f"Drift: {drift}." if drift else "Drift: the new period did not drift.", ""]
+    if GATE_EXIT[status] == "promote":  # what the promotion would change, for the pull request's reviewer
+        if project("shadow", "--base", f"origin/{base}") != 0:
+            raise PipelineError("`pipeline shadow` failed (see above): nothing committed")
+        lines += [pr_comment.shadow_sentence(read_json(params.paths.gate / "shadow.json")), ""]
     summary_md = params.paths.gate / "summary.md"
     gate_text = summary_md.read_text(encoding="utf-8") if summary_md.exists() else ""
     if GATE_EXIT[status] != "promote":

@@ -1,16 +1,24 @@
 """Stage `evaluate`: score the evaluation period with the model and with a trivial baseline.
 
-Reads:   the model file, `<prepared>/train.parquet` (labels only, to fit the baseline), `<prepared>/test.parquet`.
-Writes:  `<metrics>/evaluate.json`, `<metrics>/slices.json` and the plots files for `dvc plots` in `<plots>/`
+Reads:   the model file, `<prepared>/train.parquet` (to fit the baseline and the simpler model) and
+         `<prepared>/test.parquet`.
+Writes:  `<metrics>/evaluate.json`, `<metrics>/slices.json`, `<metrics>/importance.json` and the plots files
+         for `dvc plots` in `<plots>/`
          (binary: `roc.json`, `precision_recall.json`, `calibration.json`; multiclass: `confusion.json`, one
          `{actual, predicted}` record per row; regression: `residuals.json`).
-Params:  `base.seed`, `task.type`, `features`, `evaluate`.
+Params:  `base.seed`, `task.type`, `features`, `evaluate`, `train` (the simpler model is trained alike), and
+         `prepare.calendar`, `prepare.joins` (where each feature comes from).
 Metrics: `model.<metric>.{value,low,high}` and `baseline.<metric>...`: binary `roc_auc`, `average_precision`,
          `log_loss`, `brier`, `ece` (expected calibration error), `f1`, `recall`, `precision`, `base_rate`;
          multiclass `accuracy`, `balanced_accuracy`, `f1_macro`, `precision_macro`, `recall_macro`,
          `roc_auc_ovr` (macro one-vs-rest), `log_loss`, and `per_class.<class>.{precision,recall,f1,support}`;
          regression `mae`, `rmse`, `r2`; plus `rows`, `threshold` (binary: the model's own, chosen in `train`)
          and `primary`. `slices.json`: per slice column, each group's rows and primary metric, gap and ratio.
+
+`simpler.<metric>...` is a simpler model (`evaluate.simpler`, the linear one by default), trained on the same
+rows, and `versus_simpler` the paired difference of the primary metric, model minus simpler, with its interval:
+a model whose extra complexity buys nothing measurable should be the simpler one. `importance.json` is what each
+feature contributes (see pipeline.importance).
 
 The baseline predicts the training base rate (binary), the training class shares (multiclass) or the mean
 (regression) for every row: a model that does not beat it has learned nothing worth deploying. Intervals are
@@ -21,6 +29,7 @@ give the same bytes.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -29,12 +38,24 @@ import pandas as pd
 import typer
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 from pipeline.artifacts import load_model, write_json
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
 from pipeline.features import LABEL
-from pipeline.metrics import TASKS, per_class, predicted_class, slice_metrics, threshold_of, with_intervals
+from pipeline.importance import importance_report
+from pipeline.metrics import (
+    TASKS,
+    paired_difference,
+    per_class,
+    predicted_class,
+    slice_metrics,
+    threshold_of,
+    with_intervals,
+)
+from pipeline.train import ESTIMATORS, build_model
 
 log = logging.getLogger(__name__)
 FORMAT = 2  # of evaluate.json; 1 had plain numbers and no interval (readers of old commits must accept both)
@@ -114,8 +135,68 @@ def evaluate(model, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> 
     }
     if params.task.type == "multiclass":
         results["per_class"] = per_class(y, score, setting, min_rows=params.evaluate.slices.min_rows)
+    results |= simpler_model_results(train, test, params, score=score, setting=setting)
     slices = slice_metrics(kind, rows=test, y=y, score=score, setting=setting, slices=params.evaluate.slices)
     return results, slices, CURVES[params.task.type](y, score, setting, params.evaluate.curve_points)
+
+
+def simpler_model_results(train: pd.DataFrame, test: pd.DataFrame, params: Params, *, score, setting) -> dict:
+    """The simpler model's metrics and the paired difference of the primary metric (model minus simpler).
+
+    Empty when `evaluate.simpler` is null or is the model's own estimator (nothing simpler to compare with).
+
+    Raises:
+        PipelineError: `evaluate.simpler` is not an estimator `train` knows.
+    """
+    name = params.evaluate.simpler
+    if name is None or name == params.train.estimator:
+        return {}
+    if name not in ESTIMATORS:
+        raise PipelineError(f"key 'evaluate.simpler': {name!r} is not an estimator; known: {', '.join(ESTIMATORS)}")
+    kind, inputs = TASKS[params.task.type], params.features.inputs
+    family = params.train.model_copy(update={"estimator": name, "hyperparameters": {}, "monotonic": {}})
+    # One fit, no threshold of its own: it decides at the model's threshold, as the baseline does, and the
+    # comparison that counts is the primary metric, which needs none (binary ROC AUC ranks the scores).
+    with warnings.catch_warnings(), threadpool_limits(limits=params.train.threads):
+        warnings.simplefilter("ignore", ConvergenceWarning)  # a fit stopped at its iteration limit is a fair yardstick
+        simpler = build_model(params.model_copy(update={"train": family})).fit(train[inputs], train[LABEL])
+    y, simple_score = test[LABEL].to_numpy(), kind.score(simpler, test[inputs])
+    bootstrap, seed = params.evaluate.bootstrap, params.base.seed
+    simple_setting = kind.setting(simpler) if params.task.type == "multiclass" else setting
+    diff = paired_difference(
+        kind,
+        metric=kind.primary,
+        y=y,
+        score_a=score,
+        score_b=simple_score,
+        setting_a=setting,
+        setting_b=simple_setting,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
+    return {
+        "simpler": with_intervals(
+            kind, y=y, score=simple_score, setting=simple_setting, bootstrap=bootstrap, seed=seed
+        ),
+        "versus_simpler": {
+            "estimator": name,
+            "metric": diff.metric,
+            "delta": diff.delta,
+            "low": diff.low,
+            "high": diff.high,
+        },
+    }
+
+
+def beats_simpler(results: dict) -> str | None:
+    """Why the model does not beat the simpler one by its paired interval (None: it does, or none was scored)."""
+    versus = results.get("versus_simpler")
+    if versus is None or versus["low"] > 0:
+        return None
+    return (
+        f"the model is not shown better than the simpler {versus['estimator']} model: {versus['metric']} better by "
+        f"{versus['delta']:+.4f}, paired interval {versus['low']:+.4f} to {versus['high']:+.4f} (it must lie above 0)"
+    )
 
 
 def main(
@@ -124,6 +205,7 @@ def main(
     prepared: Annotated[Path, typer.Option(help="Folder with train.parquet and test.parquet (paths.prepared).")],
     metrics: Annotated[Path, typer.Option(help="JSON file for the metrics.")],
     slices: Annotated[Path, typer.Option(help="JSON file for the per-slice metrics.")],
+    importance: Annotated[Path, typer.Option(help="JSON file for each feature's contribution and cost.")],
     plots: Annotated[Path, typer.Option(help="Folder for the curve files (paths.plots).")],
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
@@ -131,9 +213,11 @@ def main(
     params = load_params(params_file)
     train = pd.read_parquet(prepared / "train.parquet")
     test = pd.read_parquet(prepared / "test.parquet")
-    results, by_slice, curves = evaluate(load_model(model), train, test, params)
+    fitted = load_model(model)
+    results, by_slice, curves = evaluate(fitted, train, test, params)
     write_json(results, metrics)
     write_json(by_slice, slices)
+    write_json(importance_report(fitted, test, params), importance)  # on a seeded sample of `test`, see there
     for name, points in curves.items():
         write_json({name: points}, plots / f"{name}.json")
     log.info("evaluate: %s", {k: round(v["value"], 4) for k, v in results["model"].items()})

@@ -35,12 +35,12 @@ import typer
 
 from pipeline import github
 from pipeline.artifacts import file_md5, load_model, read_json, write_json
-from pipeline.config import Params, ParamsFile, load_params
+from pipeline.config import Gate, Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
 from pipeline.evaluate import FORMAT
 from pipeline.features import LABEL
 from pipeline.markdown import code, escape
-from pipeline.metrics import TASKS, Setting, TaskKind, paired_difference, slice_metrics
+from pipeline.metrics import TASKS, Difference, Setting, TaskKind, paired_difference, slice_metrics
 from pipeline.registry import committed_json, model_md5, pinned_md5
 from pipeline.repo import dvc, git, git_file, has_dvc_remote, python
 
@@ -83,6 +83,12 @@ class Decision:
             "reasons": reasons,
             "checks": self.checks,
         }
+
+
+# The `--base` option of the commands that need the champion (`gate`, `shadow`).
+ChampionBase = Annotated[
+    str | None, typer.Option(help="The branch whose model is the champion (default: origin/main, else main).")
+]
 
 
 def default_base() -> str:
@@ -185,6 +191,18 @@ def _problem(params: Params) -> str:
     return f"{label} ({params.task.type}) from {where}" + (f" of package {source.package}" if source.package else "")
 
 
+def gate_would_promote(diff: Difference, gate: Gate) -> bool:
+    """Whether model a replaces b by the rule on the gate's metric (the guard-rails aside).
+
+    Better by at least `gate.min_delta`, with the paired interval's lower bound above `-gate.margin` (a NaN
+    difference, an undefined metric: never).
+
+    The guard-rails (slices, calibration) are `compare`'s further checks; `pipeline staleness` applies this rule
+    alone (it asks when retraining would pay, not whether a challenger is safe).
+    """
+    return bool(diff.delta >= gate.min_delta and diff.low > -gate.margin)
+
+
 def compare(
     *, params: Params, kind: TaskKind, rows: pd.DataFrame, challenger: Pipeline, champion: Pipeline, decision: Decision
 ) -> None:
@@ -227,7 +245,7 @@ def compare(
     level = f"{params.evaluate.bootstrap.confidence:.0%}"
     decision.check(
         metric,
-        diff.delta >= gate.min_delta and diff.low > -gate.margin,
+        gate_would_promote(diff, gate),
         f"{metric} {diff.a:.4f} (challenger) vs {diff.b:.4f} (champion): better by {diff.delta:+.4f}, "
         f"{level} paired interval {diff.low:+.4f} to {diff.high:+.4f}; the rule asks at least {gate.min_delta:+.4f} "
         f"with the lower bound above {0.0 - gate.margin + 0.0:+.4f}",
@@ -301,7 +319,7 @@ def decide(params: Params, base: str, work: Path) -> Decision:
         decision.decision = "no-champion"
         decision.check("champion", True, f"{base} pins no model yet: this model becomes the first champion")
         return decision
-    if md5 == file_md5(model_path):  # a change of docs or code that leaves the model's bytes alone
+    if model_path.exists() and md5 == file_md5(model_path):  # a change of docs or code, the model's bytes alone
         decision.decision = "unchanged"
         decision.check("champion", True, f"this model is the one {base} pins (md5 {md5[:12]}): nothing to judge")
         return decision
@@ -390,9 +408,7 @@ def check_challenger(params: Params) -> None:
 
 
 def main(
-    base: Annotated[
-        str | None, typer.Option(help="The branch whose model is the champion [origin/main, else main].")
-    ] = None,
+    base: ChampionBase = None,
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
     """Compare this working tree's model with the champion on the newest data; exit 0 promote, 3 reject, 4 none."""

@@ -30,7 +30,9 @@ def interval(value, where: str) -> dict:
 
 
 def headline(evaluate: dict, source: str) -> dict[str, dict[str, dict]]:
-    """The model's and the baseline's metrics, each as an interval, from `evaluate.json` of either format.
+    """The model's, the baseline's and the simpler model's metrics as intervals, from either evaluate.json format.
+
+    A side the file lacks (the simpler model, before it existed or when switched off) is empty.
 
     Args:
         evaluate: The parsed file.
@@ -43,7 +45,7 @@ def headline(evaluate: dict, source: str) -> dict[str, dict[str, dict]]:
         raise PipelineError(f'{source}: no "model" section of metrics (is it an evaluate.json?)')
     return {
         side: {name: interval(value, f"{source}: {side}.{name}") for name, value in (evaluate.get(side) or {}).items()}
-        for side in ("model", "baseline")
+        for side in ("model", "baseline", "simpler")
     }
 
 

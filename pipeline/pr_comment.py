@@ -26,7 +26,7 @@ import typer
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
-from pipeline.artifacts import read_json, write_json
+from pipeline.artifacts import file_md5, read_json, write_json
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
 from pipeline.github import COMMENT_MARKER, OVERRIDE_LABEL, check_number, limit
@@ -105,21 +105,38 @@ def reading_order(item: tuple[str, dict]) -> tuple[int, str]:
     return (0 if key.startswith("model.") else 2 if key.startswith("baseline.") else 1), key
 
 
-def metrics_section(diff: dict, everything: str, skip: set[str]) -> list[str]:
+def moved(row: dict) -> bool:
+    """Whether a value moved beyond the noise: either side's value lies outside the other side's interval.
+
+    A value new or gone has moved; rows without an interval move when they differ.
+    """
+    if row["old"] is None or row["new"] is None:
+        return row["old"] != row["new"]
+    if row["new_low"] is None or row["old_low"] is None:
+        return row["old"] != row["new"]
+    return not (row["new_low"] <= row["old"] <= row["new_high"] and row["old_low"] <= row["new"] <= row["old_high"])
+
+
+def metrics_section(diff: dict, everything: str, skip: set[str], significant: set[str] = frozenset()) -> list[str]:
     """Tables of `dvc metrics diff --json --all`: every metric of `everything`, changed ones of other files.
+
+    Of the files in `significant` (each feature's contribution), only the rows that moved beyond their intervals:
+    every contribution shifts a little whenever the model changes.
 
     The 95% confidence intervals of evaluate.json (format 2) sit next to their value, so a reviewer sees
     whether a change is larger than the noise of the evaluation set.
     """
     lines = []
     for file, keys in sorted(diff.items()):
-        if Path(file).name in skip:
+        name = Path(file).name
+        if name in skip:
             continue
         rows = group_intervals(keys)
+        changed = moved if name in significant else lambda r: r["old"] != r["new"]
         shown = [
             (k, r)
             for k, r in sorted(rows.items(), key=reading_order)
-            if k != "format" and (Path(file).name == everything or r["old"] != r["new"])
+            if k != "format" and (name == everything or changed(r))
         ]
         if not shown:
             continue
@@ -143,7 +160,7 @@ def metrics_section(diff: dict, everything: str, skip: set[str]) -> list[str]:
 # --- gate and drift ---------------------------------------------------------------------------------------
 
 
-def gate_section(decision: dict | None, stale: bool, override: bool = False) -> list[str]:
+def gate_section(decision: dict | None, stale: bool, override: bool = False, shadow: dict | None = None) -> list[str]:
     """The gate's decision and its reasons, or an honest "not run"; a reject says what the Gate check does."""
     if decision is None or stale:
         why = "no decision file" if decision is None else "the decision file is the base revision's own"
@@ -174,7 +191,21 @@ def gate_section(decision: dict | None, stale: bool, override: bool = False) -> 
             f"[{number(primary.get('low'))}, {number(primary.get('high'))}] |",
             "",
         ]
-    return lines + [f"- {escape(reason)}" for reason in decision.get("reasons", [])]
+    lines += [f"- {escape(reason)}" for reason in decision.get("reasons", [])]
+    return lines + (["", shadow_sentence(shadow)] if shadow else [])
+
+
+def shadow_sentence(record: dict) -> str:
+    """`pipeline shadow`'s record in words: how many of the next batch's decisions the challenger changes."""
+    if record.get("period") is None:
+        return f"Shadow scoring of the next batch: not done ({escape(record.get('why'))})."
+    text = f"Shadow scoring of the next batch, {escape(record['period'])} ({record['rows']:,} rows, no outcomes yet): "
+    parts = []
+    if record.get("changed") is not None:
+        parts.append(f"{record['changed']:,} decisions ({record['share']:.1%}) would change")
+    if record.get("mean_score_change") is not None:
+        parts.append(f"the score moves by {record['mean_score_change']:.4f} on average")
+    return text + "; ".join(parts) + "."
 
 
 def drift_section(head: dict | None, base: dict | None) -> list[str]:
@@ -342,6 +373,17 @@ class GateDecision(_Data):
     reasons: list[str] = []
 
 
+class ShadowRecord(_Data):
+    """`pipeline shadow`'s record: the next batch scored by both models (CT writes it after the gate)."""
+
+    period: str | None = None
+    why: str | None = None
+    rows: int | None = None
+    changed: int | None = None
+    share: float | None = None
+    mean_score_change: float | None = None
+
+
 class DriftVerdict(_Data):
     """The drift report's verdict, as far as the comment shows it."""
 
@@ -379,9 +421,18 @@ class Report(BaseModel):
     decision: GateDecision | None
     stale: bool
     override: bool = False  # the pull request carries the label that accepts a rejected model
+    shadow: ShadowRecord | None = None
     drift: DriftVerdict | None
     drift_base: DriftVerdict | None
     plots: list[Plot]
+
+
+def current_shadow(path: Path, model: Path) -> dict | None:
+    """The shadow record when it was made for the model in the working tree (not one committed for an older)."""
+    record = read_json(path) if path.exists() else None
+    if record is None or not model.exists() or record.get("challenger") != file_md5(model):
+        return None
+    return record
 
 
 def gather(base: str, params: Params, override: bool = False) -> dict:
@@ -389,6 +440,7 @@ def gather(base: str, params: Params, override: bool = False) -> dict:
     decision_path = params.paths.gate / "decision.json"  # written by `pipeline gate` (not a DVC stage)
     decision = read_json(decision_path) if decision_path.exists() else None
     drift_path = params.paths.metrics / "drift.json"
+    shadow_path = params.paths.gate / "shadow.json"  # written by `pipeline shadow` (CT, after the gate)
     return {
         "format": 1,
         "base": base,
@@ -397,6 +449,7 @@ def gather(base: str, params: Params, override: bool = False) -> dict:
         "decision": decision,
         "stale": decision is not None and decision == git_json(base, decision_path),
         "override": override,
+        "shadow": current_shadow(shadow_path, params.paths.model),
         "drift": read_json(drift_path) if drift_path.exists() else None,
         "drift_base": git_json(base, drift_path),
         "plots": plot_data(plot_definitions(Path("dvc.yaml"), params), base),
@@ -440,10 +493,10 @@ def render(
         *note,
         "### Gate",
         "",
-        *gate_section(report["decision"], report["stale"], report["override"]),
+        *gate_section(report["decision"], report["stale"], report["override"], report["shadow"]),
         "",
         "### Metrics",
-        *metrics_section(report["metrics"], "evaluate.json", {"drift.json"}),
+        *metrics_section(report["metrics"], "evaluate.json", {"drift.json"}, {"importance.json"}),
         "",
         "### Parameters",
         "",

@@ -66,19 +66,30 @@ def _estimator_class(name: str, task_type: str):
     return regressor if task_type == "regression" else classifier
 
 
+def check_estimator_keys(names, key: str, estimator: str, task_type: str, source: Path) -> None:
+    """Fail on a name that is not a hyper-parameter of `estimator`; `key` is where params.yaml lists the names.
+
+    Shared by `train.hyperparameters` and `tune.grid`, so both name the bad key and the known ones alike.
+
+    Raises:
+        PipelineError: Naming the key and the estimator's parameters.
+    """
+    known = _estimator_class(estimator, task_type)().get_params()
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise PipelineError(
+            f"{source}: key '{key}.{unknown[0]}': unknown for {estimator} ({task_type}); "
+            f"known: {', '.join(sorted(known))}"
+        )
+
+
 def check_hyperparameters(train: Train, task_type: str, source: Path) -> None:
     """Fail at load time on a hyper-parameter the estimator does not have, or an unknown threshold objective.
 
     Raises:
         PipelineError: Naming the key and the estimator's parameters.
     """
-    known = _estimator_class(train.estimator, task_type)().get_params()
-    unknown = sorted(set(train.hyperparameters) - set(known))
-    if unknown:
-        raise PipelineError(
-            f"{source}: key 'train.hyperparameters.{unknown[0]}': unknown for {train.estimator} "
-            f"({task_type}); known: {', '.join(sorted(known))}"
-        )
+    check_estimator_keys(train.hyperparameters, "train.hyperparameters", train.estimator, task_type, source)
     if train.monotonic and train.estimator != "hist_gradient_boosting":
         raise PipelineError(
             f"{source}: key 'train.monotonic': only hist_gradient_boosting takes monotonic "

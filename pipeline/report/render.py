@@ -1,8 +1,8 @@
 """Stage `report`: render the report site's pages from the pipeline's outputs, with jinja2 and matplotlib.
 
-Reads:   the metrics files (`evaluate.json`, `slices.json`, `prepare.json`, `validate.json`, `drift.json`), the
-         data-quality summary, the drift figures, the plots files, the contract, `data.dvc` and the team's own
-         model-card text (`site/model_card.md`).
+Reads:   the metrics files (`evaluate.json`, `slices.json`, `importance.json`, `prepare.json`, `validate.json`,
+         `drift.json`), the data-quality summary, the drift figures, the plots files, the contract, `data.dvc`
+         and the team's own model-card text (`site/model_card.md`).
 Writes:  `site/docs/` (Markdown pages and figures) for `mkdocs build` with `site/mkdocs.yml`. The figures of
          the model card follow the task type through the plots files that exist: calibration (binary),
          confusion matrix (multiclass), residuals (regression).
@@ -34,7 +34,7 @@ from pipeline.config import ParamsFile, load_params
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
-PAGES = ["index.md", "model-card.md", "drift.md", "data-quality.md"]
+PAGES = ["index.md", "model-card.md", "drift.md", "data-quality.md", "tuning.md", "staleness.md"]
 LIBRARIES = ["scikit-learn", "pandas", "numpy", "skops", "dvc"]
 
 
@@ -175,6 +175,8 @@ def main(
         shutil.rmtree(out)
     (out / "figures").mkdir(parents=True)
     figures = copy_figures(reports / "drift", out / "figures" / "drift")
+    if (reports / "staleness.png").exists():
+        shutil.copyfile(reports / "staleness.png", out / "figures" / "staleness.png")
     evaluate = optional_json(metrics / "evaluate.json")
     hash_of_data = yaml.safe_load(data_dvc.read_text())["outs"][0]["md5"] if data_dvc.exists() else "unknown"
     context = {
@@ -192,6 +194,9 @@ def main(
         "evaluate": evaluate,
         "headline": headline_metrics(evaluate, metrics / "evaluate.json"),
         "slices": optional_json(metrics / "slices.json"),
+        "importance": optional_json(metrics / "importance.json"),
+        "tuning": optional_json(reports / "tuning.json"),  # `pipeline tune`, run by hand
+        "staleness": optional_json(reports / "staleness.json"),  # `pipeline staleness`, run by hand
         "threshold_objective": params.train.threshold_objective,
         "validation_fraction": params.train.validation_fraction,
         "prepare": optional_json(metrics / "prepare.json"),
@@ -203,6 +208,7 @@ def main(
         "figures": {
             **draw_figures(plots, out / "figures"),
             "timeline": figures.pop("timeline", None),
+            "staleness": "figures/staleness.png" if (reports / "staleness.png").exists() else None,
             "columns": figures,
         },
         "data_hash": hash_of_data,

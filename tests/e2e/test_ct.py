@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.markdown import escape
+from pipeline.pr_comment import shadow_sentence
 from tests.repos import copy_run_origin, digest, pipeline, sh
 
 pytestmark = pytest.mark.e2e
@@ -69,9 +70,11 @@ def test_a_better_model_is_pushed_as_a_branch_with_a_pull_request_and_never_twic
         "data.release.yaml",
         "dvc.lock",
         "outputs/gate/decision.json",
+        "outputs/gate/shadow.json",
         "outputs/gate/summary.md",
         "outputs/metrics/drift.json",
         "outputs/metrics/evaluate.json",
+        "outputs/metrics/importance.json",
         "outputs/metrics/prepare.json",
         "outputs/metrics/slices.json",
         "outputs/metrics/validate.json",
@@ -116,7 +119,7 @@ def test_a_better_model_is_pushed_as_a_branch_with_a_pull_request_and_never_twic
     decision = json.loads((repo / "outputs" / "gate" / "decision.json").read_text())
     assert decision["decision"] == "promote" and decision["period"] == "2010-09"
     assert body.startswith("## Promote the model retrained with 2010-09\n\nCompared with <code>origin/main</code>.")
-    assert "**Decision: promote** (period 2010-09" in body
+    assert "**Decision: promote** (shadow evaluation on period 2010-09:" in body
     assert [reason for reason in decision["reasons"] if f"- {escape(reason)}" not in body] == []
     (tmp_path.parent / "ct-body-for-review.md").write_text(body)
     new = json.loads((repo / "outputs" / "metrics" / "evaluate.json").read_text())
@@ -130,7 +133,11 @@ def test_a_better_model_is_pushed_as_a_branch_with_a_pull_request_and_never_twic
     assert "```mermaid" in body and "### Drift" in body
     summary = guide_run.said["guide"]  # the job summary is echoed to the log
     assert "### Continuous training: 2010-09, gate says promote" in summary
-    assert "Pushed <code>ct/2010-09</code> (13 files). opened pull request #? for ct/2010-09." in summary
+    assert "Pushed <code>ct/2010-09</code> (15 files). opened pull request #? for ct/2010-09." in summary
+    # before the switch, both models scored the next month's rows, whose outcomes are not known yet
+    shadow = json.loads((repo / "outputs" / "gate" / "shadow.json").read_text())
+    assert shadow["period"] == "2010-10" and shadow["rows"] > 0 and shadow["mean_score_change"] > 0
+    assert shadow_sentence(shadow) in summary and shadow_sentence(shadow) in body
     a_second_run_for_the_same_month_makes_no_second_branch_or_pull_request(origin, tmp_path)
 
 

@@ -1,9 +1,10 @@
 """Model tests on the model dvc.lock pins, judged on the newest period it never saw, for any task type.
 
 Each asserts a property a reviewer would demand before deploying: it is the artifact the lock pins, reloads
-identically in a fresh process, beats its baseline by more than the uncertainty, scores a row alone as in a
-batch, ignores identifiers, moves the way domain knowledge says (`model_checks` in params.yaml), and predicts
-valid values for its task. A fork states its own domain knowledge in `model_checks`, not here.
+identically in a fresh process, beats its baseline by more than the uncertainty and a simpler model by the
+paired interval, scores a row alone as in a batch, ignores identifiers, moves the way domain knowledge says
+(`model_checks` in params.yaml), and predicts valid values for its task. A fork states its own domain
+knowledge in `model_checks`, not here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import yaml
 
 from pipeline.artifacts import load_model
 from pipeline.config import load_params
+from pipeline.evaluate import beats_simpler
 from pipeline.metrics import TASKS
 from tests.conftest import ROOT, command_env
 from tests.properties import identifier_gap, mean_shift, scores, single_row_gap
@@ -70,6 +72,13 @@ def test_beats_the_baseline_by_more_than_the_uncertainty(project):
     model, baseline = metrics["model"][primary], metrics["baseline"][primary]["value"]
     bound = model["low"] if kind.better(primary) > 0 else model["high"]
     assert kind.better(primary) * (bound - baseline) > 0, f"{primary}: model {model}, baseline {baseline}"
+
+
+def test_beats_the_simpler_model_by_the_paired_interval(project):
+    """The model's extra complexity must buy something measurable over `evaluate.simpler` (linear by default),
+    scored on the same rows: else the simpler model is the one to deploy (set `train.estimator` to it)."""
+    metrics = json.loads((project.root / project.params.paths.metrics / "evaluate.json").read_text())
+    assert beats_simpler(metrics) is None, beats_simpler(metrics)
 
 
 def test_one_row_scores_as_in_a_batch(project, model, test_rows):

@@ -1,5 +1,8 @@
 """The pull request comment's pieces: diffs grouped with their intervals, honest gaps, escaped text, charts."""
 
+import hashlib
+import json
+
 import numpy as np
 
 from pipeline import pr_comment
@@ -146,3 +149,41 @@ def test_the_models_metrics_come_first_the_baselines_last_and_the_format_key_is_
         "| threshold",
         "| baseline.f1",
     ]
+
+
+def test_a_features_contribution_is_shown_only_when_it_moved_beyond_its_interval():
+    diff = {
+        "outputs/metrics/importance.json": {
+            "features.hour.value": {"old": 0.13, "new": 0.02},  # moved far outside both intervals
+            "features.hour.low": {"old": 0.12, "new": 0.01},
+            "features.hour.high": {"old": 0.14, "new": 0.03},
+            "features.temp.value": {"old": 0.0010, "new": 0.0012},  # within the noise: not shown
+            "features.temp.low": {"old": 0.0001, "new": 0.0002},
+            "features.temp.high": {"old": 0.0020, "new": 0.0022},
+            "features.wind.value": {"old": None, "new": 0.003},  # a new feature
+            "features.wind.low": {"old": None, "new": 0.001},
+            "features.wind.high": {"old": None, "new": 0.005},
+        }
+    }
+    text = "\n".join(pr_comment.metrics_section(diff, "evaluate.json", set(), {"importance.json"}))
+    assert "features.hour" in text and "features.wind" in text and "features.temp" not in text
+    everything = "\n".join(pr_comment.metrics_section(diff, "evaluate.json", set()))
+    assert "features.temp" in everything  # without the rule, any change is shown
+
+
+def test_the_shadow_scoring_of_the_next_batch_is_said_in_words_and_only_for_its_own_model(tmp_path):
+    record = {"period": "2013-08", "rows": 28000, "changed": 1234, "share": 0.04407, "mean_score_change": 0.0213}
+    assert pr_comment.shadow_sentence(record) == (
+        "Shadow scoring of the next batch, 2013-08 (28,000 rows, no outcomes yet): 1,234 decisions (4.4%) would "
+        "change; the score moves by 0.0213 on average."
+    )
+    nothing = {"period": None, "why": "the source has no period after the released ones"}
+    assert pr_comment.shadow_sentence(nothing).endswith("not done (the source has no period after the released ones).")
+    model, path = tmp_path / "model.skops", tmp_path / "shadow.json"
+    model.write_bytes(b"the challenger")
+    path.write_text(json.dumps(record | {"challenger": hashlib.md5(b"the challenger").hexdigest()}))
+    assert pr_comment.current_shadow(path, model)["changed"] == 1234
+    model.write_bytes(b"another model")  # a record committed for an older model is not this pull request's
+    assert pr_comment.current_shadow(path, model) is None
+    lines = pr_comment.gate_section({"decision": "promote", "reasons": []}, False, shadow=record)
+    assert lines[-1].startswith("Shadow scoring of the next batch, 2013-08")
