@@ -236,3 +236,15 @@ def test_a_reject_fails_its_own_required_check_unless_the_override_label_is_on()
     comment = next(step for step in test_job["steps"] if "pr-comment" in step.get("run", ""))
     assert comment["env"]["GATE_OVERRIDE"] == override  # the comment acknowledges what the check accepts
     assert (test_job["name"], gate_job["name"]) == REQUIRED_CHECKS  # the names `check-setup` looks for
+
+
+def test_dependency_updates_arrive_weekly_as_grouped_pull_requests_for_the_lock_file_and_the_actions():
+    """Dependabot's pull requests run CI and the gate like any change (ML Test Score, Monitoring 1)."""
+    path = ROOT / ".github" / "dependabot.yml"
+    result = tool("check-jsonschema", "--builtin-schema", "vendor.dependabot", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    updates = {u["package-ecosystem"]: u for u in yaml.safe_load(path.read_text())["updates"]}
+    assert set(updates) == {"uv", "github-actions"}
+    for update in updates.values():
+        assert update["directory"] == "/" and update["schedule"]["interval"] == "weekly"
+        assert [group["patterns"] for group in update["groups"].values()] == [["*"]]  # one pull request each
