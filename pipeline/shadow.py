@@ -48,18 +48,23 @@ def next_batch(params: Params, into: Path) -> str | None:
 
 
 def compare(params: Params, rows: pd.DataFrame, challenger, champion, data: Path, source: str) -> dict:
-    """How many of the rows' decisions, and how much their scores, change from the champion to the challenger."""
+    """Score the rows with both models (as `pipeline predict` would) and count what changes."""
     contract = load_contract(params.paths.contract)
-    scored = {
-        name: score_rows(rows, model, params=params, contract=contract, data=data, source=source)
-        for name, model in (("champion", champion), ("challenger", challenger))
-    }
-    out = {"rows": len(rows)}
-    if "decision" in scored["champion"]:
-        changed = int((scored["champion"]["decision"] != scored["challenger"]["decision"]).sum())
-        out |= {"changed": changed, "share": changed / max(len(rows), 1)}
-    if params.task.type != "multiclass":  # a multiclass score is the predicted class's chance: not comparable
-        gap = np.abs(scored["champion"]["score"].to_numpy(float) - scored["challenger"]["score"].to_numpy(float))
+    champion_scored, challenger_scored = (
+        score_rows(rows, model, params=params, contract=contract, data=data, source=source)
+        for model in (champion, challenger)
+    )
+    return changes(champion_scored, challenger_scored, params.task.type)
+
+
+def changes(champion: pd.DataFrame, challenger: pd.DataFrame, task_type: str) -> dict:
+    """How many decisions (binary, multiclass) and how much the scores (binary, regression) change, row by row."""
+    out = {"rows": len(champion)}
+    if "decision" in champion:
+        changed = int((champion["decision"] != challenger["decision"]).sum())
+        out |= {"changed": changed, "share": changed / max(len(champion), 1)}
+    if task_type != "multiclass":  # a multiclass score is the predicted class's chance: not comparable
+        gap = np.abs(champion["score"].to_numpy(float) - challenger["score"].to_numpy(float))
         out["mean_score_change"] = float(gap.mean()) if len(gap) else 0.0
     return out
 
