@@ -361,6 +361,11 @@ class ModelChecks(_Section):
         default=[], description="Columns, besides the identifiers, whose values must never change a prediction."
     )
     directional: list[Directional] = []
+    simpler: Literal["fail", "warn"] = Field(
+        default="fail",
+        description="When the model is not shown better than `evaluate.simpler` by the paired interval: fail the "
+        "model test, or only warn (an evaluation period too small to show it either way; `init` says so).",
+    )
 
 
 class Params(_Section):

@@ -6,7 +6,7 @@ Writes:  `<metrics>/evaluate.json`, `<metrics>/slices.json`, `<metrics>/importan
          for `dvc plots` in `<plots>/`
          (binary: `roc.json`, `precision_recall.json`, `calibration.json`; multiclass: `confusion.json`, one
          `{actual, predicted}` record per row; regression: `residuals.json`).
-Params:  `base.seed`, `task.type`, `features`, `evaluate`, `train` (the simpler model is trained alike), and
+Params:  `base.seed`, `task.type`, `features`, `evaluate`, `train.threads` (the simpler model's fit), and
          `prepare.calendar`, `prepare.joins` (where each feature comes from).
 Metrics: `model.<metric>.{value,low,high}` and `baseline.<metric>...`: binary `roc_auc`, `average_precision`,
          `log_loss`, `brier`, `ece` (expected calibration error), `f1`, `recall`, `precision`, `base_rate`;

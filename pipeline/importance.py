@@ -67,7 +67,7 @@ def permutation_importance(model, rows: pd.DataFrame, params: Params) -> dict[st
 
 def unproven(features: dict[str, dict[str, float]]) -> list[str]:
     """The features whose interval reaches zero: the model is not shown to be better off with them."""
-    return [name for name, f in features.items() if f["low"] <= 0]
+    return sorted(name for name, f in features.items() if f["low"] <= 0)
 
 
 def input_width(model) -> dict[str, int]:

@@ -215,6 +215,8 @@ def params_text(
         slices=slices,
         slice_rows=slice_rows,
         gate_rows=gate_rows,
+        simpler_check=simpler_check(proposal)[0],
+        simpler_check_why=simpler_check(proposal)[1],
         **gate_steps(template, proposal),
         slice_rows_why=f"2 % of the evaluation period's {proposal.labelled} labelled rows, at least {MIN_SLICE_ROWS}",
         gate_rows_why=f"half the evaluation period's {proposal.labelled} labelled rows, at least {MIN_GATE_ROWS}",
@@ -223,6 +225,22 @@ def params_text(
 
 
 MIN_GATE_ROWS, MIN_SLICE_ROWS = 30, 10
+MIN_ROWS_TO_COMPARE = 500  # fewer: the paired interval against the simpler model spans most of the metric's range
+
+
+def simpler_check(proposal: Proposal) -> tuple[str, str]:
+    """`model_checks.simpler` for the data, and why: fail, unless the evaluation period is too small to show it.
+
+    On a few dozen rows the paired interval of the model against the linear one is as wide as the metric, so
+    the model test could not pass whichever model is better: it warns instead (the model card still shows the
+    comparison), and the team switches it to `fail` when the data grow.
+    """
+    if proposal.labelled >= MIN_ROWS_TO_COMPARE:
+        return "fail", ""
+    return "warn", (
+        f"the evaluation period's {proposal.labelled} labelled rows are too few to show the model beats a simpler "
+        f"one (fail from {MIN_ROWS_TO_COMPARE})"
+    )
 
 
 def gate_steps(template: Params, proposal: Proposal) -> dict:
@@ -297,6 +315,7 @@ def plan_text(
         *(f"  no calendar feature {name}: {why}" for name, why in proposal.calendar_why.items()),
         *(f"  not a feature: {column}: {why}" for column, why in proposal.excluded.items()),
         f"slices: {_names(slices)}; evaluate.slices.min_rows {slice_rows}; gate.min_rows {gate_rows}",
+        *([f"model_checks.simpler: warn: {why}"] if (why := simpler_check(proposal)[1]) else []),
         "changes:",
         *(f"  {c.action:8} {c.path.as_posix() + ('/' if c.path.is_dir() else ''):30} {c.what}" for c in changes),
     ]

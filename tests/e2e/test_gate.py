@@ -61,6 +61,8 @@ def arena(origin, ran_clone, tmp_path_factory) -> tuple[Path, Path]:
         bare = Path(shutil.copytree(origin, root / "origin.git"))
         dev = Path(shutil.copytree(ran_clone, root / "dev", symlinks=True))
         sh("git", "remote", "set-url", "origin", str(bare), cwd=dev)
+        for name in ("dvc.lock", "params.yaml"):  # the template's own run, a challenger for the tests below
+            shutil.copyfile(dev / name, root / f"template.{name}")
         set_hyperparameters(dev, OVERFIT)
         pipeline("run", "--no-site", cwd=dev)
         commit_all(dev, "overfitted champion")
@@ -69,6 +71,14 @@ def arena(origin, ran_clone, tmp_path_factory) -> tuple[Path, Path]:
 
     root = shared(tmp_path_factory, "gate-arena", build)
     return root / "origin.git", root / "dev"
+
+
+def challenge_with_the_template_model(dev: Path, arena: tuple[Path, Path]) -> None:
+    """Make the working tree's model the template's own run (before the overfitting), from the DVC cache: a
+    challenger that is not the champion, so the gate judges it (the very same bytes would be `unchanged`)."""
+    for name in ("dvc.lock", "params.yaml"):
+        shutil.copyfile(arena[1].parent / f"template.{name}", dev / name)
+    sh("dvc", "checkout", "--quiet", cwd=dev)
 
 
 @pytest.fixture
@@ -132,16 +142,18 @@ def test_a_first_run_has_no_champion(dev_copy):
     ],
     ids=["old-metrics-format", "champion-cannot-be-rebuilt"],
 )
-def test_a_champion_that_cannot_be_compared_means_reject(dev_copy, break_base, reason):
+def test_a_champion_that_cannot_be_compared_means_reject(arena, dev_copy, break_base, reason):
     sh("git", "checkout", "-qb", "broken", cwd=dev_copy)
     break_base(dev_copy)
     sh("git", "checkout", "-q", "main", cwd=dev_copy)
+    challenge_with_the_template_model(dev_copy, arena)
     status, decision, _ = gate(dev_copy, "--base", "broken")
     assert (status, decision["decision"]) == (3, "reject")
     assert any(r.startswith(reason) for r in decision["reasons"]), decision["reasons"]
 
 
-def test_too_few_labelled_rows_to_decide_means_reject(dev_copy):
+def test_too_few_labelled_rows_to_decide_means_reject(arena, dev_copy):
+    challenge_with_the_template_model(dev_copy, arena)
     set_params(dev_copy, "gate", {"min_rows": 1_000_000})
     status, decision, _ = gate(dev_copy)
     assert (status, decision["decision"]) == (3, "reject")

@@ -13,6 +13,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -76,9 +77,14 @@ def test_beats_the_baseline_by_more_than_the_uncertainty(project):
 
 def test_beats_the_simpler_model_by_the_paired_interval(project):
     """The model's extra complexity must buy something measurable over `evaluate.simpler` (linear by default),
-    scored on the same rows: else the simpler model is the one to deploy (set `train.estimator` to it)."""
+    scored on the same rows: else the simpler model is the one to deploy (set `train.estimator` to it). A project
+    whose evaluation period is too small to show it either way sets `model_checks.simpler: warn` (init does)."""
     metrics = json.loads((project.root / project.params.paths.metrics / "evaluate.json").read_text())
-    assert beats_simpler(metrics) is None, beats_simpler(metrics)
+    problem = beats_simpler(metrics)
+    if problem and project.params.model_checks.simpler == "warn":  # too few rows to show it: said, not failed
+        warnings.warn(problem, stacklevel=1)
+        return
+    assert problem is None, problem
 
 
 def test_one_row_scores_as_in_a_batch(project, model, test_rows):

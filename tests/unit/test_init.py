@@ -398,3 +398,13 @@ def test_init_names_multiclass_classes_as_prepare_will():
     label, rule = label_of(target, task="multiclass", threshold=None, positive=None, source="x.csv", column="grade")
     assert rule is None and label.tolist() == class_names(target).tolist()
     assert label.dropna().tolist() == ["3", "1", "3"]  # not "3.0": the classes prepare trains on
+
+
+def test_a_small_evaluation_period_makes_the_simpler_model_check_a_warning_and_says_why():
+    from types import SimpleNamespace
+
+    from pipeline.init import MIN_ROWS_TO_COMPARE, simpler_check
+
+    assert simpler_check(SimpleNamespace(labelled=MIN_ROWS_TO_COMPARE)) == ("fail", "")
+    state, why = simpler_check(SimpleNamespace(labelled=39))
+    assert state == "warn" and "39 labelled rows are too few" in why
