@@ -30,6 +30,7 @@ from sklearn import metrics as skm
 from sklearn.dummy import DummyClassifier, DummyRegressor
 
 from pipeline.config import PRIMARY_METRIC, Bootstrap, Slices
+from pipeline.datatests import rank_auc
 
 # A model's own decision setting (see the module's docstring): binary its threshold, multiclass its class
 # names, regression None.
@@ -58,7 +59,7 @@ def _both_classes(y: np.ndarray) -> bool:
 
 # name -> metric(labels, score, setting). Each is a scikit-learn metric, so its definition is the documented one.
 BINARY = {
-    "roc_auc": lambda labels, score, _threshold: skm.roc_auc_score(labels, score) if _both_classes(labels) else np.nan,
+    "roc_auc": lambda labels, score, _threshold: rank_auc(labels, score) if _both_classes(labels) else np.nan,
     "average_precision": lambda labels, score, _threshold: (
         skm.average_precision_score(labels, score) if labels.sum() else np.nan
     ),
