@@ -38,7 +38,7 @@ COMMANDS = {
     "drift": "drift:main",
     "report": "report.render:main",
     "gate": "gate:main",
-    "gate-check": "gate:check_main",
+    "gate-check": "gate_check:main",
     "shadow": "shadow:main",
     "predict": "predict:main",
     "pr-comment": "pr_comment:main",

@@ -17,8 +17,8 @@ calibration error does not grow by more than `max_calibration_increase`. Anythin
 comparison (too few rows, a champion that cannot be found or rebuilt, a metrics file from an older format)
 is a `reject` with the reason: a worse model must never be promoted by default.
 
-`pipeline gate-check` turns the decision into a pass or a fail for a required status check (ci.yml's job
-"Gate"): a reject fails unless a reviewer accepted it deliberately (the pull request's override label).
+`pipeline gate-check` (pipeline/gate_check.py) turns the decision into a pass or a fail for a required status
+check (ci.yml's job "Gate"): a reject fails unless a reviewer accepted it deliberately (the override label).
 """
 
 from __future__ import annotations
@@ -423,39 +423,6 @@ def main(
     log.info("gate: %s (%s)", decision.decision, out / "summary.md")
     github.set_output("decision", decision.decision)
     raise typer.Exit(EXIT[decision.decision])
-
-
-def verdict(decision: str, *, override: bool) -> tuple[bool, str]:
-    """Whether the required check passes for the gate's `decision`, and the sentence that says why.
-
-    Only a reject fails: a promotion, a first model (no champion) and an unchanged model pass. A reviewer may
-    accept a worse model on purpose (a deliberate trade-off, say a cheaper model); the override label says so
-    where everyone sees it, and the comment acknowledges it.
-    """
-    if decision not in EXIT:
-        return False, f"no gate decision to check ({decision!r}): did the gate step run?"
-    if decision != "reject":
-        return True, f"the gate says {decision}"
-    if override:
-        return True, f"the gate rejected this model; the label {github.OVERRIDE_LABEL!r} accepts it deliberately"
-    return False, (
-        f"the gate rejected this model (see the pull request's comment for why); a reviewer who accepts it "
-        f"deliberately adds the label {github.OVERRIDE_LABEL!r}"
-    )
-
-
-def check_main(
-    decision: Annotated[str, typer.Option(help="The gate's decision (ci.yml passes the gate job's output).")],
-    override: Annotated[
-        bool,
-        typer.Option(envvar="GATE_OVERRIDE", help=f"The pull request carries the label {github.OVERRIDE_LABEL!r}."),
-    ] = False,
-) -> None:
-    """Pass or fail the required check "Gate": a reject fails it unless the override label accepts it."""
-    passed, why = verdict(decision, override=override)
-    if not passed:
-        raise PipelineError(why)
-    typer.echo(why)
 
 
 if __name__ == "__main__":

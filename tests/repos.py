@@ -48,7 +48,7 @@ EXAMPLE_FILES = {"params.yaml": "params.yaml", "contract.yaml": "contract.yaml",
 # and every gate of those tests about 3 times faster. (old text, new text) of params.yaml.
 FOR_SPEED = [  # the suite's projects: fewer bootstrap resamples, permutation importance on fewer rows
     ("    resamples: 200\n", "    resamples: 50\n"),
-    ("  importance_rows: 10000 ", "  importance_rows: 2000 "),
+    ("  importance_rows: 10000 ", "  importance_rows: 1000 "),
 ]
 # The template's DVC settings, without any remote a fork may have added to its .dvc/config.
 DVC_CONFIG = "[core]\n    analytics = false\n"

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.errors import PipelineError
-from pipeline.gate import Decision, judge, verdict
+from pipeline.gate import EXIT, Decision, judge
+from pipeline.gate_check import DECISIONS, verdict
 from pipeline.github import OVERRIDE_LABEL, set_output
 from tests.conftest import synthetic_rows
 
@@ -110,6 +111,7 @@ def test_a_champion_reading_a_column_the_rows_lack_is_rejected_before_scoring(ga
 )
 def test_the_gate_check_fails_on_a_reject_unless_a_reviewer_accepted_it(decision, override, passes):
     assert verdict(decision, override=override)[0] is passes
+    assert set(DECISIONS) == set(EXIT)  # every decision the gate can write is one the check knows
 
 
 def test_gate_check_exits_non_zero_on_a_reject_and_names_the_label_that_accepts_it(monkeypatch):

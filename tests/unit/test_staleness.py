@@ -141,7 +141,7 @@ def test_the_cadence_stops_once_a_retrained_model_has_seen_the_change(params, ta
     assert changed["low"] > 0
 
 
-@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+@pytest.mark.parametrize("task", ["multiclass", "regression"])  # binary: its decay test holds until the change
 def test_a_stationary_relationship_holds_for_every_period_scored(params, task):
     record = staleness(periods(task), task_params(params, task))
     assert (record["cadence"]["periods"], record["cadence"]["at_least"]) == (3, True)
