@@ -48,6 +48,8 @@ from pipeline.features import LABEL
 from pipeline.importance import importance_report
 from pipeline.metrics import (
     TASKS,
+    Setting,
+    TaskKind,
     paired_difference,
     per_class,
     predicted_class,
@@ -99,6 +101,14 @@ CURVES = {
 }
 
 
+def yardstick_setting(kind: TaskKind, yardstick, model_setting: Setting) -> Setting:
+    """How a yardstick (the baseline, the simpler model) decides: as the model does, at its binary threshold.
+
+    A multiclass yardstick scores the classes it was fitted on, which need not be the model's.
+    """
+    return kind.setting(yardstick) if kind is TASKS["multiclass"] else model_setting
+
+
 def evaluate(model, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> tuple[dict, dict, dict]:
     """Metrics with intervals of the model and the baseline on `test`, per-slice metrics, and the curves.
 
@@ -113,9 +123,7 @@ def evaluate(model, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> 
     y, setting = test[LABEL].to_numpy(), kind.setting(model)
     score = kind.score(model, test[inputs])
     baseline = kind.baseline().fit(train[inputs], train[LABEL])
-    # The baseline decides as the model does (binary: at the model's threshold); a multiclass baseline scores
-    # the classes it was fitted on.
-    baseline_setting = kind.setting(baseline) if params.task.type == "multiclass" else setting
+    baseline_setting = yardstick_setting(kind, baseline, setting)
     bootstrap, seed = params.evaluate.bootstrap, params.base.seed
     results = {
         "format": FORMAT,
@@ -162,7 +170,7 @@ def simpler_model_results(train: pd.DataFrame, test: pd.DataFrame, params: Param
         simpler = build_model(params.model_copy(update={"train": family})).fit(train[inputs], train[LABEL])
     y, simple_score = test[LABEL].to_numpy(), kind.score(simpler, test[inputs])
     bootstrap, seed = params.evaluate.bootstrap, params.base.seed
-    simple_setting = kind.setting(simpler) if params.task.type == "multiclass" else setting
+    simple_setting = yardstick_setting(kind, simpler, setting)
     diff = paired_difference(
         kind,
         metric=kind.primary,

@@ -27,7 +27,7 @@ from sklearn.preprocessing import OneHotEncoder
 
 from pipeline.config import Params
 from pipeline.features import LABEL
-from pipeline.metrics import TASKS, bootstrap_rows
+from pipeline.metrics import TASKS, percentile_interval
 
 EPS = 1e-15  # log loss of a probability of zero: large, not infinite
 
@@ -54,11 +54,10 @@ def permutation_importance(model, rows: pd.DataFrame, params: Params) -> dict[st
     for i, feature in enumerate(inputs):
         shuffled = x.assign(**{feature: x[feature].to_numpy()[rng.permutation(len(x))]})
         increases[:, i] = row_losses(params.task.type, y, kind.score(model, shuffled), setting) - base
-    bootstrap = params.evaluate.bootstrap
-    resampled = bootstrap_rows(len(rows), bootstrap.resamples, rng, y if kind.stratified else None)
-    means = np.stack([increases[r].mean(axis=0) for r in resampled])  # (resamples, features)
-    alpha = (1 - bootstrap.confidence) / 2
-    low, high = np.quantile(means, [alpha, 1 - alpha], axis=0)
+    strata = y if kind.stratified else None  # the intervals every metric gets: the same draws and percentiles
+    low, high = percentile_interval(
+        lambda resampled: resampled.mean(axis=0), (increases,), params.evaluate.bootstrap, params.base.seed, strata
+    )
     return {
         feature: {"value": float(increases[:, i].mean()), "low": float(low[i]), "high": float(high[i])}
         for i, feature in enumerate(inputs)

@@ -232,9 +232,10 @@ def bootstrap_rows(n: int, resamples: int, rng: np.random.Generator, strata: np.
     return np.concatenate([rows[rng.integers(0, len(rows), (resamples, len(rows)))] for rows in members], axis=1)
 
 
-def _percentile_interval(
+def percentile_interval(
     statistic, samples: tuple[np.ndarray, ...], bootstrap: Bootstrap, seed: int, strata: np.ndarray | None = None
 ) -> tuple:
+    """The seeded percentile bootstrap interval (low, high) of `statistic` over the rows of `samples`."""
     # Each sample is indexed by the resampled rows, so a 2-D score matrix keeps its class columns together.
     # Without strata this is scipy's `bootstrap(..., paired=True, method="percentile")`, draw for draw.
     rows = bootstrap_rows(len(samples[0]), bootstrap.resamples, np.random.default_rng(seed), strata)
@@ -254,7 +255,7 @@ def with_intervals(
     """Every metric as {value, low, high}; low/high only for `kind.interval_metrics` (the rest are exact)."""
     values = kind.compute(y, score, setting)
     names = list(kind.interval_metrics)
-    low, high = _percentile_interval(
+    low, high = percentile_interval(
         lambda y_, s_: np.array(list(kind.compute(y_, s_, setting, names).values())),
         (y, score),
         bootstrap,
@@ -327,7 +328,7 @@ def paired_difference(
         return sign * (value(y_, a_, setting_a) - value(y_, b_, setting_b))
 
     a, b = value(y, score_a, setting_a), value(y, score_b, setting_b)
-    low, high = _percentile_interval(delta, (y, score_a, score_b), bootstrap, seed, _strata(kind, y))
+    low, high = percentile_interval(delta, (y, score_a, score_b), bootstrap, seed, _strata(kind, y))
     return Difference(metric, float(a), float(b), float(sign * (a - b)), float(low), float(high))
 
 

@@ -7,7 +7,7 @@ from jinja2 import ChainableUndefined
 
 from pipeline import metrics
 from pipeline.config import Bootstrap
-from pipeline.metrics import TASKS, _percentile_interval, paired_difference, per_class, with_intervals
+from pipeline.metrics import TASKS, paired_difference, per_class, percentile_interval, with_intervals
 from pipeline.report.render import environment
 
 BINARY, MULTICLASS = TASKS["binary"], TASKS["multiclass"]
@@ -51,7 +51,7 @@ def test_a_class_of_one_row_leaves_the_macro_f1_inside_its_interval():
     """The plain bootstrap mixes resamples with and without c: its interval puts the point estimate at the bottom."""
     y, score = rare_class_problem()
     value = f1_macro(y, score)
-    plain = _percentile_interval(f1_macro, (y, score), BOOT, seed=3)  # regression's resampling, for comparison
+    plain = percentile_interval(f1_macro, (y, score), BOOT, seed=3)  # regression's resampling, for comparison
     assert position(value, *plain) < 0.2
     out = with_intervals(MULTICLASS, y=y, score=score, setting=CLASSES, bootstrap=BOOT, seed=3)["f1_macro"]
     assert out["value"] == value

@@ -17,9 +17,9 @@ from pipeline.gate import Decision, compare
 from pipeline.metrics import (
     PERIOD_METRIC,
     TASKS,
-    _percentile_interval,
     paired_difference,
     per_class,
+    percentile_interval,
     slice_metrics,
     with_intervals,
 )
@@ -155,7 +155,7 @@ def test_resampling_row_indices_gives_scipys_paired_intervals():
     def statistic(y_, a_, b_):
         return np.mean(a_[y_ == 1]) - np.mean(b_[y_ == 1])
 
-    ours = _percentile_interval(statistic, (y, a, b), BOOT, seed=5)
+    ours = percentile_interval(statistic, (y, a, b), BOOT, seed=5)
     scipy_paired = stats.bootstrap(
         (y, a, b),
         statistic,
