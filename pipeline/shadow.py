@@ -38,13 +38,13 @@ log = logging.getLogger(__name__)
 
 def next_batch(params: Params, into: Path) -> str | None:
     """Write the source's next unreleased period of every table into `into` (a data folder); its name, or None."""
-    tables = ingest.open_tables(params, update=False)
-    released = set(ingest.read_release(params.paths.release))
-    later = [p for p in tables[params.prepare.batches].periods if p not in released and p > max(released, default="")]
-    if not later:
+    tables = ingest.open_tables(params, update=False)  # CT's ingest brought them up to date already
+    available = ingest.from_since(tables[params.prepare.batches].periods, params.ingest.since)
+    periods = ingest.next_periods(available, ingest.read_release(params.paths.release), None)  # ingest's own rule
+    if periods is None:
         return None
-    ingest.write_tables(tables, [later[0]], into)
-    return later[0]
+    ingest.write_tables(tables, periods[-1:], into)
+    return periods[-1]
 
 
 def compare(params: Params, rows: pd.DataFrame, challenger, champion, data: Path, source: str) -> dict:
