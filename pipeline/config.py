@@ -45,6 +45,10 @@ class Paths(_Section):
     plots: Path
     site: Path
     gate: Path
+    cost: Path = Field(
+        default=Path("outputs/cost"),
+        description="Run logs: the latest run's timings and memory (neither DVC outputs nor in git: they vary).",
+    )
 
 
 class SourceTable(_Section):
@@ -317,6 +321,34 @@ class Gate(_Section):
     max_slice_drop: float = Field(ge=0, description="Guard-rail: no judged slice may lose more than this.")
     max_calibration_increase: float = Field(ge=0, description="Guard-rail (binary): ECE may not grow more.")
     min_rows: int = Field(ge=1, description="Fewest labelled rows of the newest period to decide at all.")
+    max_slowdown: float = Field(
+        default=2.0, gt=0, description="Cost: the challenger may score rows at most this many times slower..."
+    )
+    max_growth: float = Field(
+        default=2.0, gt=0, description="...and its model file may be at most this many times larger."
+    )
+    cost: Literal["warn", "reject"] = Field(
+        default="warn", description="A challenger over either factor: a warning beside the decision, or a reject."
+    )
+
+
+class Monitor(_Section):
+    """The live model, watched round after round by continuous training (see pipeline.monitor)."""
+
+    branch: str = Field(
+        default="monitoring",
+        description="The data branch CT pushes one record per round to (never the default branch).",
+    )
+    floor: float | None = Field(
+        default=None,
+        description="Decay: the live model's gate metric on a new period may not be worse than this (null: none)...",
+    )
+    margin: float = Field(
+        default=0.02, ge=0, description="...nor below the lower bound of its interval at promotion by more than this."
+    )
+    max_age: int = Field(
+        default=3, ge=1, description="Stale: more periods released since the live model's evaluation period than this."
+    )
 
 
 class Drift(_Section):
@@ -385,6 +417,7 @@ class Params(_Section):
     gate: Gate
     model_checks: ModelChecks = ModelChecks()
     staleness: Staleness = Staleness()
+    monitor: Monitor = Monitor()
 
     @model_validator(mode="after")
     def _target_is_not_an_input(self) -> Params:

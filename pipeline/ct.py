@@ -2,11 +2,15 @@
 
 Run in a clean git checkout whose `origin` is the team's repository (`.github/workflows/ct.yml` runs it on a
 schedule). The steps, each a project command a person can run alone:
-1. `pipeline ingest --next`: release the next period of the source (nothing new: stop here, change nothing);
+1. `pipeline ingest --through <period>`: release the next period of the source, the one after those released or
+   recorded by an earlier round (`next_period`; nothing new: stop here, change nothing);
 2. `pipeline run --no-site`: validate the data and `dvc repro`;
 3. `pipeline gate --base origin/<base>`: compare this challenger with the champion `<base>` pins; then
    `pipeline shadow`: both score the next batch, before its outcomes exist (how many decisions would change);
 4. drift: when `<metrics>/drift.json` says the data drifted, open or update the one drift-alert issue;
+   monitoring: the round's record (the live model on the new period, the decision, drift, labels, cost) is
+   pushed to the data branch `monitor.branch`, promoted or not, and a decayed or stale live model opens or
+   updates its issue (pipeline/monitor.py);
 5. promote: commit exactly what the run changed among `produced()` on branch `ct/<period>`, push it and open
    a pull request whose body is `pipeline pr-comment` of that branch (with a DVC remote, `dvc push` first, so
    the pull request's CI finds the new data); reject or no champion: no branch,
@@ -24,7 +28,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline import github, ingest, pr_comment
+from pipeline import github, ingest, monitor, pr_comment
 from pipeline.artifacts import read_json
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
@@ -67,9 +71,22 @@ def summarize(summary: Path | None, lines: list[str]) -> None:
 
 
 def next_period(params: Params) -> str | None:
-    """The period `pipeline ingest --next` would release, or None when the source has nothing new."""
-    _, periods = ingest.pending(params)
-    return periods[-1] if periods else None
+    """The period this round releases, or None when the source has nothing new.
+
+    The one after the newest period the base branch released, as `pipeline ingest --next` says, or after the
+    newest a round recorded on the monitoring branch, if later. A rejected round commits nothing to the base
+    branch; without its record the next round would release the same period again, round after round. With it,
+    the next round releases everything up to its new period (`ingest --through`), so the challenger learns
+    from the rejected round's period too, and both models are judged on the new one.
+    """
+    tables, pending = ingest.pending(params)
+    if not pending:
+        return None
+    seen = monitor.periods(params.monitor.branch)
+    if not seen or seen[-1] < pending[-1]:
+        return pending[-1]
+    available = ingest.from_since(tables[params.prepare.batches].periods, params.ingest.since)
+    return next((p for p in available if p > seen[-1]), None)
 
 
 def alert_drift(api, repo: str, drift_file: Path, alert_file: Path) -> str | None:
@@ -96,6 +113,14 @@ def propose(
     if dispatch_ci and done.startswith("opened"):
         done += "; " + github.dispatch_workflow(api, repo, dispatch_ci, branch)
     return done
+
+
+def record_round(params: Params, *, period: str, base: str, api: github.Api, repo: str) -> list[str]:
+    """Record the round on the monitoring branch, promoted or not, after raising its alerts; the lines said."""
+    record = monitor.round_record(params, period=period, base=f"origin/{base}")
+    said = monitor.watch(params, record, api, repo, github.upsert_issue)
+    monitor.store(record, params.monitor.branch, github.push)
+    return [*said, f"Monitoring: the round is recorded on branch {code(params.monitor.branch)}.", ""]
 
 
 def commit_promotion(branch: str, period: str, params: Params) -> list[str]:
@@ -141,8 +166,9 @@ def continuous_training(
             f"Branch {code(branch)} exists on origin: no new branch. {done}.",
         ]
 
-    typer.echo(ingest.release(params, None))
-    if project("run", "--no-site", "--params", str(params_file)) != 0:
+    typer.echo(ingest.release(params, period))
+    # --no-check: the release was checked with the whole contract before it counted (`ingest.release`)
+    if project("run", "--no-site", "--no-check", "--params", str(params_file)) != 0:
         raise PipelineError("`pipeline run` failed (see above): nothing committed")
     status = project("gate", "--base", f"origin/{base}")
     if status not in GATE_EXIT:
@@ -154,6 +180,7 @@ def continuous_training(
         if project("shadow", "--base", f"origin/{base}") != 0:
             raise PipelineError("`pipeline shadow` failed (see above): nothing committed")
         lines += [pr_comment.shadow_sentence(read_json(params.paths.gate / "shadow.json")), ""]
+    lines += record_round(params, period=period, base=base, api=api, repo=repo)
     summary_md = params.paths.gate / "summary.md"
     gate_text = summary_md.read_text(encoding="utf-8") if summary_md.exists() else ""
     if GATE_EXIT[status] != "promote":

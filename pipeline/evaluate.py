@@ -41,6 +41,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
+from pipeline import health
 from pipeline.artifacts import load_model, write_json
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
@@ -122,6 +123,7 @@ def evaluate(model, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> 
     kind, inputs = TASKS[params.task.type], params.features.inputs
     y, setting = test[LABEL].to_numpy(), kind.setting(model)
     score = kind.score(model, test[inputs])
+    health.check_scores(score, "the model's scores on the evaluation rows", getattr(model, "classes_", None))
     baseline = kind.baseline().fit(train[inputs], train[LABEL])
     baseline_setting = yardstick_setting(kind, baseline, setting)
     bootstrap, seed = params.evaluate.bootstrap, params.base.seed

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -40,7 +41,7 @@ from pipeline.errors import PipelineError
 from pipeline.evaluate import FORMAT
 from pipeline.features import LABEL
 from pipeline.markdown import code, escape
-from pipeline.metrics import TASKS, Difference, Setting, TaskKind, paired_difference, slice_metrics
+from pipeline.metrics import TASKS, Difference, Setting, TaskKind, metric_interval, paired_difference, slice_metrics
 from pipeline.registry import committed_json, model_md5, pinned_md5
 from pipeline.repo import dvc, git, git_file, has_dvc_remote, python
 
@@ -63,6 +64,7 @@ class Decision:
     primary: dict | None = None
     period: str | None = None
     rows: int | None = None
+    cost: dict | None = None
 
     def check(self, name: str, passed: bool, detail: str) -> bool:
         """Record one check of the rule; returns `passed` so a failed precondition can end the gate early."""
@@ -80,6 +82,7 @@ class Decision:
             "period": self.period,
             "rows": self.rows,
             "primary": self.primary,
+            "cost": self.cost,
             "reasons": reasons,
             "checks": self.checks,
         }
@@ -204,9 +207,19 @@ def gate_would_promote(diff: Difference, gate: Gate) -> bool:
 
 
 def compare(
-    *, params: Params, kind: TaskKind, rows: pd.DataFrame, challenger: Pipeline, champion: Pipeline, decision: Decision
+    *,
+    params: Params,
+    kind: TaskKind,
+    rows: pd.DataFrame,
+    challenger: Pipeline,
+    champion: Pipeline,
+    decision: Decision,
+    sizes: dict[str, int] | None = None,
 ) -> None:
-    """Run every check of the rule on the same rows and record each in `decision`."""
+    """Run every check of the rule on the same rows and record each in `decision`.
+
+    The cost check runs when `sizes` (each model file's bytes) is given, as `decide` does.
+    """
     gate, y = params.gate, rows[LABEL].to_numpy()
     metric = gate.metric or kind.primary
     missing = sorted(set(champion.feature_names_in_) - set(rows.columns))
@@ -218,10 +231,11 @@ def compare(
         else "the champion's input columns are all in the new rows",
     ):
         return
-    scores = {
-        name: kind.score(m, rows[list(m.feature_names_in_)])
-        for name, m in (("challenger", challenger), ("champion", champion))
-    }
+    scores, seconds = {}, {}
+    for name, m in (("challenger", challenger), ("champion", champion)):
+        started = time.perf_counter()  # the same rows, one process, one after the other: a fair race
+        scores[name] = kind.score(m, rows[list(m.feature_names_in_)])
+        seconds[name] = time.perf_counter() - started
     settings = {"challenger": kind.setting(challenger), "champion": kind.setting(champion)}
     diff = paired_difference(
         kind,
@@ -242,6 +256,16 @@ def compare(
         "low": diff.low,
         "high": diff.high,
     }
+    for name in scores:  # each model's own interval on these rows: what monitoring compares a later period with
+        decision.primary[f"{name}_interval"] = metric_interval(
+            kind,
+            metric,
+            y=y,
+            score=scores[name],
+            setting=settings[name],
+            bootstrap=params.evaluate.bootstrap,
+            seed=params.base.seed,
+        )
     level = f"{params.evaluate.bootstrap.confidence:.0%}"
     decision.check(
         metric,
@@ -260,6 +284,27 @@ def compare(
             f"expected calibration error {ece['champion']:.4f} -> {ece['challenger']:.4f} "
             f"({growth:+.4f}; at most {gate.max_calibration_increase:+.4f} allowed)",
         )
+    if sizes is not None:
+        cost_check(gate, decision, rate={n: len(rows) / max(s, 1e-9) for n, s in seconds.items()}, sizes=sizes)
+
+
+def cost_check(gate: Gate, decision: Decision, *, rate: dict[str, float], sizes: dict[str, int]) -> None:
+    """The challenger may score at most `max_slowdown` times slower and be at most `max_growth` times larger.
+
+    With `gate.cost: warn` (the default) the check is recorded as passed, with the word "warning": a timing
+    measured once on a shared runner varies, so by default it informs the reviewer rather than decides.
+    """
+    decision.cost = {n: {"rows_per_second": rate[n], "model_bytes": sizes[n]} for n in rate}
+    slower, larger = rate["champion"] / rate["challenger"], sizes["challenger"] / sizes["champion"]
+    over = slower > gate.max_slowdown or larger > gate.max_growth
+    detail = (
+        f"the challenger scores {rate['challenger']:,.0f} rows/s against the champion's {rate['champion']:,.0f} "
+        f"({slower:.2f}x the time; at most {gate.max_slowdown:g}x), and its model file is {sizes['challenger']:,} "
+        f"bytes against {sizes['champion']:,} ({larger:.2f}x; at most {gate.max_growth:g}x)"
+    )
+    if over and gate.cost == "warn":
+        detail = f"warning: {detail} (gate.cost is warn: this does not decide)"
+    decision.check("cost", not over or gate.cost == "warn", detail)
 
 
 def slice_guard(
@@ -356,11 +401,20 @@ def decide(params: Params, base: str, work: Path) -> Decision:
     except PipelineError as exc:
         decision.check("champion", False, f"the champion pinned by {base} could not be found or rebuilt: {exc}")
         return decision
-    return judge(params=params, rows=rows, challenger=load_model(model_path), champion=champion, decision=decision)
+    sizes = {"challenger": model_path.stat().st_size, "champion": champion_file.stat().st_size}
+    return judge(
+        params=params, rows=rows, challenger=load_model(model_path), champion=champion, decision=decision, sizes=sizes
+    )
 
 
 def judge(
-    *, params: Params, rows: pd.DataFrame, challenger: Pipeline, champion: Pipeline, decision: Decision
+    *,
+    params: Params,
+    rows: pd.DataFrame,
+    challenger: Pipeline,
+    champion: Pipeline,
+    decision: Decision,
+    sizes: dict[str, int] | None = None,
 ) -> Decision:
     """Compare both models on the same rows and decide: promote only when every check of the rule passed."""
     compare(
@@ -370,6 +424,7 @@ def judge(
         challenger=challenger,
         champion=champion,
         decision=decision,
+        sizes=sizes,
     )
     decision.decision = "promote" if all(c["passed"] for c in decision.checks) else "reject"
     return decision

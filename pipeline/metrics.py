@@ -249,6 +249,16 @@ def _strata(kind: TaskKind, y: np.ndarray) -> np.ndarray | None:
     return y if kind.stratified else None
 
 
+def metric_interval(
+    kind: TaskKind, metric: str, *, y: np.ndarray, score: np.ndarray, setting: Setting, bootstrap: Bootstrap, seed: int
+) -> list[float]:
+    """One metric's [low, high] by the same bootstrap as `with_intervals` (the gate's, for each model alone)."""
+    low, high = percentile_interval(
+        lambda y_, s_: kind.compute(y_, s_, setting, [metric])[metric], (y, score), bootstrap, seed, _strata(kind, y)
+    )
+    return [float(low), float(high)]
+
+
 def with_intervals(
     kind: TaskKind, *, y: np.ndarray, score: np.ndarray, setting: Setting, bootstrap: Bootstrap, seed: int
 ) -> dict[str, dict[str, float]]:

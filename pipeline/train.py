@@ -17,6 +17,7 @@ so the metrics `evaluate` reports for the decision (f1, recall, precision) are h
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -33,7 +34,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from pipeline.artifacts import save_model
+from pipeline import health
+from pipeline.artifacts import save_model, write_json
 from pipeline.config import Params, ParamsFile, Train, load_params
 from pipeline.errors import PipelineError
 from pipeline.features import LABEL
@@ -183,9 +185,24 @@ def main(
     params = load_params(params_file)
     check_hyperparameters(params.train, params.task.type, params_file)
     rows = pd.read_parquet(prepared / "train.parquet")
+    health.check_inputs(rows[params.features.inputs], params.features.numeric, str(prepared / "train.parquet"))
     log.info("train: fitting %s on %d rows x %d inputs", params.train.estimator, len(rows), len(params.features.inputs))
+    started = time.perf_counter()
     save_model(train_model(rows, params), model)
+    seconds = time.perf_counter() - started
     log.info("train: saved %s", model)
+    write_cost(params.paths.cost / "train.json", rows=len(rows), seconds=seconds, model=model)
+
+
+def write_cost(path: Path, *, rows: int, seconds: float, model: Path) -> None:
+    """The run's cost, for the monitoring record: a run log beside the outputs, not a DVC output.
+
+    Timings differ between two runs of the same inputs, and every DVC output here is the same bytes for the
+    same inputs (tests/project/test_pipeline.py checks it); so the figures go to `paths.cost`, which neither
+    DVC nor git tracks, and `pipeline ct` copies them into the round's record.
+    """
+    figures = {"rows": rows, "fit_seconds": round(seconds, 3), "peak_mb": round(health.peak_mb(), 1)}
+    write_json({"format": 1, **figures, "model_bytes": model.stat().st_size}, path)
 
 
 if __name__ == "__main__":

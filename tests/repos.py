@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -111,17 +111,29 @@ def example_project(work: Path, root: Path = ROOT) -> Path:
     return work
 
 
-def for_speed(params: str) -> str:
-    """The example's params.yaml text with FOR_SPEED's changes (each must apply: the example may not drift)."""
-    for old, new in FOR_SPEED:
+Settings = Sequence[tuple[str, str]]
+
+
+def edited(params: str, settings: Settings) -> str:
+    """params.yaml text with each (old, new) change made; each must apply once (the example may not drift)."""
+    for old, new in settings:
         assert params.count(old) == 1, f"examples/flights/params.yaml no longer holds {old!r}"
         params = params.replace(old, new)
     return params
 
 
-def make_origin(tmp: Path, through: str | None, root: Path = ROOT) -> Path:
-    """A bare repository with the example project as one commit and, unless `through` is None, data released."""
+def for_speed(params: str) -> str:
+    """The example's params.yaml text with FOR_SPEED's changes."""
+    return edited(params, FOR_SPEED)
+
+
+def make_origin(tmp: Path, through: str | None, root: Path = ROOT, settings: Settings = ()) -> Path:
+    """A bare repository with the example project as one commit and, unless `through` is None, data released.
+
+    `settings`: further (old, new) changes of its params.yaml text, each of which must apply.
+    """
     work = example_project(tmp / "template", root)
+    (work / "params.yaml").write_text(edited((work / "params.yaml").read_text(encoding="utf-8"), settings))
     sh("git", "init", "-q", "-b", "main", cwd=work)
     if through:
         pipeline("ingest", "--through", through, cwd=work)

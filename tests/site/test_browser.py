@@ -9,6 +9,7 @@ Chromium is required: without it these tests fail (`make test` installs it), the
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -33,6 +34,7 @@ PAGES = {
     "drift": "drift/",
     "data-quality": "data-quality/",
     "history": "history/",
+    "monitoring": "monitoring/",
 }
 SCREENSHOTS = ROOT / "tests" / "artifacts" / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -43,26 +45,43 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def server(history_site):
-    """The built site over HTTP on a free localhost port, in a thread."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(history_site)))
+@contextlib.contextmanager
+def served(directory):
+    """A built site over HTTP on a free localhost port, in a thread; yields its URL."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(directory)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    thread.join()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        thread.join()
 
 
-@pytest.fixture(scope="module")
-def browser():
+@contextlib.contextmanager
+def browser_session():
+    """Debian's Chromium driven by Playwright (a failure, never a skip, when it is missing)."""
     executable = os.environ.get("CHROMIUM") or shutil.which("chromium")
     if not executable:
         pytest.fail("Debian's chromium is not installed: `make test` installs it (apt-get install -y chromium)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable)
-        yield browser
-        browser.close()
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(history_site):
+    with served(history_site) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with browser_session() as session:
+        yield session
 
 
 class Watched:
