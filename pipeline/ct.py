@@ -74,7 +74,8 @@ def next_period(params: Params) -> str | None:
     """The period this round releases, or None when the source has nothing new.
 
     The one after the newest period the base branch released, as `pipeline ingest --next` says, or after the
-    newest a round recorded on the monitoring branch, if later. A rejected round commits nothing to the base
+    newest a round recorded on the monitoring branch, if later (unless that one's promotion is still proposed:
+    then it again, so its pull request is made sure of, never doubled). A rejected round commits nothing to the base
     branch; without its record the next round would release the same period again, round after round. With it,
     the next round releases everything up to its new period (`ingest --through`), so the challenger learns
     from the rejected round's period too, and both models are judged on the new one.
@@ -85,8 +86,15 @@ def next_period(params: Params) -> str | None:
     seen = monitor.periods(params.monitor.branch)
     if not seen or seen[-1] < pending[-1]:
         return pending[-1]
+    if proposed(seen[-1]):  # its promotion awaits review: the round makes sure its pull request exists
+        return seen[-1]
     available = ingest.from_since(tables[params.prepare.batches].periods, params.ingest.since)
     return next((p for p in available if p > seen[-1]), None)
+
+
+def proposed(period: str) -> bool:
+    """Whether origin has the branch of `period`'s promotion (fetched first)."""
+    return bool(git("branch", "--remotes", "--list", f"origin/ct/{period}").strip())
 
 
 def alert_drift(api, repo: str, drift_file: Path, alert_file: Path) -> str | None:
@@ -155,7 +163,7 @@ def continuous_training(
         return ["### Continuous training: nothing new", "", "Every period of the source is released already."]
     branch = github.check_branch(f"ct/{period}")
     api = github.client()
-    if git("branch", "--remotes", "--list", f"origin/{branch}").strip():
+    if proposed(period):
         git("checkout", "--quiet", "-B", branch, f"origin/{branch}")
         done = propose(
             api, repo=repo, base=base, branch=branch, params=params, body_out=body_out, dispatch_ci=dispatch_ci

@@ -108,6 +108,9 @@ def pytest_collection_modifyitems(items) -> None:
 
 # Shared projects that tests of both halves use (see `balance`): the gate's arena (tests/e2e/test_gate.py).
 BOTH_HALVES = {"arena"}
+# The longest build, a chain of continuous-training rounds (tests/e2e/test_monitoring.py): its tests open the
+# second half, so that worker builds it from the start and runs them all itself; the other never waits for it.
+LONGEST = {"replayed"}
 
 
 def balance(items: list) -> None:
@@ -127,7 +130,9 @@ def balance(items: list) -> None:
     e2e = [item for item in items if item.get_closest_marker("e2e")]
     on_run = [item for item in e2e if "ran_clone" in item.fixturenames]  # the fixture closure: direct or not
     others = [item for item in e2e if "ran_clone" not in item.fixturenames]
-    others.sort(key=lambda item: not BOTH_HALVES & set(item.fixturenames))  # stable: file order otherwise
+    others.sort(  # stable: file order otherwise
+        key=lambda item: (not LONGEST & set(item.fixturenames), not BOTH_HALVES & set(item.fixturenames))
+    )
     project = [item for item in items if item.get_closest_marker("project")]
     fast = [item for item in items if not item.get_closest_marker("e2e") and not item.get_closest_marker("project")]
     first = len(items) // 2 - len(on_run) - len(project)

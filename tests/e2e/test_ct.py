@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import monitor
 from pipeline.markdown import escape
 from pipeline.pr_comment import shadow_sentence
 from tests.repos import copy_run_origin, digest, pipeline, sh
@@ -64,7 +65,10 @@ def test_a_better_model_is_pushed_as_a_branch_with_a_pull_request_and_never_twic
     ct` on the team's glucose repository, a regression, with its requests recorded in github-requests.jsonl."""
     repo, origin = guide_run.repo, guide_run.origin
     adopted = sh("git", "rev-parse", "main", cwd=repo).stdout.strip()  # the adoption the guide pushed
-    assert heads(repo) == {"main": adopted, "ct/2010-09": sh("git", "rev-parse", "HEAD", cwd=repo).stdout.strip()}
+    on_origin = heads(repo)
+    assert on_origin.pop("monitoring")  # the data branch with the round's record (pipeline/monitor.py)
+    assert on_origin == {"main": adopted, "ct/2010-09": sh("git", "rev-parse", "HEAD", cwd=repo).stdout.strip()}
+    assert [r["period"] for r in monitor.records("monitoring", cwd=repo)] == ["2010-09"]
     assert changed(repo, "origin/main", "origin/ct/2010-09") == [
         "data.dvc",
         "data.release.yaml",

@@ -16,6 +16,7 @@ import re
 import pandas as pd
 import pytest
 
+from pipeline import monitor
 from pipeline.artifacts import read_json
 from tests.adoptions import MESSY, packaged
 from tests.repos import pipeline, sh
@@ -67,12 +68,15 @@ def test_one_round_of_continuous_training_promotes_through_a_pull_request_or_say
     pulls = [r["body"] for r in sent if r["method"] == "POST" and r["path"].endswith("/pulls")]
     heads = sh("git", "ls-remote", "--heads", "origin", cwd=project.repo).stdout
     branches = sorted(line.split("refs/heads/")[1] for line in heads.splitlines())
+    # promoted or not, the round's record is on the data branch (pipeline/monitor.py)
+    (recorded,) = monitor.records("monitoring", cwd=project.repo)
+    assert recorded["period"] == period and recorded["decision"] == DECISION[name]
     if DECISION[name] == "promote":
-        assert branches == [f"ct/{period}", "main"]
+        assert branches == [f"ct/{period}", "main", "monitoring"]
         assert [(p["head"], p["base"]) for p in pulls] == [(f"ct/{period}", "main")]
         assert pulls[0]["body"] == (folder / "pr-body.md").read_text(encoding="utf-8")
     else:  # a challenger not proven better: no branch, no pull request, and the failed rule named
-        assert branches == ["main"] and pulls == []
+        assert branches == ["main", "monitoring"] and pulls == []
         assert "No branch and no pull request: the challenger is not promoted." in summary
         assert re.search(r"❌ \*\*\S+\*\*", summary)
 

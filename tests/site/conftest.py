@@ -8,6 +8,7 @@ every page shows it; it must render as text. No DVC run is needed: the site read
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -17,11 +18,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipeline import monitor
 from pipeline.config import load_params
 from pipeline.registry import register
 from pipeline.report.render import main as render
 from tests.conftest import command_env
 from tests.repos import shared
+from tests.unit.test_monitor import record
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 FILES = [
@@ -34,6 +37,7 @@ FILES = [
     "site/hooks.py",
     "site/overrides",
     "site/model_card.md",
+    "site/maturity.md",
     "outputs/metrics",
     "outputs/reports",
     "outputs/plots",
@@ -164,8 +168,18 @@ def history(repo: Path, ran_clone: Path) -> Path:
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "Promote the template's model")
     register("HEAD", params, repo)
+    record_rounds(repo)
     build(repo)
     return repo
+
+
+def record_rounds(repo: Path) -> None:
+    """Two continuous-training rounds on the local `monitoring` branch, one with a hostile alert text."""
+    hostile = record(period="2013-03", value=0.70, low=0.69, high=0.71)
+    hostile["alerts"] = [f"decay ({HOSTILE})"]
+    with contextlib.chdir(repo):
+        for found in (record(period="2013-02", value=0.75, low=0.74, high=0.76), hostile):
+            monitor.store(found, "monitoring", push=lambda ref: None)  # no origin here: the local branch
 
 
 @pytest.fixture(scope="session")

@@ -166,7 +166,7 @@ def test_the_outside_request_guard_catches_an_outside_request(watched, server):
     assert watched.outside == ["https://example.com/track.gif"]
 
 
-@pytest.mark.parametrize("name", ["model-card", "drift", "history"])
+@pytest.mark.parametrize("name", ["model-card", "drift", "history", "monitoring"])
 def test_each_figure_loads_and_has_alt_text(watched, server, name):
     page = watched.open(server + PAGES[name])
     figures = page.locator("article img")

@@ -75,6 +75,7 @@ def built(tmp_path_factory, ran_clone):
     shutil.copy(ROOT / "README.md", site.parent / "README.md")  # the guide page's text
     shutil.copy(ROOT / "site/mkdocs.yml", site / "mkdocs.yml")
     shutil.copy(ROOT / "site/hooks.py", site / "hooks.py")
+    shutil.copy(ROOT / "site/maturity.md", site / "maturity.md")  # the Maturity page's source
     shutil.copytree(ROOT / "site/overrides", site / "overrides")
     render_project(ran_clone, site / "docs")
     subprocess.run(
