@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +37,7 @@ from pipeline.config import Monitor, Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
 from pipeline.markdown import code, escape
 from pipeline.metrics import TASKS
+from pipeline.repo import git
 
 FORMAT = 1
 FOLDER = "rounds"  # on the data branch: rounds/<period>.json
@@ -183,28 +183,23 @@ def store(record: dict, branch: str, push) -> str:
     with tempfile.TemporaryDirectory(prefix="monitor-") as tmp:
         env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}  # a private index: the checkout stays
         if parent:
-            _git("read-tree", parent, env=env)
-        blob = _git("hash-object", "-w", "--stdin", env=env, stdin=text).strip()
-        _git("update-index", "--add", "--cacheinfo", f"100644,{blob},{FOLDER}/{record['period']}.json", env=env)
-        tree = _git("write-tree", env=env).strip()
+            git("read-tree", parent, env=env)
+        blob = git("hash-object", "-w", "--stdin", env=env, stdin=text).strip()
+        git("update-index", "--add", "--cacheinfo", f"100644,{blob},{FOLDER}/{record['period']}.json", env=env)
+        tree = git("write-tree", env=env).strip()
     message = f"monitor: round {record['period']} (gate: {record['decision']})"
-    commit = _git("commit-tree", tree, *(["-p", parent] if parent else []), "-m", message).strip()
-    _git("update-ref", f"refs/heads/{branch}", commit)
+    commit = git("commit-tree", tree, *(["-p", parent] if parent else []), "-m", message).strip()
+    git("update-ref", f"refs/heads/{branch}", commit)
     push(branch)
     return commit
 
 
 def _rev(ref: str, cwd: Path | None = None) -> str | None:
-    found = subprocess.run(["git", "rev-parse", "--verify", "--quiet", ref], cwd=cwd, text=True, capture_output=True)
-    return found.stdout.strip() or None
-
-
-def _git(*args: str, cwd: Path | None = None, env: dict | None = None, stdin: str | None = None) -> str:
-    """`git <args>`'s output; pipeline.repo.git cannot take the private index's environment or stdin."""
-    done = subprocess.run(["git", *args], cwd=cwd, input=stdin, env=env, text=True, capture_output=True, check=False)
-    if done.returncode != 0:
-        raise PipelineError(f"`git {' '.join(args[:2])}` failed: {done.stderr.strip()}")
-    return done.stdout
+    """The commit `ref` names, None when there is no such ref."""
+    try:
+        return git("rev-parse", "--verify", "--quiet", ref, cwd=cwd).strip()
+    except PipelineError:
+        return None
 
 
 def _branch_ref(branch: str, cwd: Path | None) -> str | None:
@@ -217,7 +212,7 @@ def periods(branch: str, cwd: Path | None = None) -> list[str]:
     ref = _branch_ref(branch, cwd)
     if ref is None:
         return []
-    names = _git("ls-tree", "--name-only", f"{ref}:{FOLDER}", cwd=cwd).split()
+    names = git("ls-tree", "--name-only", f"{ref}:{FOLDER}", cwd=cwd).split()
     return sorted(n.removesuffix(".json") for n in names if n.endswith(".json"))
 
 
@@ -226,7 +221,7 @@ def records(branch: str, cwd: Path | None = None) -> list[dict]:
     ref, found = _branch_ref(branch, cwd), []
     for period in periods(branch, cwd):
         name = f"{period}.json"
-        text = _git("show", f"{ref}:{FOLDER}/{name}", cwd=cwd)
+        text = git("show", f"{ref}:{FOLDER}/{name}", cwd=cwd)
         try:
             found.append(json.loads(text))
         except json.JSONDecodeError as exc:

@@ -32,9 +32,17 @@ def python(*args: str, cwd: Path | None = None) -> str:
     return _run([sys.executable, *args], cwd, {**os.environ, "DVC_NO_ANALYTICS": "1"}, True)
 
 
-def git(*args: str, cwd: Path | None = None) -> str:
-    """Run `git <args>` and return stdout."""
-    return _run(["git", *args], cwd, None, True)
+def git(*args: str, cwd: Path | None = None, env: dict | None = None, stdin: str | None = None) -> str:
+    """Run `git <args>` and return stdout; `env` replaces the environment (a private index), `stdin` is fed in."""
+    return _run(["git", *args], cwd, env, True, stdin)
+
+
+def toplevel(cwd: Path) -> Path | None:
+    """The root of the git repository holding `cwd`, None outside one (a site built from a copy of its files)."""
+    try:
+        return Path(git("rev-parse", "--show-toplevel", cwd=cwd).strip())
+    except PipelineError:
+        return None
 
 
 def git_file(rev: str, path: str, cwd: Path | None = None) -> str | None:
@@ -43,8 +51,8 @@ def git_file(rev: str, path: str, cwd: Path | None = None) -> str | None:
     return git("show", f"{rev}:{path}", cwd=cwd) if probe.returncode == 0 else None
 
 
-def _run(command: list[str], cwd: Path | None, env: dict | None, capture: bool) -> str:
-    result = subprocess.run(command, cwd=cwd, env=env, text=True, capture_output=capture, check=False)
+def _run(command: list[str], cwd: Path | None, env: dict | None, capture: bool, stdin: str | None = None) -> str:
+    result = subprocess.run(command, cwd=cwd, env=env, input=stdin, text=True, capture_output=capture, check=False)
     if result.returncode != 0:
         shown = " ".join(command[2:] if command[0] == sys.executable else command)
         detail = (result.stderr or result.stdout or "").strip() if capture else "see the output above"

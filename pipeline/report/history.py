@@ -23,7 +23,7 @@ from mkdocs.structure.files import File
 from pipeline import figures, metrics_format, registry
 from pipeline.config import load_params
 from pipeline.errors import PipelineError
-from pipeline.repo import git
+from pipeline.repo import git, toplevel
 from pipeline.report.render import environment
 
 PAGE = "history.md"
@@ -36,9 +36,8 @@ _built: dict[str, str] = {}  # this build's Home section, from on_files to on_pa
 
 def read_registry(site: Path) -> tuple[list[registry.Version] | None, str | None]:
     """The registered versions of the repository that holds `site`, or None and the reason there are none."""
-    try:
-        root = Path(git("rev-parse", "--show-toplevel", cwd=site).strip())
-    except PipelineError:
+    root = toplevel(site)
+    if root is None:
         return None, NO_REPOSITORY
     return registry.versions(load_params(root / "params.yaml"), root), None
 

@@ -17,12 +17,13 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 from pipeline import figures, monitor
-from pipeline.config import load_params
+from pipeline.config import Monitor, load_params
 from pipeline.errors import PipelineError
-from pipeline.repo import git
+from pipeline.repo import toplevel
 from pipeline.report.render import environment
 
 PAGE = "monitoring.md"
+NO_REPOSITORY = "the site was built outside a git repository, so there is no branch of records to read"
 FIGURE = "figures/monitoring.png"
 MARKERS = {"promote": ("o", "tab:green"), "reject": ("X", "tab:red")}  # others: a grey dot
 
@@ -110,10 +111,10 @@ def render(
 
 def read(site: Path) -> tuple[list[dict], dict, str | None]:
     """The records of the repository holding `site`, its monitor settings, and why there are none if so."""
-    try:
-        root = Path(git("rev-parse", "--show-toplevel", cwd=site).strip())
-    except PipelineError:
-        return [], {"branch": "monitoring", "floor": None, "margin": 0.0}, "the site was built outside a git repository"
+    root = toplevel(site)
+    if root is None:
+        settings = Monitor()  # the defaults, for the page's words
+        return [], {"branch": settings.branch, "floor": None, "margin": settings.margin}, NO_REPOSITORY
     settings = load_params(root / "params.yaml").monitor
     found = monitor.records(settings.branch, cwd=root)
     reason = None if found else f"no branch {settings.branch} yet: continuous training has not recorded a round"
