@@ -14,8 +14,6 @@ rule on its own. For speed each round trains on the one month before the one it 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,7 @@ import pytest
 from pipeline import monitor
 from pipeline.github import DEFAULT_BOT
 from pipeline.registry import model_md5
-from tests.conftest import command_env
+from tests.e2e.test_ct import ct
 from tests.repos import make_origin, pipeline, sh, shared
 
 pytestmark = pytest.mark.e2e
@@ -60,27 +58,19 @@ def set_floor(work: Path, floor: str) -> None:
 
 
 def ct_round(work: Path, folder: Path, month: str, open_issues: list[dict]) -> dict:
-    """One `pipeline ct` round; returns what it said, sent and left, and answers as GitHub would have."""
-    requests, answers = folder / f"requests-{month}.jsonl", folder / f"answers-{month}.json"
+    """One `pipeline ct` round (test_ct's `ct`); returns what it said and sent, and answers as GitHub would have."""
+    place = folder / month
+    place.mkdir()
+    answers = place / "answers.json"
     answers.write_text(json.dumps({f"GET repos/{REPO}/issues?state=open&per_page=100": open_issues}))
-    env = {**command_env(), "PIPELINE_GITHUB_RECORD": str(requests), "PIPELINE_GITHUB_RESPONSES": str(answers)}
-    summary = folder / f"summary-{month}.md"
-    command = [sys.executable, "-m", "pipeline", "ct", "--repo", REPO, "--summary", str(summary)]
-    done = subprocess.run(
-        [*command, "--body-out", str(folder / "body.md")],
-        cwd=work,
-        env=env,
-        text=True,
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"`pipeline ct` for {month} exited {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    sent = [json.loads(line) for line in requests.read_text().splitlines()] if requests.exists() else []
+    with pytest.MonkeyPatch.context() as patch:  # a shared build has no `monkeypatch` fixture
+        patch.setenv("PIPELINE_GITHUB_RECORD", str(place / "requests.jsonl"))
+        patch.setenv("PIPELINE_GITHUB_RESPONSES", str(answers))
+        _, summary, sent = ct(work, place, repo_name=REPO)
     for request in sent:  # GitHub's side: an opened issue is open, by the bot, on the next round
         if request["method"] == "POST" and request["path"] == f"repos/{REPO}/issues":
             open_issues.append({"number": 100 + len(open_issues), "user": {"login": DEFAULT_BOT}, **request["body"]})
-    return {"summary": summary.read_text(), "sent": sent}
+    return {"summary": summary, "sent": sent}
 
 
 def merge_or_drop(work: Path, month: str) -> bool:
