@@ -110,11 +110,16 @@ def yardstick_setting(kind: TaskKind, yardstick, model_setting: Setting) -> Sett
     return kind.setting(yardstick) if kind is TASKS["multiclass"] else model_setting
 
 
-def evaluate(model, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> tuple[dict, dict, dict]:
+def evaluate(
+    model, train: pd.DataFrame, test: pd.DataFrame, params: Params, where: str = "the evaluation rows"
+) -> tuple[dict, dict, dict]:
     """Metrics with intervals of the model and the baseline on `test`, per-slice metrics, and the curves.
 
+    `where` names `test` in an error (its file, when it has one).
+
     Raises:
-        PipelineError: The evaluation period has no labelled rows, or (binary) only one class.
+        PipelineError: The evaluation period has no labelled rows, or (binary) only one class, or the model
+            scores a row NaN or infinite.
     """
     if test.empty:
         raise PipelineError("evaluate: the evaluation period has no labelled rows")
@@ -123,7 +128,7 @@ def evaluate(model, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> 
     kind, inputs = TASKS[params.task.type], params.features.inputs
     y, setting = test[LABEL].to_numpy(), kind.setting(model)
     score = kind.score(model, test[inputs])
-    health.check_scores(score, "the model's scores on the evaluation rows", getattr(model, "classes_", None))
+    health.check_scores(score, f"the model's scores on {where}", getattr(model, "classes_", None))
     baseline = kind.baseline().fit(train[inputs], train[LABEL])
     baseline_setting = yardstick_setting(kind, baseline, setting)
     bootstrap, seed = params.evaluate.bootstrap, params.base.seed
@@ -222,7 +227,7 @@ def main(
     train = pd.read_parquet(prepared / "train.parquet")
     test = pd.read_parquet(prepared / "test.parquet")
     fitted = load_model(model)
-    results, by_slice, curves = evaluate(fitted, train, test, params)
+    results, by_slice, curves = evaluate(fitted, train, test, params, str(prepared / "test.parquet"))
     write_json(results, metrics)
     write_json(by_slice, slices)
     write_json(importance_report(fitted, test, params), importance)  # on a seeded sample of `test`, see there

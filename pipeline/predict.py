@@ -18,7 +18,8 @@ batch statistics (the missing share, row counts, unique keys, the period) are `v
 `--strict` refuses the whole file instead when a row breaks a rule; a file without a scorable row is refused either
 way. A column absent, or one the contract lists as leakage (known only after the event: a file that carries an
 outcome was not built at prediction time), refuses the whole file. Rows go through the same feature code as training
-(`features.feature_rows`), then the saved Pipeline. A refused file writes nothing.
+(`features.feature_rows`), then the saved Pipeline; a NaN or infinite score refuses the file too (a broken
+model, not a bad row: `pipeline.health`). A refused file writes nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Annotated
 import pandas as pd
 import typer
 
+from pipeline import health
 from pipeline.artifacts import file_md5, load_model
 from pipeline.batches import period_files, period_kind, period_of, read_csv
 from pipeline.config import Params, ParamsFile, load_params
@@ -115,6 +117,7 @@ def score_rows(
     rows = feature_rows(frame, tables, params=params, contract=contract, source=source)
     kind = TASKS[params.task.type]
     score = kind.score(model, rows[params.features.inputs])
+    health.check_scores(score, f"the model's scores on {source}", getattr(model, "classes_", None))
     if params.task.type == "multiclass":  # one score column however many classes: the predicted one's chance
         decided = {"score": score.max(axis=1), "decision": predicted_class(score, kind.setting(model))}
         return pd.DataFrame(decided, index=frame.index)
