@@ -35,7 +35,8 @@ PAGES = {
     "data-quality": "data-quality/",
     "history": "history/",
     "monitoring": "monitoring/",
-}
+}  # the pages that show the project's data, so the injected name too
+WRITTEN = {"maturity": "maturity/"}  # hand-written pages: no data shown, so no injected name to look for
 SCREENSHOTS = ROOT / "tests" / "artifacts" / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
@@ -131,11 +132,11 @@ def brightness(rgb: str) -> float:
 
 
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", PAGES | WRITTEN)
 def test_every_page_loads_cleanly_offline_in_both_palettes(browser, server, name, color_scheme):
     watched = Watched(browser, color_scheme)
     try:
-        page = watched.open(server + PAGES[name])
+        page = watched.open(server + (PAGES | WRITTEN)[name])
         page.wait_for_timeout(300)  # let the page's scripts (search worker, table sorter) start
         scheme, background = scheme_colours(page)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -184,6 +185,7 @@ def test_navigation_reaches_every_page(watched, server):
         ("Drift", "Drift"),
         ("Data quality", "Data quality"),
         ("Metrics history", "Metrics history"),
+        ("Maturity", "Maturity"),
         ("Home", "Model report"),
     ]:
         page.locator("nav.md-nav--primary").get_by_role("link", name=title, exact=True).first.click()
