@@ -351,6 +351,40 @@ class Monitor(_Section):
     )
 
 
+class Engine(_Section):
+    """Where the stages that read rows run: pandas in one process, or Dask partition by partition (pipeline.engine).
+
+    Nothing else in params.yaml changes between the two; the row cap and the drift sample hold for both, so the
+    two give the same answers (README, "When the data outgrows one machine").
+    """
+
+    kind: Literal["pandas", "dask"] = Field(
+        default="pandas", description="pandas: every stage in one process; dask: on a Dask cluster."
+    )
+    address: str | None = Field(
+        default=None,
+        description="dask: the scheduler to connect to (tcp://host:8786, a Gateway's); null starts a LocalCluster.",
+    )
+    workers: int | None = Field(
+        default=None, ge=1, description="dask, LocalCluster only: worker processes (null: one per core)."
+    )
+    train_rows: int | None = Field(
+        default=None,
+        ge=1000,
+        description="Train on at most this many rows: beyond it, a deterministic sample with the same rate in every "
+        "period and class (recorded in the model card); null: every row.",
+    )
+    drift_rows: int | None = Field(
+        default=None,
+        ge=1000,
+        description="Drift statistics on at most this many rows per side: beyond it, a deterministic sample; null: "
+        "every row.",
+    )
+    suggest_above: int = Field(
+        default=5_000_000, ge=1, description="`pipeline init` suggests kind: dask for data with more rows than this."
+    )
+
+
 class Drift(_Section):
     """When a column, and the dataset, count as drifted (see pipeline.drift_stats for the reasoning)."""
 
@@ -418,6 +452,7 @@ class Params(_Section):
     model_checks: ModelChecks = ModelChecks()
     staleness: Staleness = Staleness()
     monitor: Monitor = Monitor()
+    engine: Engine = Engine()
 
     @model_validator(mode="after")
     def _target_is_not_an_input(self) -> Params:

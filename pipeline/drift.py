@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import typer
 
-from pipeline import drift_stats, figures
+from pipeline import drift_stats, engine, figures
 from pipeline.artifacts import load_model, write_json
 from pipeline.config import Drift, Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
@@ -232,7 +232,10 @@ def main(
     """Compare the newest period with the reference window: data, prediction and target drift."""
     params = load_params(params_file)
     settings, kinds, task = params.drift, column_kinds(params), params.task.type
-    reference, current = pd.read_parquet(prepared / "train.parquet"), pd.read_parquet(prepared / "test.parquet")
+    cap, seed = params.engine.drift_rows, params.base.seed
+    with engine.cluster(params.engine) as client:  # over engine.drift_rows: a sample of each side
+        reference, _ = engine.read_rows(prepared / "train.parquet", cap, seed, client)
+        current, _ = engine.read_rows(prepared / "test.parquet", cap, seed, client)
     if current.empty:
         raise PipelineError(f"{prepared / 'test.parquet'}: the newest period has no rows to compare")
     fitted = load_model(model)

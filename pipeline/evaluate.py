@@ -41,7 +41,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-from pipeline import health
+from pipeline import engine, health
 from pipeline.artifacts import load_model, write_json
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
@@ -224,10 +224,13 @@ def main(
 ) -> None:
     """Score the evaluation period and write metrics and curves."""
     params = load_params(params_file)
-    train = pd.read_parquet(prepared / "train.parquet")
-    test = pd.read_parquet(prepared / "test.parquet")
+    seed = params.base.seed
+    with engine.cluster(params.engine) as client:  # the rows train learnt from: the same sample, if any
+        train, available = engine.read_rows(prepared / "train.parquet", params.engine.train_rows, seed, client)
+        test, _ = engine.read_rows(prepared / "test.parquet", None, seed, client)
     fitted = load_model(model)
     results, by_slice, curves = evaluate(fitted, train, test, params, str(prepared / "test.parquet"))
+    results["training"] = {"rows": len(train), "available": available}
     write_json(results, metrics)
     write_json(by_slice, slices)
     write_json(importance_report(fitted, test, params), importance)  # on a seeded sample of `test`, see there

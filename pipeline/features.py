@@ -17,7 +17,7 @@ from pipeline.batches import period_files, read_csv
 from pipeline.config import Join, Params, Prepare, Task
 from pipeline.contract import Contract, Table
 from pipeline.errors import PipelineError
-from pipeline.labels import binary_label, class_names
+from pipeline.labels import as_text, binary_label, class_names
 
 # The columns every prepared row carries besides the identifiers and the model inputs.
 LABEL, PERIOD = "label", "period"
@@ -118,7 +118,19 @@ def feature_rows(
     for join in params.prepare.joins:
         table = map_unseen(tables[join.table], contract.tables.get(join.table))
         rows = join_table(rows, table, join, source=join.table)
-    return add_calendar(rows, params.prepare, source)
+    rows = add_calendar(rows, params.prepare, source)
+    return rows.assign(**typed(rows, params.features.numeric, params.features.categorical))
+
+
+def typed(rows: pd.DataFrame, numeric: list[str], text: list[str]) -> dict[str, pd.Series]:
+    """`numeric` columns as float64 and `text` columns as text: types fixed by the parameters, not by the file.
+
+    Reading infers a column's type from the file at hand: a count is int64 in a month without a missing
+    value and float64 in one with; a category is text, or float64 in a file where it is all missing. The model
+    would then be trained and scored on types that depend on which files were read together, and the Dask engine,
+    which reads one period per partition, needs the same types in every partition.
+    """
+    return {c: rows[c].astype("float64") for c in numeric} | {c: as_text(rows[c]) for c in text}
 
 
 def prepare_rows(
@@ -129,7 +141,8 @@ def prepare_rows(
         feature_rows(batches, tables, params=params, contract=contract, source=source), params.task
     )
     keep = [*params.features.identifiers, PERIOD, *params.features.inputs, LABEL]
-    return rows[keep].reset_index(drop=True), dropped
+    rows = rows[keep].assign(**typed(rows, [], [*params.features.identifiers, PERIOD]))
+    return rows.reset_index(drop=True), dropped
 
 
 def raw_columns(params: Params) -> list[str]:

@@ -220,8 +220,17 @@ def params_text(
         **gate_steps(template, proposal),
         slice_rows_why=f"2 % of the evaluation period's {proposal.labelled} labelled rows, at least {MIN_SLICE_ROWS}",
         gate_rows_why=f"half the evaluation period's {proposal.labelled} labelled rows, at least {MIN_GATE_ROWS}",
+        **engine_choice(template, proposal.rows),
     )
     return align_comments(render("params.yaml.j2", **values))
+
+
+def engine_choice(template: Params, rows: int) -> dict[str, str]:
+    """`engine.kind` for data of `rows` rows, and why: dask above `engine.suggest_above`, else pandas."""
+    limit = template.engine.suggest_above
+    if rows > limit:
+        return {"engine_kind": "dask", "engine_why": f"{rows:,} rows, more than {limit:,}: partition by partition"}
+    return {"engine_kind": "pandas", "engine_why": f"{rows:,} rows, at most {limit:,}: one process is enough"}
 
 
 MIN_GATE_ROWS, MIN_SLICE_ROWS = 30, 10

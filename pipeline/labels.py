@@ -11,6 +11,16 @@ import pandas as pd
 from pipeline.config import Target
 
 
+def as_text(values: pd.Series) -> pd.Series:
+    """Values as text, missing ones kept missing; whole numbers read as floats (a file with a gap) as `3`, not `3.0`.
+
+    How a category or a slice is named whatever type reading gave its column (`features.typed`, slices).
+    """
+    if values.dtype.kind == "f" and (values.dropna() % 1 == 0).all():
+        values = values.astype("Int64")
+    return values.astype("str")
+
+
 def class_names(values: pd.Series) -> pd.Series:
     """Class names as text, the way a multiclass label is stored: `3.0` read from a CSV becomes "3", not "3.0"."""
     numbers = pd.to_numeric(values, errors="coerce")

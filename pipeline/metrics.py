@@ -31,6 +31,7 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 
 from pipeline.config import PRIMARY_METRIC, Bootstrap, Slices
 from pipeline.datatests import rank_auc
+from pipeline.labels import as_text
 
 # A model's own decision setting (see the module's docstring): binary its threshold, multiclass its class
 # names, regression None.
@@ -352,7 +353,7 @@ def slice_columns(rows: pd.DataFrame, slices: Slices) -> pd.DataFrame:
             bands = pd.cut(rows[name], edges, labels=labels, right=False)  # ordered: groups list low to high
             out[name] = bands.cat.add_categories("missing").fillna("missing")
         else:
-            out[name] = rows[name].astype("string").fillna("missing")
+            out[name] = as_text(rows[name]).fillna("missing")  # a whole-number float names its group `6`
     return pd.DataFrame(out, index=rows.index)
 
 

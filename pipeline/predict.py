@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Annotated
 import pandas as pd
 import typer
 
-from pipeline import health
+from pipeline import engine, health
 from pipeline.artifacts import file_md5, load_model
 from pipeline.batches import period_files, period_kind, period_of, read_csv
 from pipeline.config import Params, ParamsFile, load_params
@@ -151,8 +151,33 @@ def write_atomically(frame: pd.DataFrame, out: Path) -> None:
     Path(tmp.name).replace(out)
 
 
+def input_files(path: Path) -> list[Path]:
+    """The files to score: `path` itself, or a folder's CSV and Parquet files in name order (one partition each).
+
+    Raises:
+        PipelineError: The folder holds no such file.
+    """
+    if not path.is_dir():
+        return [path]
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in {".csv", ".parquet"})
+    if not files:
+        raise PipelineError(f"{path}: no .csv or .parquet file to score")
+    return files
+
+
+def predict_file(path: Path, *, params: Params, contract: Contract, model: Path, strict: bool) -> pd.DataFrame:
+    """One file's predictions: read, refused or checked row by row, scored (on a Dask worker, or here)."""
+    frame = read_input(path)
+    refuse_leakage(frame, path, contract)
+    rows, problems = check_input(with_iso_times(frame, params, path.as_posix()), path, contract, params, strict=strict)
+    scored = score_rows(
+        rows, load_model(model), params=params, contract=contract, data=params.paths.data, source=path.as_posix()
+    )
+    return predictions(frame, scored, problems, params=params, version=model_version(model))
+
+
 def main(
-    input_: Annotated[Path, typer.Option("--input", help="CSV or Parquet file of rows to score.")],
+    input_: Annotated[Path, typer.Option("--input", help="CSV or Parquet file of rows to score, or a folder of them.")],
     out: Annotated[Path, typer.Option(help="Where to write the predictions (CSV).")],
     model: Annotated[Path | None, typer.Option(help="The model file [paths.model: the champion on main].")] = None,
     strict: Annotated[
@@ -160,21 +185,20 @@ def main(
     ] = False,
     params_file: ParamsFile = Path("params.yaml"),
 ) -> None:
-    """Score a file of rows with the model; check it against the contract first; write nothing on error."""
+    """Score rows with the model; check them against the contract first; write nothing on error.
+
+    A folder's files are scored one by one, or in parallel on the Dask engine, and written as one file in the
+    folder's order; a refused file refuses the whole run.
+    """
     params = load_params(params_file)
     contract = load_contract(params.paths.contract)
     model = model or params.paths.model
-    frame = read_input(input_)
-    refuse_leakage(frame, input_, contract)
-    rows, problems = check_input(
-        with_iso_times(frame, params, input_.as_posix()), input_, contract, params, strict=strict
-    )
-    scored = score_rows(
-        rows, load_model(model), params=params, contract=contract, data=params.paths.data, source=input_.as_posix()
-    )
-    version = model_version(model)
-    write_atomically(predictions(frame, scored, problems, params=params, version=version), out)
-    log.info("predict: %d of %d rows scored with %s -> %s", len(rows), len(frame), version, out)
+    shared = {"params": params, "contract": contract, "model": model, "strict": strict}
+    with engine.cluster(params.engine) as client:
+        written = pd.concat(engine.run_each(client, predict_file, input_files(input_), **shared), ignore_index=True)
+    write_atomically(written, out)
+    scored = int((written["problem"] == "").sum())
+    log.info("predict: %d of %d rows scored with %s -> %s", scored, len(written), model_version(model), out)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 Reads:   `data/<prepare.batches>/<period>.csv`, the tables of `prepare.joins`, and the data contract (for the
          allowed categories: under the warn policy, an unseen category becomes "other").
-Writes:  `<prepared>/train.parquet` (the reference periods), `<prepared>/test.parquet` (the evaluation period,
-         the newest), and `<metrics>/prepare.json` (rows per split, unlabelled rows dropped).
+Writes:  `<prepared>/train.parquet/` (the reference periods) and `<prepared>/test.parquet/` (the evaluation
+         period, the newest), one Parquet file per period, and `<metrics>/prepare.json` (rows per split,
+         unlabelled rows dropped).
 Params:  `prepare`, `task`, `features`, `window`.
 Metrics: `rows.train`, `rows.test`, `unlabelled.train`, `unlabelled.test`, `periods.*`.
 
@@ -11,22 +12,30 @@ The split is by time: the model learns from periods strictly before the one it i
 future row leaks into training. Only identifiers, the period, the model inputs and the label are written:
 the columns known after the event never leave this stage. How a row is joined, dated and labelled lives in
 `pipeline.features`, shared with the stages that score rows; this module reads, splits and writes.
+
+Each period is prepared on its own (`prepare_period`), its file written under the split it belongs to: with
+`engine.kind: pandas` one after the other in this process, with `dask` in parallel on the cluster's workers
+(see pipeline/engine.py). Both write the same bytes, and neither holds more than one period's raw rows at a time. A
+reader sees each split as one table (`pd.read_parquet` of the folder: its files in name order, so in time order).
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
+from pipeline import engine
 from pipeline.artifacts import write_json
 from pipeline.batches import period_files
-from pipeline.config import ParamsFile, Window, load_params
-from pipeline.contract import load_contract
+from pipeline.config import Params, ParamsFile, Window, load_params
+from pipeline.contract import Contract, load_contract
 from pipeline.errors import PipelineError
-from pipeline.features import PERIOD, prepare_rows, raw_columns, read_periods, read_tables
+from pipeline.features import prepare_rows, raw_columns, read_periods, read_tables
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +53,17 @@ def select_periods(available: list[str], window: Window) -> tuple[list[str], str
     return reference, evaluation
 
 
+def prepare_period(
+    period: str, *, folder: Path, tables: dict[str, pd.DataFrame], params: Params, contract: Contract, out: Path
+) -> tuple[int, int]:
+    """Prepare one period's batch file into `out/<period>.parquet`; the rows written and the unlabelled dropped."""
+    batch = read_periods(folder, [period], raw_columns(params))
+    rows, dropped = prepare_rows(batch, tables, params=params, contract=contract, source=str(folder))
+    out.mkdir(parents=True, exist_ok=True)
+    rows.to_parquet(out / f"{period}.parquet", index=False)
+    return len(rows), dropped
+
+
 def main(
     *,
     data: Annotated[Path, typer.Option(help="Folder of raw data (paths.data).")],
@@ -58,30 +78,31 @@ def main(
     reference, evaluation = select_periods(list(period_files(folder)), params.window)
     log.info("prepare: reference %s..%s, evaluation %s", reference[0], reference[-1], evaluation)
     tables = read_tables(data, params.prepare.joins, [*reference, evaluation])
-    batches = read_periods(folder, [*reference, evaluation], raw_columns(params))
-    rows, _ = prepare_rows(
-        batches, tables, params=params, contract=contract, source=str(folder)
-    )  # join and label once, then split
-    is_test = rows[PERIOD] == evaluation
-    train, test = rows[~is_test].reset_index(drop=True), rows[is_test].reset_index(drop=True)
-    test_dropped = int((batches[PERIOD] == evaluation).sum()) - len(test)
-    train_dropped = int((batches[PERIOD] != evaluation).sum()) - len(train)
-    out.mkdir(parents=True, exist_ok=True)
-    train.to_parquet(out / "train.parquet", index=False)
-    test.to_parquet(out / "test.parquet", index=False)
+    shutil.rmtree(out, ignore_errors=True)  # a period no longer in the window must not stay behind
+    with engine.cluster(params.engine) as client:
+        counts = {
+            split: engine.run_each(
+                client,
+                prepare_period,
+                periods,
+                folder=folder,
+                tables=tables,
+                params=params,
+                contract=contract,
+                out=out / f"{split}.parquet",
+            )
+            for split, periods in {"train": reference, "test": [evaluation]}.items()
+        }
+    rows = {split: sum(n for n, _ in found) for split, found in counts.items()}
+    dropped = {split: sum(d for _, d in found) for split, found in counts.items()}
     write_json(
-        {
-            "periods": {"reference": reference, "evaluation": evaluation},
-            "rows": {"train": len(train), "test": len(test)},
-            "unlabelled": {"train": train_dropped, "test": test_dropped},
-        },
-        metrics,
+        {"periods": {"reference": reference, "evaluation": evaluation}, "rows": rows, "unlabelled": dropped}, metrics
     )
     log.info(
         "prepare: %d train rows, %d test rows (%d unlabelled dropped)",
-        len(train),
-        len(test),
-        train_dropped + test_dropped,
+        rows["train"],
+        rows["test"],
+        sum(dropped.values()),
     )
 
 

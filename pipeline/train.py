@@ -34,7 +34,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from pipeline import health
+from pipeline import engine, health
 from pipeline.artifacts import save_model, write_json
 from pipeline.config import Params, ParamsFile, Train, load_params
 from pipeline.errors import PipelineError
@@ -184,7 +184,8 @@ def main(
     """Fit the model on the reference periods and save it."""
     params = load_params(params_file)
     check_hyperparameters(params.train, params.task.type, params_file)
-    rows = pd.read_parquet(prepared / "train.parquet")
+    with engine.cluster(params.engine) as client:  # over engine.train_rows: a sample (see pipeline.engine)
+        rows, _ = engine.read_rows(prepared / "train.parquet", params.engine.train_rows, params.base.seed, client)
     health.check_inputs(rows[params.features.inputs], params.features.numeric, str(prepared / "train.parquet"))
     log.info("train: fitting %s on %d rows x %d inputs", params.train.estimator, len(rows), len(params.features.inputs))
     started = time.perf_counter()

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import typer
 
-from pipeline import datatests
+from pipeline import datatests, engine
 from pipeline.artifacts import write_json
 from pipeline.batches import period_files, read_csv
 from pipeline.config import Params, ParamsFile, load_params
@@ -37,6 +37,9 @@ from pipeline.contract import Contract, Table, load_contract
 from pipeline.datatests import finding
 from pipeline.errors import PipelineError
 from pipeline.schemas import STACK_FILE, Stack, table_schemas
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 log = logging.getLogger(__name__)
 
@@ -164,12 +167,18 @@ def unreadable(path: Path, rule: str, error: PipelineError) -> dict:
     }
 
 
-def check_table(table: Table, files: dict[str | None, Path]) -> tuple[dict, list[dict]]:
+def check_table(table: Table, files: dict[str | None, Path], client: Client | None = None) -> tuple[dict, list[dict]]:
     """Read the files of one table and check them against its contract (row bounds, hard and soft rules).
+
+    With a Dask `client` each file is read and checked on a worker, alone (the same findings as stacked, see the
+    module's docstring), and its checked frame comes back for the data tests across files.
 
     Returns:
         The readable files' frames (period -> frame, in file order) and the findings, file by file.
     """
+    if client is not None:
+        checked = engine.run_each(client, check_file, list(files.items()), table=table)
+        return {p: f for frames, _ in checked for p, f in frames.items()}, [x for _, found in checked for x in found]
     frames, unread = {}, {}
     for period, path in files.items():
         try:
@@ -178,6 +187,11 @@ def check_table(table: Table, files: dict[str | None, Path]) -> tuple[dict, list
             unread[period] = [unreadable(path, "readable CSV", exc)]
     frames, found = check_frames(table, frames, {p: files[p].as_posix() for p in frames})
     return frames, [f for period in files for f in unread.get(period, found.get(period, []))]
+
+
+def check_file(item: tuple[str | None, Path], *, table: Table) -> tuple[dict, list[dict]]:
+    """`check_table` of one (period, file): a task of the Dask engine."""
+    return check_table(table, dict([item]))
 
 
 def check_frames(
@@ -336,14 +350,15 @@ def validate(data: Path, params: Params, contract: Contract) -> tuple[dict, dict
         periods = list(period_files(data / params.prepare.batches))
     except PipelineError:
         periods = []  # reported below, with the batch table's own files
-    for name, table in contract.tables.items():
-        try:
-            files = table_files(data, name, table, periods)
-        except PipelineError as exc:
-            found.append(unreadable(data / name, "batch files", exc))
-            continue
-        frames[name], problems = check_table(table, files)
-        found += problems
+    with engine.cluster(params.engine) as client:
+        for name, table in contract.tables.items():
+            try:
+                files = table_files(data, name, table, periods)
+            except PipelineError as exc:
+                found.append(unreadable(data / name, "batch files", exc))
+                continue
+            frames[name], problems = check_table(table, files, client)
+            found += problems
     found += datatests.run(frames, params, contract, data)
     failures = sum(f["severity"] == "failure" for f in found)
     report = {

@@ -143,6 +143,14 @@ def test_format_2_metrics_are_shown_with_their_intervals(tmp_path, ran_clone):
         assert "bootstrap confidence interval" in text
 
 
+@pytest.mark.parametrize(("rows", "said"), [(20_000, True), (50_000, False)], ids=["sampled", "every-row"])
+def test_the_model_card_says_when_the_model_learnt_from_a_sample(tmp_path, ran_clone, rows, said):
+    evaluate = {**FORMAT_2, "training": {"rows": rows, "available": 50_000}}
+    card = (render(tmp_path, project=ran_clone, metrics=with_metrics(tmp_path, ran_clone, evaluate))) / "model-card.md"
+    sentence = "The model learnt from a sample of 20,000 of the 50,000\ntraining rows (`engine.train_rows`)"
+    assert (sentence in card.read_text()) is said
+
+
 def test_format_1_metrics_have_no_interval_sentence(tmp_path, ran_clone):
     format_1 = {"rows": 10, "threshold": 0.3, "model": {"roc_auc": 0.75}, "baseline": {"roc_auc": 0.5}}
     home = (

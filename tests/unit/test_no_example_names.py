@@ -38,6 +38,10 @@ GENERIC = {
     "speed": ("how fast the code runs (a paragraph's heading)", r"\bSpeed:"),
     "tz": ("time-zone aware timestamps", r"\btz-aware\b"),
     "dst": ("daylight saving time", r"(?-i:\bDST\b)"),
+    "engine": (
+        "the engine the stages run on (params.yaml `engine`, pipeline/engine.py)",
+        r"\bengine\b[.:(),]|(?-i:\bEngine\b)|(dask|pandas|import)\b.*\bengine\b|\bengine\b.*\b(dask|pandas)",
+    ),
 }
 
 
@@ -103,6 +107,9 @@ def test_the_package_names_nothing_of_the_example():
         ("the distance column in miles", True),
         ("handles DST transitions", False),
         ("a dst column", True),
+        ("with engine.cluster(params.engine) as client:", False),
+        ('rows["engine"].isin(KINDS)', True),
+        ("planes with one engine", True),
     ],
     ids=[
         "code",
@@ -114,12 +121,15 @@ def test_the_package_names_nothing_of_the_example():
         "column-distance",
         "daylight-saving",
         "column-dst",
+        "compute-engine",
+        "column-engine",
+        "column-engine-prose",
     ],
 )
 def test_the_search_tells_the_generic_use_from_the_example(tmp_path, line, caught):
     file = tmp_path / "module.py"
     file.write_text(line + "\n", encoding="utf-8")
-    found = hits({"carrier", "flights", "origin", "dest", "distance", "dst"}, [file])
+    found = hits({"carrier", "flights", "origin", "dest", "distance", "dst", "engine"}, [file])
     assert bool(found) is caught
 
 

@@ -1,0 +1,115 @@
+"""The engine the stages that read rows run on: pandas in this process (the default), or a Dask cluster.
+
+`engine.kind` in params.yaml chooses. With pandas every stage holds its rows in one process, which is simple
+and fast up to a few million rows. With Dask the same pandas functions (`features.prepare_rows`,
+`predict.score_rows`, ...) run on one partition at a time, each partition one period's file, on the workers of
+a cluster: a `distributed.LocalCluster` on this machine, or the scheduler at `engine.address`. Dask does the
+scheduling, the spilling and the parallelism; this module only connects to it and holds the rules pandas and
+Dask share, so they give the same rows:
+
+- `sample`: which rows a capped step (training over `engine.train_rows`, drift over `engine.drift_rows`) keeps.
+  A row is kept when the hash of its values falls under the rate, so the choice does not depend on the engine,
+  the partitions or the row order, and the same rate applies to every period and class.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from pipeline.config import Engine
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+# uint64 hashes are uniform on [0, 2**64): a row is kept when its hash is below rate * 2**64.
+HASH_RANGE = float(2**64)
+
+
+@contextmanager
+def cluster(engine: Engine) -> Iterator[Client | None]:
+    """A Dask client for `engine` (None for pandas), closed on exit.
+
+    No address starts a LocalCluster of worker processes (one per core, or `engine.workers`), one thread each:
+    the stages' pandas and scikit-learn code holds the GIL, so processes, not threads, run it in parallel.
+    """
+    if engine.kind == "pandas":
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if engine.address is not None:
+        with Client(engine.address) as client:
+            log.info("engine: dask, the cluster at %s", engine.address)
+            yield client
+        return
+    workers = engine.workers or os.cpu_count() or 1
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.WARNING,
+        ) as local,
+        Client(local) as client,
+    ):
+        log.info("engine: dask, a LocalCluster of %d worker processes", workers)
+        yield client
+
+
+def run_each(client: Client | None, task: Callable[..., T], items: list, **shared) -> list[T]:
+    """`task(item, **shared)` for each item, in order: here one after the other, or on the cluster's workers.
+
+    The `shared` arguments (the joined tables, the parameters) are sent to each worker once, not once per task.
+    An error in a task is raised here as the task raised it, so a bad file reads the same on either engine.
+    """
+    if client is None:
+        return [task(item, **shared) for item in items]
+    sent = {name: client.scatter([value], broadcast=True, hash=False)[0] for name, value in shared.items()}
+    return client.gather(client.map(task, items, pure=False, **sent))
+
+
+def read_rows(split: Path, cap: int | None, seed: int, client: Client | None) -> tuple[pd.DataFrame, int]:
+    """A prepared split (a folder of Parquet files, one per period) as one table, sampled when over `cap` rows.
+
+    Returns the rows and how many the split holds. Each file is read, and sampled, where its task runs, so with
+    Dask only the kept rows travel to this process: training at `engine.train_rows` holds that many rows here
+    however many the split has.
+    """
+    files = sorted(split.glob("*.parquet")) if split.is_dir() else [split]
+    total = sum(pq.read_metadata(f).num_rows for f in files)
+    parts = run_each(client, read_sample, files, rate=rate(cap, total), seed=seed)
+    return pd.concat(parts, ignore_index=True), total
+
+
+def read_sample(path: Path, *, rate: float, seed: int) -> pd.DataFrame:
+    """One Parquet file's rows that `sample` keeps."""
+    return sample(pd.read_parquet(path), rate, seed)
+
+
+def sample(rows: pd.DataFrame, rate: float, seed: int) -> pd.DataFrame:
+    """The rows whose values hash below `rate` (keyed by `seed`); all of them when `rate` >= 1.
+
+    Equal rows are kept or dropped together, and a row's fate depends on its values only: the pandas engine on
+    the whole table and the Dask engine on each partition keep the same rows, in the same order.
+    """
+    if rate >= 1:
+        return rows
+    hashes = pd.util.hash_pandas_object(rows, index=False, hash_key=f"{seed:016d}"[-16:])
+    return rows[hashes.to_numpy() < np.uint64(min(rate * HASH_RANGE, HASH_RANGE - 1))]
+
+
+def rate(cap: int | None, rows: int) -> float:
+    """The share of `rows` a step capped at `cap` rows keeps (1: all of them)."""
+    return 1.0 if cap is None or rows <= cap else cap / rows
