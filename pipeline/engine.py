@@ -48,6 +48,9 @@ def cluster(engine: Engine) -> Iterator[Client | None]:
         return
     from distributed import Client, LocalCluster
 
+    # The scheduler, nannies and workers log their every step at INFO, which the stages' own logging would print.
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+
     if engine.address is not None:
         with Client(engine.address) as client:
             log.info("engine: dask, the cluster at %s", engine.address)
@@ -59,7 +62,7 @@ def cluster(engine: Engine) -> Iterator[Client | None]:
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            scheduler_kwargs={"dashboard": False},  # nobody watches a stage's cluster: no web server, no port
             silence_logs=logging.WARNING,
         ) as local,
         Client(local) as client,

@@ -9,9 +9,9 @@ Params:  `prepare`, `task`, `features`, `window`.
 Metrics: `rows.train`, `rows.test`, `unlabelled.train`, `unlabelled.test`, `periods.*`.
 
 The split is by time: the model learns from periods strictly before the one it is evaluated on, so no
-future row leaks into training. Only identifiers, the period, the model inputs and the label are written:
-the columns known after the event never leave this stage. How a row is joined, dated and labelled lives in
-`pipeline.features`, shared with the stages that score rows; this module reads, splits and writes.
+future row leaks into training. Only identifiers and the period (as text), the model inputs and the label are
+written: the columns known after the event never leave this stage. How a row is joined, dated and labelled lives
+in `pipeline.features`, shared with the stages that score rows; this module reads, splits and writes.
 
 Each period is prepared on its own (`prepare_period`), its file written under the split it belongs to: with
 `engine.kind: pandas` one after the other in this process, with `dask` in parallel on the cluster's workers

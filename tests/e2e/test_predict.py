@@ -36,7 +36,7 @@ def test_scores_equal_the_evaluation_scores_with_the_model_version(ran_copy, suf
     model = load_model(ran_copy / params.paths.model)
     labelled = pd.read_csv(ran_copy / "data/flights/2013-02.csv").head(len(rows))["arr_delay"].notna().to_numpy()
     test = pd.read_parquet(ran_copy / params.paths.prepared / "test.parquet").head(int(labelled.sum()))
-    assert test["flight"].tolist() == out.loc[labelled, "flight"].tolist()
+    assert test["flight"].tolist() == out.loc[labelled, "flight"].astype(str).tolist()  # prepared ids are text
     expected = TASKS["binary"].score(model, test[params.features.inputs])
     assert np.array_equal(out.loc[labelled, "score"].to_numpy(), expected)
     assert set(out["decision"]) <= {0, 1}
