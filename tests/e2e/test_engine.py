@@ -75,9 +75,8 @@ def test_a_second_repro_on_dask_runs_nothing(dask_run):
     assert "Running stage" not in again and "Data and pipelines are up to date." in again
 
 
-@pytest.mark.parametrize("case", ["unreadable-file", "below-minimum"])
-def test_a_bad_batch_is_refused_on_dask_with_the_pandas_message(dask_run, ran_clone, tmp_path, case):
-    corrupt, message = BAD_INPUTS[case]
+def test_a_bad_batch_is_refused_on_dask_with_the_pandas_message(dask_run, ran_clone, tmp_path):
+    corrupt, message = BAD_INPUTS["below-minimum"]  # six rules broken in one file, found on a worker
     said = {}
     for name, source in {"pandas": ran_clone, "dask": dask_run / "repo"}.items():
         repo = shutil.copytree(source, tmp_path / name, symlinks=True)
