@@ -54,13 +54,20 @@ def select_periods(available: list[str], window: Window) -> tuple[list[str], str
 
 
 def prepare_period(
-    period: str, *, folder: Path, tables: dict[str, pd.DataFrame], params: Params, contract: Contract, out: Path
+    item: tuple[str, str],
+    *,
+    folder: Path,
+    tables: dict[str, pd.DataFrame],
+    params: Params,
+    contract: Contract,
+    out: Path,
 ) -> tuple[int, int]:
-    """Prepare one period's batch file into `out/<period>.parquet`; the rows written and the unlabelled dropped."""
+    """Prepare one (period, split) into `out/<split>.parquet/<period>.parquet`; the rows written, unlabelled dropped."""
+    period, split = item
     batch = read_periods(folder, [period], raw_columns(params))
     rows, dropped = prepare_rows(batch, tables, params=params, contract=contract, source=str(folder))
-    out.mkdir(parents=True, exist_ok=True)
-    rows.to_parquet(out / f"{period}.parquet", index=False)
+    (out / f"{split}.parquet").mkdir(parents=True, exist_ok=True)
+    rows.to_parquet(out / f"{split}.parquet" / f"{period}.parquet", index=False)
     return len(rows), dropped
 
 
@@ -79,22 +86,15 @@ def main(
     log.info("prepare: reference %s..%s, evaluation %s", reference[0], reference[-1], evaluation)
     tables = read_tables(data, params.prepare.joins, [*reference, evaluation])
     shutil.rmtree(out, ignore_errors=True)  # a period no longer in the window must not stay behind
-    with engine.cluster(params.engine) as client:
-        counts = {
-            split: engine.run_each(
-                client,
-                prepare_period,
-                periods,
-                folder=folder,
-                tables=tables,
-                params=params,
-                contract=contract,
-                out=out / f"{split}.parquet",
-            )
-            for split, periods in {"train": reference, "test": [evaluation]}.items()
-        }
-    rows = {split: sum(n for n, _ in found) for split, found in counts.items()}
-    dropped = {split: sum(d for _, d in found) for split, found in counts.items()}
+    items = [(period, "train") for period in reference] + [(evaluation, "test")]
+    with engine.cluster(params.engine) as client:  # every period at once: the tables are sent to a worker once
+        counts = engine.run_each(
+            client, prepare_period, items, folder=folder, tables=tables, params=params, contract=contract, out=out
+        )
+    rows, dropped = {"train": 0, "test": 0}, {"train": 0, "test": 0}
+    for (_, split), (written, unlabelled) in zip(items, counts, strict=True):
+        rows[split] += written
+        dropped[split] += unlabelled
     write_json(
         {"periods": {"reference": reference, "evaluation": evaluation}, "rows": rows, "unlabelled": dropped}, metrics
     )
