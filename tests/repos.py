@@ -114,12 +114,12 @@ def example_project(work: Path, root: Path = ROOT) -> Path:
 Settings = Sequence[tuple[str, str]]
 
 
-def edited(params: str, settings: Settings) -> str:
+def edited(text: str, settings: Settings) -> str:
     """A file's text with each (old, new) change made; each must apply once (the example may not drift)."""
     for old, new in settings:
-        assert params.count(old) == 1, f"the example's file no longer holds {old!r}"
-        params = params.replace(old, new)
-    return params
+        assert text.count(old) == 1, f"the example's file no longer holds {old!r}"
+        text = text.replace(old, new)
+    return text
 
 
 def for_speed(params: str) -> str:
