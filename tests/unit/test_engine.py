@@ -10,14 +10,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from pipeline import engine
-from pipeline.config import Engine
+from pipeline.config import Engine, load_params
+from pipeline.contract import Contract
 from pipeline.errors import PipelineError
-from pipeline.features import typed
+from pipeline.features import feature_rows, typed
 from pipeline.init import engine_choice
 from pipeline.labels import as_text
 from pipeline.predict import input_files
+from tests.unit import test_predict_rows as tiny
 
 SEED = 20130101
 
@@ -95,3 +98,19 @@ def test_a_folder_to_score_is_its_files_in_name_order(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(PipelineError, match=r"empty: no .csv or .parquet file to score"):
         input_files(tmp_path / "empty")
+
+
+def test_feature_rows_give_every_file_the_same_types(tmp_path):
+    """The rule at work where it matters: the rows of a file with gaps and of one without reach the model alike."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny.tiny_params(tmp_path)), encoding="utf-8")
+    params, contract = load_params(tmp_path / "params.yaml"), Contract.model_validate(tiny.CONTRACT)
+    prices = pd.DataFrame({"shop": ["a", "b"], "price": [1.0, 2.0]})
+    full = pd.DataFrame({"id": [1, 2], "year": "2002-01-01T00:00:00Z", "shop": ["a", "b"], "distance": [3, 4]})
+    gaps = full.assign(distance=[3.0, np.nan], shop=[np.nan, np.nan])
+    typed_rows = [
+        feature_rows(f.assign(visits=1), {"prices": prices}, params=params, contract=contract, source="f")
+        for f in (full, gaps)
+    ]
+    inputs = params.features.inputs
+    assert typed_rows[0][inputs].dtypes.to_dict() == typed_rows[1][inputs].dtypes.to_dict()
+    assert typed_rows[0]["distance"].dtype == "float64" and typed_rows[1]["shop"].isna().all()
