@@ -10,6 +10,7 @@ project, a cold `dvc repro` (every stage, the pipeline that `pipeline run` runs 
 - wall seconds per stage (from the time DVC announces each stage) and in all;
 - peak memory of the largest process (the maximum resident set over every process the run started and
   waited for: DVC, each stage, Dask's workers) and of all its processes together (sampled every 0.2 s);
+- the largest process of each stage, sampled (where the run's peak comes from);
 - whether the run finished, and if not how it stopped (killed above `--limit-gb` of all processes together:
   what a 16 GB GitHub-hosted runner would do, the default).
 
@@ -96,20 +97,27 @@ def run(command: list[str], cwd: Path) -> None:
 
 
 class TreeMemory(threading.Thread):
-    """Samples the resident memory of a process and all its descendants; kills them all above a limit."""
+    """Samples the resident memory of a process and all its descendants; kills them all above a limit.
+
+    Also the largest single process per stage (`stage` is set as DVC announces each one): sampled, so a peak
+    shorter than 0.2 s may be missed; the run's exact largest is `LARGEST`'s.
+    """
 
     def __init__(self, root: psutil.Process, limit_mb: float) -> None:
         super().__init__(daemon=True)
         self.root, self.limit_mb, self.peak_mb, self.killed, self.done = root, limit_mb, 0.0, False, False
+        self.stage, self.largest_mb = "", {}
 
     def run(self) -> None:
         while not self.done:
             try:
                 tree = [self.root, *self.root.children(recursive=True)]
-                total = sum(p.memory_info().rss for p in tree if p.is_running()) / 2**20
+                sizes = [p.memory_info().rss / 2**20 for p in tree if p.is_running()]
             except psutil.Error:
-                total = 0.0
+                sizes = [0.0]
+            total = sum(sizes)
             self.peak_mb = max(self.peak_mb, total)
+            self.largest_mb[self.stage] = max(self.largest_mb.get(self.stage, 0.0), *sizes)
             if total > self.limit_mb and not self.killed:
                 self.killed = True
                 for p in reversed(tree):
@@ -146,6 +154,7 @@ def repro(repo: Path, limit_gb: float) -> dict:
         found = re.search(r"Running stage '(\w+)'", line)
         if found:
             marks.append((found[1], time.perf_counter()))
+            watch.stage = found[1]
         tail = [*tail[-20:], line.rstrip()]
     code = process.wait()
     ended = time.perf_counter()
@@ -160,6 +169,7 @@ def repro(repo: Path, limit_gb: float) -> dict:
         "stages": stages,
         "largest_mb": round(float(largest.read_text())) if largest.exists() else None,
         "all_mb": round(watch.peak_mb),
+        "stage_largest_mb": {name: round(mb) for name, mb in watch.largest_mb.items() if name},
     }
 
 
@@ -246,6 +256,11 @@ def main() -> None:
             f"x{r['scale']:<4} {r['rows']:11,d} {r['engine']:7} {r['seconds']:7.1f} {stages} "
             f"{r['largest_mb'] or 0:10,d} {r['all_mb']:8,d}  {'yes' if r['finished'] else r['stopped']}"
         )
+    print()
+    print(f"{'largest process per stage, sampled (MB)':>33} " + " ".join(f"{s:>9}" for s in STAGES))
+    for r in results:
+        peaks = " ".join(f"{r['stage_largest_mb'].get(s, 0):9,d}" for s in STAGES)
+        print(f"{'x' + str(r['scale']):>25} {r['engine']:7} {peaks}")
 
 
 if __name__ == "__main__":
