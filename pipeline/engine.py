@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import chdir, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -80,7 +81,20 @@ def run_each(client: Client | None, task: Callable[..., T], items: list, **share
     if client is None:
         return [task(item, **shared) for item in items]
     sent = {name: client.scatter([value], broadcast=True, hash=False)[0] for name, value in shared.items()}
-    return client.gather(client.map(task, items, pure=False, **sent))
+    return client.gather(client.map(partial(in_folder, task, Path.cwd()), items, pure=False, **sent))
+
+
+def in_folder(task: Callable[..., T], folder: Path, item, /, **shared) -> T:
+    """`task(item, **shared)` run in `folder`, the stage's working directory, on a worker.
+
+    The stages name their files relative to the project (`data/flights/2013-01.csv`), and their messages do too.
+    A worker of a cluster at `engine.address` was started elsewhere, so it runs the task where the stage runs:
+    a worker on another machine must see the project's folder at the same path (a shared file system). The
+    working directory is the worker process's, so a worker runs one task at a time (one thread, as the
+    LocalCluster's do).
+    """
+    with chdir(folder):
+        return task(item, **shared)
 
 
 def read_rows(split: Path, cap: int | None, seed: int, client: Client | None) -> tuple[pd.DataFrame, int]:

@@ -43,6 +43,8 @@ SETTINGS = [  # (example's params.yaml text, the replay's): each must apply
     ("  max_age: 3 ", "  max_age: 12 "),
     ("  min_delta: 0.002 ", "  min_delta: 0.0 "),  # a lenient gate (a month's rows are few here): so that the
     ("  margin: 0.0 ", "  margin: 0.01 "),  # replay holds promotions the next round must build on, and rejects
+    ("    numeric: 0.1 ", "    numeric: 0.5 "),  # drift counts only large shifts: fewer columns drift, so fewer
+    ("    categorical: 0.04 ", "    categorical: 0.2 "),  # figures to draw (a record's share is checked, not its value)
 ]
 EVERY = 4  # the sampled source keeps one flight in EVERY, so a month has fewer rows than the contract's bounds:
 SAMPLED_CONTRACT = [("    rows: {min: 10000, max: 60000}", "    rows: {min: 2500, max: 15000}")]
