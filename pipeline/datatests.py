@@ -146,14 +146,15 @@ def straddling_duplicates(batches: dict[str, pd.DataFrame], params: Params, fold
     if len(periods) < 2:
         return []
     time = params.prepare.timestamp
-    newest, earlier = batches[periods[-1]], pd.concat([batches[p] for p in periods[:-1]], ignore_index=True)
-    columns = [c for c in newest.columns if c != time and c in earlier.columns]
+    newest, earlier = batches[periods[-1]], [batches[p] for p in periods[:-1]]
+    columns = [c for c in newest.columns if c != time and c in _columns(earlier)]
     if not columns:
         return []
     # One 64-bit hash per row (pandas' own, the same one `duplicated` builds on): comparing them is a set lookup,
-    # where comparing the rows column by column as text took most of `validate`'s time on a large history.
-    seen = pd.util.hash_pandas_object(earlier[columns], index=False).to_numpy()
-    repeats = np.isin(pd.util.hash_pandas_object(newest[columns], index=False).to_numpy(), seen)
+    # where comparing the rows column by column as text took most of `validate`'s time on a large history. Each
+    # file is hashed alone, so the history is never copied into one table.
+    seen = np.concatenate([_row_hashes(frame, columns) for frame in earlier])
+    repeats = np.isin(_row_hashes(newest, columns), seen)
     if not repeats.any():
         return []
     return [
@@ -168,6 +169,33 @@ def straddling_duplicates(batches: dict[str, pd.DataFrame], params: Params, fold
             "once, they flatter the metrics (leakage)",
         )
     ]
+
+
+def _row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """One hash per row of `columns`, numbers hashed as float64.
+
+    A count read as 3 in one file and as 3.0 in another (a file with a gap reads it as float) is the same value.
+    """
+    rows = frame.reindex(columns=columns)
+    numbers = [c for c in columns if pd.api.types.is_numeric_dtype(rows[c]) and not pd.api.types.is_bool_dtype(rows[c])]
+    return pd.util.hash_pandas_object(rows.astype(dict.fromkeys(numbers, "float64")), index=False).to_numpy()
+
+
+def _columns(frames: list[pd.DataFrame]) -> list[str]:
+    """The columns of all `frames`, in order of appearance (those of `pd.concat(frames)`)."""
+    return list(dict.fromkeys(c for frame in frames for c in frame.columns))
+
+
+def _stacked(frames: list[pd.DataFrame], column: str) -> pd.Series:
+    """`pd.concat(frames, ignore_index=True)[column]`, without stacking the other columns.
+
+    One column of a long history is in memory at a time, not every column at once. A frame without the column
+    gives missing values, as the stacked table would.
+    """
+    return pd.concat(
+        [frame[column] if column in frame else pd.Series(np.nan, index=frame.index) for frame in frames],
+        ignore_index=True,
+    )
 
 
 def _file(data: Path, table: str, period: str | None) -> str:
@@ -293,15 +321,16 @@ def leakage(batches: dict[str, pd.DataFrame], params: Params, contract: Contract
     if contract.target.column not in next(iter(batches.values()), {}):
         return []  # the schema reports an absent target column
     skip = {*contract.leakage, contract.target.column, *params.features.identifiers}
-    rows = pd.concat(batches.values(), ignore_index=True)
-    target = _outcome(rows[contract.target.column], params)  # once per table, not once per column
-    overall = {c: _leakage(rows[c], target) for c in rows.columns if c not in skip}
-    found, start = [], np.cumsum([0, *(len(f) for f in batches.values())])
+    frames = list(batches.values())
+    target = _outcome(_stacked(frames, contract.target.column), params)  # once per table, not once per column
+    overall = {c: _leakage(_stacked(frames, c), target) for c in _columns(frames) if c not in skip}
+    found, start = [], np.cumsum([0, *(len(f) for f in frames)])
     files = {
         (folder / f"{p}.csv").as_posix(): slice(a, b) for p, a, b in zip(batches, start[:-1], start[1:], strict=True)
     }
     for column in (c for c, scored in overall.items() if _too_high(scored, contract)):
-        per_file = {file: _leakage(rows[column][at], target[at]) for file, at in files.items()}
+        values = _stacked(frames, column)
+        per_file = {file: _leakage(values[at], target[at]) for file, at in files.items()}
         # Too few rows in each file to score alone (or high only together): the folder, with the rows scored.
         leaky = {file: s for file, s in per_file.items() if _too_high(s, contract)} or {
             folder.as_posix(): overall[column]
@@ -399,14 +428,14 @@ def rank_auc(y, score) -> float:
 def quality_summary(batches: dict[str, pd.DataFrame], contract: Contract) -> dict:
     """Per column: count, missing %, distinct count, and min/max/mean or the top categories; newest vs reference."""
     periods = sorted(batches)
-    current, reference = batches[periods[-1]], pd.concat([batches[p] for p in periods[:-1]] or [batches[periods[-1]]])
+    current, reference = batches[periods[-1]], [batches[p] for p in periods[:-1]] or [batches[periods[-1]]]
     return {
         "current": periods[-1],
         "reference": periods[:-1],
         "columns": {
-            column: {"reference": _describe(reference[column]), "current": _describe(current[column])}
+            column: {"reference": _describe(_stacked(reference, column)), "current": _describe(current[column])}
             for column in current.columns
-            if column in reference.columns
+            if column in _columns(reference)
         },
         "leakage": sorted(contract.leakage),
         "duplicate_rows": {period: int(frame.duplicated().sum()) for period, frame in batches.items()},

@@ -87,7 +87,7 @@ def run_each(client: Client | None, task: Callable[..., T], items: list, **share
 def in_folder(task: Callable[..., T], folder: Path, item, /, **shared) -> T:
     """`task(item, **shared)` run in `folder`, the stage's working directory, on a worker.
 
-    The stages name their files relative to the project (`data/flights/2013-01.csv`), and their messages do too.
+    The stages name their files relative to the project (`data/<table>/<period>.csv`), as their messages do.
     A worker of a cluster at `engine.address` was started elsewhere, so it runs the task where the stage runs:
     a worker on another machine must see the project's folder at the same path (a shared file system). The
     working directory is the worker process's, so a worker runs one task at a time (one thread, as the

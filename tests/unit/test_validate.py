@@ -430,6 +430,18 @@ def test_a_row_repeated_in_training_and_evaluation_is_a_leakage_warning(params, 
     assert straddling_duplicates({"2013-01": older, "2013-02": newer.assign(x=[5, 3])}, params, tmp_path) == []
 
 
+def test_a_repeat_is_found_across_files_that_read_a_number_differently(params, tmp_path):
+    """Each file is hashed alone (the history is never stacked): a count read as an integer in one month and as
+    a float in the next (a month with a gap) is still the same value."""
+    from pipeline.datatests import straddling_duplicates
+
+    time = params.prepare.timestamp
+    older = pd.DataFrame({time: ["2013-01-05T10:00:00Z", "2013-01-06T10:00:00Z"], "x": [1, 2], "y": ["a", "b"]})
+    newer = pd.DataFrame({time: ["2013-02-05T10:00:00Z", "2013-02-06T10:00:00Z"], "x": [2.0, np.nan], "y": ["b", "b"]})
+    (found,) = straddling_duplicates({"2013-01": older, "2013-02": newer}, params, tmp_path)
+    assert found["failing_rows"] == 1 and found["file"].endswith("2013-02.csv")
+
+
 def test_a_text_target_is_checked_for_leakage_through_its_positive_value(params, contract, tmp_path):
     from pipeline.datatests import leakage
 
