@@ -81,7 +81,10 @@ def run_each(client: Client | None, task: Callable[..., T], items: list, **share
     if client is None:
         return [task(item, **shared) for item in items]
     sent = {name: client.scatter([value], broadcast=True, hash=False)[0] for name, value in shared.items()}
-    return client.gather(client.map(partial(in_folder, task, Path.cwd()), items, pure=False, **sent))
+    futures = client.map(partial(in_folder, task, Path.cwd()), items, pure=False, **sent)
+    # One result at a time, in order: gathering them all at once holds every result twice while it arrives (the
+    # bytes received and the objects made from them): validate's largest process at x30, 4.0 GB, is 3.2 GB this way.
+    return [future.result() for future in futures]
 
 
 def in_folder(task: Callable[..., T], folder: Path, item, /, **shared) -> T:
