@@ -147,7 +147,8 @@ def straddling_duplicates(batches: dict[str, pd.DataFrame], params: Params, fold
         return []
     time = params.prepare.timestamp
     newest, earlier = batches[periods[-1]], [batches[p] for p in periods[:-1]]
-    columns = [c for c in newest.columns if c != time and c in _columns(earlier)]
+    known = set(_columns(earlier))
+    columns = [c for c in newest.columns if c != time and c in known]
     if not columns:
         return []
     # One 64-bit hash per row (pandas' own, the same one `duplicated` builds on): comparing them is a set lookup,
@@ -429,13 +430,14 @@ def quality_summary(batches: dict[str, pd.DataFrame], contract: Contract) -> dic
     """Per column: count, missing %, distinct count, and min/max/mean or the top categories; newest vs reference."""
     periods = sorted(batches)
     current, reference = batches[periods[-1]], [batches[p] for p in periods[:-1]] or [batches[periods[-1]]]
+    known = set(_columns(reference))
     return {
         "current": periods[-1],
         "reference": periods[:-1],
         "columns": {
             column: {"reference": _describe(_stacked(reference, column)), "current": _describe(current[column])}
             for column in current.columns
-            if column in _columns(reference)
+            if column in known
         },
         "leakage": sorted(contract.leakage),
         "duplicate_rows": {period: int(frame.duplicated().sum()) for period, frame in batches.items()},
