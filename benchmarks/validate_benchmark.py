@@ -33,6 +33,7 @@ WORKER = """
 import json, resource, sys, time
 from pathlib import Path
 from pipeline import datatests
+from pipeline.engine import Parts
 from pipeline.config import load_params
 from pipeline.contract import load_contract
 from pipeline.batches import read_csv
@@ -65,7 +66,7 @@ elif mode == "schema":
     frames = {name: check_frames(contract.tables[name], tables, {p: str(p) for p in tables})[0]
               for name, tables in frames.items()}
 elif mode == "datatests":
-    datatests.run(frames, params, contract, data)
+    datatests.run({name: Parts.here(tables) for name, tables in frames.items()}, params, contract, data)
 else:
     with __import__("tempfile").TemporaryDirectory() as out:
         main(data, contract_path, Path(out) / "validate.json", Path(out) / "quality.json", root / "params.yaml")

@@ -10,6 +10,8 @@ Dask share, so they give the same rows:
 - `sample`: which rows a capped step (training over `engine.train_rows`, drift over `engine.drift_rows`) keeps.
   A row is kept when the hash of its values falls under the rate, so the choice does not depend on the engine,
   the partitions or the row order, and the same rate applies to every period and class.
+- `Parts`: a table's checked files, held in this process or where the workers checked them; `validate`'s data
+  tests across files run on each file where it is (`Parts.map`) and combine the small results here.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import chdir, contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -27,7 +30,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 if TYPE_CHECKING:
-    from distributed import Client
+    from distributed import Client, Future
 
     from pipeline.config import Engine
 
@@ -72,19 +75,71 @@ def cluster(engine: Engine) -> Iterator[Client | None]:
         yield client
 
 
-def run_each(client: Client | None, task: Callable[..., T], items: list, **shared) -> list[T]:
+def run_each(client: Client | None, task: Callable[..., T], items: list, /, **shared) -> list[T]:
     """`task(item, **shared)` for each item, in order: here one after the other, or on the cluster's workers.
 
     The `shared` arguments (the joined tables, the parameters) are sent to each worker once, not once per task.
-    An error in a task is raised here as the task raised it, so a bad file reads the same on either engine.
+    An item may be a result kept on the workers (`keep_each`): its task runs where it is. An error in a task is
+    raised here as the task raised it, so a bad file reads the same on either engine.
     """
     if client is None:
         return [task(item, **shared) for item in items]
-    sent = {name: client.scatter([value], broadcast=True, hash=False)[0] for name, value in shared.items()}
-    futures = client.map(partial(in_folder, task, Path.cwd()), items, pure=False, **sent)
     # One result at a time, in order: gathering them all at once holds every result twice while it arrives (the
     # bytes received and the objects made from them): validate's largest process at x30, 4.0 GB, is 3.2 GB this way.
-    return [future.result() for future in futures]
+    return [future.result() for future in keep_each(client, task, items, **shared)]
+
+
+def keep_each(client: Client, task: Callable[..., T], items: list, /, **shared) -> list[Future]:
+    """`run_each` on the cluster, its results left on the workers (Dask futures) for later tasks to use there."""
+    sent = {name: client.scatter([value], broadcast=True, hash=False)[0] for name, value in shared.items()}
+    return client.map(partial(in_folder, task, Path.cwd()), items, pure=False, **sent)
+
+
+@dataclass(frozen=True)
+class Parts:
+    """One table's files as frames, period -> frame in file order, and what is known of each without reading it.
+
+    With pandas the frames are in this process; with Dask each stays on the worker that read and checked it (a
+    future), so the data tests across files never bring the history into one process: `map` runs a test's part
+    on each file where the file is, and only its small result (a count, a row's hash, a sample) comes back.
+    """
+
+    frames: dict[str | None, pd.DataFrame | Future]
+    dtypes: dict[str | None, pd.Series]  # period -> the file's column -> dtype
+    rows: dict[str | None, int]
+    client: Client | None = None
+
+    @classmethod
+    def here(cls, frames: dict[str | None, pd.DataFrame]) -> Parts:
+        """Frames held in this process (the pandas engine, and tests)."""
+        return cls(frames, {p: f.dtypes for p, f in frames.items()}, {p: len(f) for p, f in frames.items()})
+
+    def columns(self, period: str | None) -> list:
+        """The columns of one period's file, in its order."""
+        return list(self.dtypes[period].index)
+
+    def map(self, task: Callable[..., T], periods: list | None = None, /, **shared) -> list[T]:
+        """`task(frame, **shared)` for the frame of each of `periods` (all by default), in order, where it is."""
+        chosen = list(self.frames) if periods is None else periods
+        return run_each(self.client, task, [self.frames[p] for p in chosen], **shared)
+
+    def apply(self, task: Callable[..., T], period: str | None, /, **shared) -> T:
+        """`task(frame, **shared)` for the frame of one period, where it is."""
+        return self.map(task, [period], **shared)[0]
+
+    def map_each(self, task: Callable[..., T], each: dict, /, **shared) -> list[T]:
+        """`task(frame, each[period], **shared)` for each period of `each`, in order, where the frame is."""
+        items = [(self.frames[period], value) for period, value in each.items()]
+        return run_each(self.client, partial(with_own, task), items, **shared)
+
+
+def with_own(task: Callable[..., T], item: tuple, /, **shared) -> T:
+    """`task(frame, own, **shared)` for an item (frame, own): a task with an argument of its own besides the frame.
+
+    Dask finds a future inside the item's tuple and hands the task its frame, as it does for a bare future.
+    """
+    frame, own = item
+    return task(frame, own, **shared)
 
 
 def in_folder(task: Callable[..., T], folder: Path, item, /, **shared) -> T:

@@ -35,6 +35,7 @@ from pipeline.batches import period_files, read_csv
 from pipeline.config import Params, ParamsFile, load_params
 from pipeline.contract import Contract, Table, load_contract
 from pipeline.datatests import finding
+from pipeline.engine import Parts
 from pipeline.errors import PipelineError
 from pipeline.schemas import STACK_FILE, Stack, table_schemas
 
@@ -167,18 +168,28 @@ def unreadable(path: Path, rule: str, error: PipelineError) -> dict:
     }
 
 
-def check_table(table: Table, files: dict[str | None, Path], client: Client | None = None) -> tuple[dict, list[dict]]:
+def check_table(table: Table, files: dict[str | None, Path], client: Client | None = None) -> tuple[Parts, list[dict]]:
     """Read the files of one table and check them against its contract (row bounds, hard and soft rules).
 
     With a Dask `client` each file is read and checked on a worker, alone (the same findings as stacked, see the
-    module's docstring), and its checked frame comes back for the data tests across files.
+    module's docstring), and its checked frame stays there for the data tests across files (`engine.Parts`).
 
     Returns:
         The readable files' frames (period -> frame, in file order) and the findings, file by file.
     """
     if client is not None:
-        checked = engine.run_each(client, check_file, list(files.items()), table=table)
-        return {p: f for frames, _ in checked for p, f in frames.items()}, [x for _, found in checked for x in found]
+        checked = engine.keep_each(client, check_file, list(files.items()), table=table)
+        described = engine.run_each(client, describe_checked, checked)  # findings, and each frame's dtypes and rows
+        kept = engine.keep_each(client, frame_checked, checked)
+        readable = [n for n, (_, dtypes, _) in enumerate(described) if dtypes is not None]
+        periods = list(files)
+        parts = Parts(
+            {periods[n]: kept[n] for n in readable},
+            {periods[n]: described[n][1] for n in readable},
+            {periods[n]: described[n][2] for n in readable},
+            client,
+        )
+        return parts, [x for found, _, _ in described for x in found]
     frames, unread = {}, {}
     for period, path in files.items():
         try:
@@ -186,12 +197,24 @@ def check_table(table: Table, files: dict[str | None, Path], client: Client | No
         except PipelineError as exc:
             unread[period] = [unreadable(path, "readable CSV", exc)]
     frames, found = check_frames(table, frames, {p: files[p].as_posix() for p in frames})
-    return frames, [f for period in files for f in unread.get(period, found.get(period, []))]
+    return Parts.here(frames), [f for period in files for f in unread.get(period, found.get(period, []))]
 
 
-def check_file(item: tuple[str | None, Path], *, table: Table) -> tuple[dict, list[dict]]:
-    """`check_table` of one (period, file): a task of the Dask engine."""
-    return check_table(table, dict([item]))
+def check_file(item: tuple[str | None, Path], *, table: Table) -> tuple[pd.DataFrame | None, list[dict]]:
+    """`check_table` of one (period, file): a task of the Dask engine. The frame is None when unreadable."""
+    parts, found = check_table(table, dict([item]))
+    return next(iter(parts.frames.values()), None), found
+
+
+def describe_checked(checked: tuple[pd.DataFrame | None, list[dict]]) -> tuple[list[dict], pd.Series | None, int]:
+    """What the stage needs of a file checked on a worker: its findings, and its frame's dtypes and length."""
+    frame, found = checked
+    return found, None if frame is None else frame.dtypes, 0 if frame is None else len(frame)
+
+
+def frame_checked(checked: tuple[pd.DataFrame | None, list[dict]]) -> pd.DataFrame | None:
+    """The checked frame of a file checked on a worker, kept there for the data tests across files."""
+    return checked[0]
 
 
 def check_frames(
@@ -338,14 +361,14 @@ def table_files(data: Path, name: str, table: Table, periods: list[str]) -> dict
     return files
 
 
-def validate(data: Path, params: Params, contract: Contract) -> tuple[dict, dict[str, dict]]:
+def validate(data: Path, params: Params, contract: Contract, *, summarize: bool = False) -> tuple[dict, dict | None]:
     """Check every file of every table, then the data tests across files.
 
     Returns:
-        The report, and the accepted tables (name -> period -> frame) for the quality summary.
+        The report, and (with `summarize`, when every check passed) the quality summary of the batches.
     """
-    frames: dict[str, dict] = {}
-    found = [*datatests.features_match_contract(params, contract)]
+    tables: dict[str, Parts] = {}
+    found, quality = [*datatests.features_match_contract(params, contract)], None
     try:
         periods = list(period_files(data / params.prepare.batches))
     except PipelineError:
@@ -357,19 +380,22 @@ def validate(data: Path, params: Params, contract: Contract) -> tuple[dict, dict
             except PipelineError as exc:
                 found.append(unreadable(data / name, "batch files", exc))
                 continue
-            frames[name], problems = check_table(table, files, client)
+            tables[name], problems = check_table(table, files, client)
             found += problems
-    found += datatests.run(frames, params, contract, data)
-    failures = sum(f["severity"] == "failure" for f in found)
+        found += datatests.run(tables, params, contract, data)
+        failures = sum(f["severity"] == "failure" for f in found)
+        batches = tables.get(params.prepare.batches)
+        if summarize and not failures and batches is not None and batches.frames:  # refused data is not described
+            quality = datatests.quality_summary(batches, contract=contract)
     report = {
         "passed": failures == 0,
         "failures": failures,
         "warnings": len(found) - failures,
-        "files": sum(len(v) for v in frames.values()),
-        "rows": sum(len(f) for tables in frames.values() for f in tables.values()),
+        "files": sum(len(parts.frames) for parts in tables.values()),
+        "rows": sum(sum(parts.rows.values()) for parts in tables.values()),
         "checks": found,
     }
-    return report, frames
+    return report, quality
 
 
 def failure(report: dict) -> PipelineError:
@@ -392,15 +418,14 @@ def main(
     change them (the error lists every failure, and the warnings are logged).
     """
     params, rules = load_params(params_file), load_contract(contract)
-    result, frames = validate(data, params, rules)
+    result, summary = validate(data, params, rules, summarize=True)
     for warning in (f for f in result["checks"] if f["severity"] == "warning"):
         log.warning("warning: %s", warning["message"])
     if not result["passed"]:
         raise failure(result)
     write_json(result, report)
-    batches = frames.get(params.prepare.batches, {})
-    if batches:
-        write_json(datatests.quality_summary(batches, contract=rules), quality)
+    if summary is not None:
+        write_json(summary, quality)
     log.info("validate: %d files, %d rows passed (%d warnings)", result["files"], result["rows"], result["warnings"])
 
 

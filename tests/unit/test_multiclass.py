@@ -10,6 +10,7 @@ from sklearn.dummy import DummyClassifier
 from pipeline.config import Bootstrap, Params, Slices
 from pipeline.datatests import new_classes
 from pipeline.drift import label_rate, performance, plot_timeline
+from pipeline.engine import Parts
 from pipeline.errors import PipelineError
 from pipeline.evaluate import confusion_rows, evaluate
 from pipeline.features import LABEL, add_label
@@ -313,8 +314,8 @@ def test_a_class_new_in_the_newest_period_is_a_warning(params, tmp_path):
         "2013-Q2": pd.DataFrame({"y": ["b", 3.0]}),
         "2013-Q3": pd.DataFrame({"y": ["a", "snow", "snow", "3"]}),
     }
-    found = new_classes(batches, p, tmp_path)
+    found = new_classes(Parts.here(batches), p, tmp_path)
     assert len(found) == 1
     assert found[0]["severity"] == "warning" and found[0]["failing_rows"] == 2
     assert found[0]["examples"] == ["'snow'"] and found[0]["file"].endswith("2013-Q3.csv")
-    assert new_classes(batches, task_params(params, "regression"), tmp_path) == []
+    assert new_classes(Parts.here(batches), task_params(params, "regression"), tmp_path) == []

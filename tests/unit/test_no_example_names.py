@@ -40,7 +40,8 @@ GENERIC = {
     "dst": ("daylight saving time", r"(?-i:\bDST\b)"),
     "engine": (
         "the engine the stages run on (params.yaml `engine`, pipeline/engine.py)",
-        r"\bengine\b[.:(),]|(?-i:\bEngine\b)|(dask|pandas|import)\b.*\bengine\b|\bengine\b.*\b(dask|pandas)",
+        r"\bengine\b[.:(),]|(?-i:\bEngine\b)|(dask|pandas|import)\b.*\bengine\b|\bengine\b.*\b(dask|pandas)"
+        r"|\bpipeline\.engine\b",
     ),
 }
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from pipeline.contract import Period, dump_contract, infer_contract, load_contract
+from pipeline.engine import Parts
 from pipeline.ingest import build
 from pipeline.validate import validate
 
@@ -424,10 +425,12 @@ def test_a_row_repeated_in_training_and_evaluation_is_a_leakage_warning(params, 
     time = params.prepare.timestamp
     older = pd.DataFrame({time: ["2013-01-05T10:00:00Z", "2013-01-06T10:00:00Z"], "x": [1, 2], "y": [0, 1]})
     newer = pd.DataFrame({time: ["2013-02-05T10:00:00Z", "2013-02-06T10:00:00Z"], "x": [1, 3], "y": [0, 1]})
-    (found,) = straddling_duplicates({"2013-01": older, "2013-02": newer}, params, tmp_path / "flights")
+    (found,) = straddling_duplicates(Parts.here({"2013-01": older, "2013-02": newer}), params, tmp_path / "flights")
     assert found["severity"] == "warning" and found["failing_rows"] == 1 and found["file"].endswith("2013-02.csv")
     assert "(leakage)" in found["message"]
-    assert straddling_duplicates({"2013-01": older, "2013-02": newer.assign(x=[5, 3])}, params, tmp_path) == []
+    assert (
+        straddling_duplicates(Parts.here({"2013-01": older, "2013-02": newer.assign(x=[5, 3])}), params, tmp_path) == []
+    )
 
 
 def test_a_repeat_is_found_across_files_that_read_a_number_differently(params, tmp_path):
@@ -438,7 +441,7 @@ def test_a_repeat_is_found_across_files_that_read_a_number_differently(params, t
     time = params.prepare.timestamp
     older = pd.DataFrame({time: ["2013-01-05T10:00:00Z", "2013-01-06T10:00:00Z"], "x": [1, 2], "y": ["a", "b"]})
     newer = pd.DataFrame({time: ["2013-02-05T10:00:00Z", "2013-02-06T10:00:00Z"], "x": [2.0, np.nan], "y": ["b", "b"]})
-    (found,) = straddling_duplicates({"2013-01": older, "2013-02": newer}, params, tmp_path)
+    (found,) = straddling_duplicates(Parts.here({"2013-01": older, "2013-02": newer}), params, tmp_path)
     assert found["failing_rows"] == 1 and found["file"].endswith("2013-02.csv")
 
 
@@ -459,5 +462,38 @@ def test_a_text_target_is_checked_for_leakage_through_its_positive_value(params,
     rules = contract.model_copy(
         update={"target": contract.target.model_copy(update={"column": "status"}), "leakage": []}
     )
-    found = leakage({"2013-01": frame}, text, rules, tmp_path)
+    found = leakage(Parts.here({"2013-01": frame}), text, rules, tmp_path)
     assert [f["column"] for f in found] == ["copy"]
+
+
+def test_the_data_tests_across_files_run_where_dask_keeps_the_files(data, params, contract):
+    """On Dask each checked file stays on the worker that checked it (a future, never gathered into the stage's
+    process), and the data tests across files (a key in two periods, a row repeated across periods, a leaking
+    column, references, the quality summary) find on those what they find on the frames pandas holds."""
+    from distributed import Client, Future, LocalCluster
+
+    from pipeline.validate import check_table, table_files
+
+    flights = data / "flights/2013-02.csv"
+    clean = {}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        dask = params.model_copy(
+            update={"engine": params.engine.model_copy(update={"kind": "dask", "address": cluster.scheduler_address})}
+        )
+        for name, settings in {"pandas": params, "dask": dask}.items():
+            clean[name] = validate(Path("data"), settings, contract, summarize=True)
+        _copy_rows("flights/2013-01.csv", "flights/2013-02.csv", data, 3)  # keys and rows of January in February
+        edit(flights, lambda f: f.assign(copy=f["arr_delay"].fillna(0) > params.task.target.threshold))
+        broken = {name: validate(Path("data"), s, contract)[0] for name, s in {"pandas": params, "dask": dask}.items()}
+        with Client(cluster) as client:
+            parts, _ = check_table(
+                contract.tables["flights"], table_files(data, "flights", contract.tables["flights"], []), client
+            )
+            assert parts.frames and all(isinstance(frame, Future) for frame in parts.frames.values())
+    assert clean["dask"] == clean["pandas"] and clean["pandas"][1]["columns"]  # the report and the quality summary
+    assert broken["dask"] == broken["pandas"]
+    rules = {(c["rule"], c["column"]) for c in broken["dask"]["checks"]}
+    key = "['carrier', 'flight', 'time_hour', 'origin']"
+    assert {(f"unique {key} across periods", None), ("no duplicate across periods", None)} <= rules
+    assert any(rule.startswith("leakage score") and column == "copy" for rule, column in rules)
+    assert ("in planes.tailnum", "tailnum") in rules
