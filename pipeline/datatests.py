@@ -360,7 +360,7 @@ def leakage(batches: Parts, params: Params, contract: Contract, folder: Path) ->
         return []  # the schema reports an absent target column
     skip = {*contract.leakage, target, *params.features.identifiers}
     columns = [c for c in _columns([batches.columns(p) for p in periods]) if c not in skip]
-    starts = dict(zip(periods, np.cumsum([0, *batches.rows.values()]).tolist(), strict=False))
+    starts = dict(zip(periods, np.cumsum([0, *batches.rows.values()])[:-1].tolist(), strict=True))  # stacked
     chosen = _screen_sample(batches.map(_usable, columns=columns, target=target, task=params.task), starts, batches)
     wanted = {
         p: (start, {c: at[(at >= start) & (at < start + batches.rows[p])] - start for c, at in chosen.items()})
