@@ -187,6 +187,11 @@ def _row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return pd.util.hash_pandas_object(rows.astype(dict.fromkeys(numbers, "float64")), index=False).to_numpy()
 
 
+def _distinct_hashes(frame: pd.DataFrame, *, columns: list[str]) -> np.ndarray:
+    """The distinct hashes of a file's rows of `columns`: a value repeated within the file is sent once."""
+    return np.unique(_row_hashes(frame, columns))
+
+
 def _holds(frame: pd.DataFrame, *, columns: list[str], hashes: np.ndarray) -> np.ndarray:
     """Which of `hashes` (rows of another file) this file has a row of."""
     return np.isin(hashes, _row_hashes(frame, columns))
@@ -213,7 +218,7 @@ def overlap(parts: Parts, key: list[str], folder: Path) -> list[dict]:
     """
     if not all(set(key) <= set(parts.columns(p)) for p in parts.frames):
         return []  # the schema already reported the missing key column
-    hashes = np.concatenate([np.unique(h) for h in parts.map(_row_hashes, columns=key)])
+    hashes = np.concatenate(parts.map(_distinct_hashes, columns=key))
     distinct, files = np.unique(hashes, return_counts=True)
     if not (files > 1).any():
         return []

@@ -178,18 +178,18 @@ def check_table(table: Table, files: dict[str | None, Path], client: Client | No
         The readable files' frames (period -> frame, in file order) and the findings, file by file.
     """
     if client is not None:
-        checked = engine.keep_each(client, check_file, list(files.items()), table=table)
-        described = engine.run_each(client, describe_checked, checked)  # findings, and each frame's dtypes and rows
-        kept = engine.keep_each(client, frame_checked, checked)
-        readable = [n for n, (_, dtypes, _) in enumerate(described) if dtypes is not None]
-        periods = list(files)
+        checked = dict(zip(files, engine.keep_each(client, check_file, list(files.items()), table=table), strict=True))
+        # what comes back: each file's findings, and its frame's dtypes and length
+        described = dict(zip(files, engine.run_each(client, describe_checked, list(checked.values())), strict=True))
+        readable = [period for period, (_, dtypes, _) in described.items() if dtypes is not None]
+        kept = engine.keep_each(client, frame_checked, [checked[period] for period in readable])
         parts = Parts(
-            {periods[n]: kept[n] for n in readable},
-            {periods[n]: described[n][1] for n in readable},
-            {periods[n]: described[n][2] for n in readable},
+            dict(zip(readable, kept, strict=True)),
+            {period: described[period][1] for period in readable},
+            {period: described[period][2] for period in readable},
             client,
         )
-        return parts, [x for found, _, _ in described for x in found]
+        return parts, [x for found, _, _ in described.values() for x in found]
     frames, unread = {}, {}
     for period, path in files.items():
         try:
