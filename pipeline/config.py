@@ -142,6 +142,15 @@ class Target(_Section):
 # Each task type's primary metric: what the gate decides on by default and what is tracked per period. Here, not
 # in pipeline/metrics.py (which computes them), so that pages naming it need not import scikit-learn.
 PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "f1_macro", "regression": "mae"}
+# The metrics of each task type where a larger value is better (the others: smaller is better), here for the
+# same reason: `pipeline ct` and `pipeline monitor` judge a live model's metric without loading scikit-learn.
+HIGHER_IS_BETTER = {
+    "binary": frozenset({"roc_auc", "average_precision", "f1", "recall", "precision"}),
+    "multiclass": frozenset(
+        {"accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro", "roc_auc_ovr"}
+    ),
+    "regression": frozenset({"r2"}),
+}
 
 
 class Task(_Section):
@@ -160,6 +169,10 @@ class Task(_Section):
     def primary_metric(self) -> str:
         """The task type's primary metric (PRIMARY_METRIC)."""
         return PRIMARY_METRIC[self.type]
+
+    def better(self, metric: str) -> int:
+        """+1 when a larger value of `metric` is better for this task type, -1 when a smaller one is."""
+        return 1 if metric in HIGHER_IS_BETTER[self.type] else -1
 
     @model_validator(mode="after")
     def _threshold_only_for_binary(self) -> Task:

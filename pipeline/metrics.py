@@ -29,7 +29,7 @@ from scipy import stats
 from sklearn import metrics as skm
 from sklearn.dummy import DummyClassifier, DummyRegressor
 
-from pipeline.config import PRIMARY_METRIC, Bootstrap, Slices
+from pipeline.config import HIGHER_IS_BETTER, PRIMARY_METRIC, Bootstrap, Slices
 from pipeline.datatests import rank_auc
 from pipeline.labels import as_text
 
@@ -157,7 +157,7 @@ TASKS = {
         score=lambda model, x: model.predict_proba(x)[:, 1],
         setting=lambda model: threshold_of(model),
         primary=PRIMARY_METRIC["binary"],
-        higher_is_better=frozenset({"roc_auc", "average_precision", "f1", "recall", "precision"}),
+        higher_is_better=HIGHER_IS_BETTER["binary"],
         interval_metrics=("roc_auc", "average_precision", "brier", "ece", "f1"),
         stratified=True,
     ),
@@ -167,9 +167,7 @@ TASKS = {
         score=lambda model, x: model.predict_proba(x),
         setting=lambda model: tuple(str(c) for c in model.classes_),
         primary=PRIMARY_METRIC["multiclass"],
-        higher_is_better=frozenset(
-            {"accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro", "roc_auc_ovr"}
-        ),
+        higher_is_better=HIGHER_IS_BETTER["multiclass"],
         interval_metrics=("accuracy", "balanced_accuracy", "f1_macro", "roc_auc_ovr", "log_loss"),
         stratified=True,
     ),
@@ -179,7 +177,7 @@ TASKS = {
         score=lambda model, x: model.predict(x),
         setting=lambda _model: None,
         primary=PRIMARY_METRIC["regression"],
-        higher_is_better=frozenset({"r2"}),
+        higher_is_better=HIGHER_IS_BETTER["regression"],
         interval_metrics=("mae", "rmse", "r2"),
     ),
 }

@@ -36,7 +36,6 @@ from pipeline.artifacts import read_json
 from pipeline.config import Monitor, Params, ParamsFile, load_params
 from pipeline.errors import PipelineError
 from pipeline.markdown import code, escape
-from pipeline.metrics import TASKS
 from pipeline.repo import git
 
 FORMAT = 1
@@ -78,7 +77,7 @@ def round_record(params: Params, *, period: str, base: str) -> dict:
     drift = _optional(params.paths.metrics / "drift.json") or {}
     prepare = _optional(params.paths.metrics / "prepare.json") or {}
     primary = decision.get("primary") or {}
-    metric = primary.get("metric") or params.gate.metric or TASKS[params.task.type].primary
+    metric = primary.get("metric") or params.gate.metric or params.task.primary_metric
     live = live_model(params, base)
     live["at_promotion"] = live["at_promotion"].get(metric)
     live["on_period"] = _on_period(primary, "champion")
@@ -259,7 +258,7 @@ def watch(params: Params, record: dict, api, repo: str, upsert) -> list[str]:
     `upsert` is pipeline.github.upsert_issue (passed in, so this module never imports the GitHub layer's
     transport and tests can call the rules alone).
     """
-    better = TASKS[params.task.type].better(record["metric"])
+    better = params.task.better(record["metric"])
     said, record["alerts"] = [], []
     reasons = decay(record, params.monitor, better)
     if reasons:

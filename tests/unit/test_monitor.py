@@ -3,6 +3,7 @@ the site's page and the gate's cost check."""
 
 import json
 import subprocess
+import sys
 
 import pytest
 
@@ -10,7 +11,7 @@ from pipeline import github, monitor
 from pipeline.config import Gate, Monitor
 from pipeline.gate import Decision, cost_check
 from pipeline.report import monitoring
-from tests.conftest import command_env
+from tests.conftest import ROOT, command_env
 
 HIGHER, LOWER = 1, -1
 
@@ -217,3 +218,12 @@ def test_a_challenger_within_the_factors_passes_without_warning():
     cost_check(gate, decision, rate={"challenger": 900.0, "champion": 1000.0}, sizes={"challenger": 7, "champion": 5})
     (check,) = decision.checks
     assert check["passed"] and not check["detail"].startswith("warning")
+
+
+def test_ct_and_monitor_judge_a_metric_without_loading_scikit_learn():
+    """`pipeline ct` runs every round and `pipeline monitor` on demand; neither computes a metric (the run and the
+    gate did), so neither pays scikit-learn's import: about a second of CPU per process (pipeline/config.py)."""
+    heavy = ["sklearn", "scipy.stats", "matplotlib"]
+    code = f"import sys, pipeline.ct, pipeline.monitor; print([m for m in {heavy!r} if m in sys.modules])"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=command_env(), capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
