@@ -8,7 +8,9 @@ Each round starts from a fresh clone of this repository (committed files only) a
   template as it is; `--project regression|binary|multiclass` first adopts that dataset with `pipeline init`
   (tests/adoptions.py), runs the pipeline and pushes the result as `main`, as a fork does once; then the
   pull request is opened on that fork.
-* the `full` round runs `make test`, what `.ci/run` runs (the README's test command).
+* the `full` round runs `make test`, what `.ci/run` runs (the README's test command), and says where its CPU
+  went: every Python process it starts logs its own CPU seconds when it ends (benchmarks/process_cpu), added
+  up by command (`python -m pipeline.train`, `pipeline ct`, `dvc repro`, ...) and by shared test project.
 
 The uv cache is the machine's, as `astral-sh/setup-uv` restores it from the cache keyed on uv.lock (warm); the
 remote actions (checkout, setup-uv, upload-artifact) are not timed: they take seconds on GitHub.
@@ -19,13 +21,16 @@ remote actions (checkout, setup-uv, upload-artifact) are not timed: they take se
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -118,10 +123,50 @@ def pr_round(project: str) -> list[tuple[str, float]]:
 
 
 def full_round() -> list[tuple[str, float]]:
-    """`make test` in a fresh clone: what .ci/run does."""
+    """`make test` in a fresh clone: what .ci/run does; then where its CPU went (`cpu_account`)."""
     with tempfile.TemporaryDirectory(prefix="ci-bench-full-") as scratch:
-        repo = fresh_clone(Path(scratch))
-        return [("make test", timed("make test", "make test", repo, environment()))]
+        repo, log = fresh_clone(Path(scratch)), Path(scratch) / "processes.jsonl"
+        accounted = {"PYTHONPATH": str(repo / "benchmarks" / "process_cpu"), "CI_BENCHMARK_PROCESS_LOG": str(log)}
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        seconds = timed("make test", "make test", repo, environment() | accounted)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_account(log, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+        return [("make test", seconds)]
+
+
+def command(argv: list[str]) -> str:
+    """A process's command as one would type it: `python -m pipeline.train`, `pipeline ct`, `dvc repro`."""
+    if not argv or argv[0] in {"-c", ""}:
+        return "python -c (pytest-xdist's workers)"
+    script = Path(argv[0])
+    module = script.parent if script.name == "__main__.py" else script.with_suffix("")
+    if "pipeline" in module.parent.parts[-2:] and module.name != "pipeline":  # a stage: its options are paths
+        return f"python -m pipeline.{module.name}"
+    if module.name == "pytest":  # its words are options' values and test paths
+        return "pytest"
+    first = next((word for word in argv[1:] if not word.startswith("-")), "")
+    return f"{module.name} {first}".strip()
+
+
+def cpu_account(log: Path, total: float) -> None:
+    """Print the logged processes' CPU seconds by command and by shared test project (tests/repos.py `shared`)."""
+    processes = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    seconds, calls, projects = Counter(), Counter(), Counter()
+    for process in processes:
+        name = command(process["argv"])
+        seconds[name] += process["cpu"]
+        calls[name] += 1
+        shared = [part for part in Path(process["cwd"]).parts if part.startswith("shared-")]
+        projects[shared[0].removeprefix("shared-") if shared else "(the tests' own folders)"] += process["cpu"]
+    logged = sum(seconds.values())
+    print(f"\nCPU of make test: {total:.0f} s; {len(processes)} Python processes logged {logged:.0f} s of it")
+    print("(the rest: Chromium, git, act, and processes that end without Python's shutdown, as Dask's workers do)")
+    print(f"  {'command':44} {'calls':>6} {'CPU s':>8} {'s/call':>7}")
+    for name, cpu in seconds.most_common(25):
+        print(f"  {name[:44]:44} {calls[name]:6d} {cpu:8.1f} {cpu / calls[name]:7.2f}")
+    print(f"  {'shared test project':44} {'':6} {'CPU s':>8}")
+    for name, cpu in projects.most_common():
+        print(f"  {name[:44]:44} {'':6} {cpu:8.1f}")
 
 
 def main() -> None:
