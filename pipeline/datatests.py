@@ -372,16 +372,21 @@ def leakage(batches: Parts, params: Params, contract: Contract, folder: Path) ->
         for p, start in starts.items()
     }
     taken = batches.map_each(_taken, wanted, target=target, task=params.task)
-    found = []
+    high = {}
     for column, at in chosen.items():
         pieces = [piece[column] for piece in taken if column in piece]
         scored = _score(pd.concat([v for v, _ in pieces]).loc[at], pd.concat([o for _, o in pieces]).loc[at])
-        if not _too_high(scored, contract):
-            continue
-        per_file = batches.map(_file_leakage, column=column, target=target, task=params.task)
+        if _too_high(scored, contract):
+            high[column] = scored
+    if not high:
+        return []
+    # Every column that scored too high, scored in each file in one pass: a file's outcome is computed once.
+    per_file = batches.map(_file_leakage, columns=list(high), target=target, task=params.task)
+    files = [(folder / f"{p}.csv").as_posix() for p in periods]
+    found = []
+    for column, scored in high.items():
+        leaky = {f: s[column] for f, s in zip(files, per_file, strict=True) if _too_high(s[column], contract)}
         # Too few rows in each file to score alone (or high only together): the folder, with the rows scored.
-        files = [(folder / f"{p}.csv").as_posix() for p in periods]
-        leaky = {f: s for f, s in zip(files, per_file, strict=True) if _too_high(s, contract)}
         found += [_leakage_finding(f, column, s, contract) for f, s in (leaky or {folder.as_posix(): scored}).items()]
     return found
 
@@ -420,11 +425,10 @@ def _taken(frame: pd.DataFrame, wanted: tuple[int, dict], *, target: str, task: 
     }
 
 
-def _file_leakage(frame: pd.DataFrame, *, column: str, target: str, task: Task) -> tuple[float, int] | None:
-    """The leakage score of a column in one file (None: absent, or too few usable rows)."""
-    if column not in frame:
-        return None
-    return _leakage(frame[column], _file_outcome(frame, target, task))
+def _file_leakage(frame: pd.DataFrame, *, columns: list[str], target: str, task: Task) -> dict[str, tuple | None]:
+    """Per column, its leakage score in one file (None: absent, or too few usable rows)."""
+    outcome = _file_outcome(frame, target, task)
+    return {c: _leakage(frame[c], outcome) if c in frame else None for c in columns}
 
 
 def _leakage_finding(file: str, column: str, scored: tuple[float, int], contract: Contract) -> dict:
